@@ -1,0 +1,5 @@
+"""`python -m ankismith`."""
+
+from ankismith.cli import app
+
+app()

@@ -1,0 +1,1 @@
+"""Anki note types, stable ids and GUIDs, the lock file, and writing the .apkg."""

@@ -1,0 +1,169 @@
+"""Write notes, decks and media into an .apkg: reproducibly, and atomically.
+
+genanki provides the note types' JSON and the collection schema; the rows are written here so that
+each note carries its own `mod` (Anki updates a note on import only when the incoming `mod` is
+newer) and so that the same input gives the same bytes: no clock, fixed ids, fixed zip metadata.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import html
+import json
+import re
+import sqlite3
+import zipfile
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import BinaryIO
+
+import genanki
+from genanki.apkg_col import APKG_COL
+from genanki.apkg_schema import APKG_SCHEMA
+
+from ankismith.builder.atomic import atomic_write
+from ankismith.builder.models import NOTE_TYPES
+
+_CLOZE_NUMBER = re.compile(r"\{\{c(\d+)::")
+_TAG_RE = re.compile(r"<[^>]*>")
+_ZIP_TIME = (1980, 1, 1, 0, 0, 0)
+_FIELD_SEP = "\x1f"
+
+
+@dataclass(frozen=True)
+class NoteSpec:
+    """One note ready for Anki: identity, note type, deck, HTML fields, tags and modification time."""
+
+    guid: str
+    kind: str
+    deck: str
+    fields: tuple[str, ...]
+    tags: tuple[str, ...]
+    mod: int
+
+
+@dataclass(frozen=True)
+class DeckSpec:
+    """An Anki deck (full '::' name) and its overview text."""
+
+    name: str
+    description: str = ""
+
+
+def guid_for(deck_id: str, key: str) -> str:
+    """A note's GUID: from the deck id and the card key, never from the content."""
+    return genanki.guid_for(deck_id, key)
+
+
+def anki_deck_id(deck_id: str, name: str) -> int:
+    """A stable Anki deck id for a deck name within one ankismith deck."""
+    digest = hashlib.sha256(f"{deck_id}\x1f{name}".encode()).digest()
+    return (1 << 30) + int.from_bytes(digest[:8], "big") % (1 << 30)
+
+
+def write_apkg(
+    target: Path,
+    deck_id: str,
+    decks: Iterable[DeckSpec],
+    notes: Iterable[NoteSpec],
+    media: Mapping[str, bytes],
+    model_mods: Mapping[str, int],
+) -> None:
+    """Write the package to `target` atomically: a temporary file beside it, then a rename."""
+    data = _collection_bytes(deck_id, list(decks), list(notes), model_mods)
+
+    def write(raw: BinaryIO) -> None:
+        with zipfile.ZipFile(raw, "w") as archive:
+            _add(archive, "collection.anki2", data)
+            names = sorted(media)
+            _add(archive, "media", json.dumps({str(i): name for i, name in enumerate(names)}).encode())
+            for index, name in enumerate(names):
+                _add(archive, str(index), media[name])
+
+    atomic_write(target, write)
+
+
+def _add(archive: zipfile.ZipFile, name: str, data: bytes) -> None:
+    info = zipfile.ZipInfo(name, date_time=_ZIP_TIME)
+    info.compress_type = zipfile.ZIP_DEFLATED
+    info.external_attr = 0o644 << 16
+    archive.writestr(info, data)
+
+
+def _collection_bytes(
+    deck_id: str, decks: list[DeckSpec], notes: list[NoteSpec], model_mods: Mapping[str, int]
+) -> bytes:
+    """The collection.anki2 SQLite file, built in memory."""
+    conn = sqlite3.connect(":memory:")
+    try:
+        conn.executescript(APKG_SCHEMA)
+        conn.executescript(APKG_COL)
+        deck_ids = {spec.name: anki_deck_id(deck_id, spec.name) for spec in decks}
+        for note in notes:
+            deck_ids.setdefault(note.deck, anki_deck_id(deck_id, note.deck))
+        descriptions = {spec.name: spec.description for spec in decks}
+        (decks_json,) = conn.execute("SELECT decks FROM col").fetchone()
+        all_decks = json.loads(decks_json)
+        for name, did in sorted(deck_ids.items()):
+            all_decks[str(did)] = genanki.Deck(did, name, descriptions.get(name, "")).to_json()
+        first_deck = deck_ids[decks[0].name] if decks else 1
+        (models_json,) = conn.execute("SELECT models FROM col").fetchone()
+        models = json.loads(models_json)
+        for kind, note_type in sorted(NOTE_TYPES.items()):
+            models[str(note_type.model_id)] = note_type.model().to_json(model_mods.get(kind, 0), first_deck)
+        conn.execute("UPDATE col SET decks = ?, models = ?", (json.dumps(all_decks), json.dumps(models)))
+        _insert_notes(conn, notes, deck_ids)
+        conn.commit()
+        return conn.serialize()
+    finally:
+        conn.close()
+
+
+def _insert_notes(conn: sqlite3.Connection, notes: list[NoteSpec], deck_ids: Mapping[str, int]) -> None:
+    used: set[int] = set()
+    for note in notes:
+        note_type = NOTE_TYPES[note.kind]
+        note_id = _unique_id(note.guid, used)
+        first = _TAG_RE.sub("", note.fields[0])
+        sort_field = html.unescape(first).strip()
+        checksum = int(hashlib.sha1(sort_field.encode()).hexdigest()[:8], 16)
+        tags = f" {' '.join(note.tags)} " if note.tags else ""
+        conn.execute(
+            "INSERT INTO notes VALUES(?,?,?,?,?,?,?,?,?,?,?)",
+            (
+                note_id,
+                note.guid,
+                note_type.model_id,
+                note.mod,
+                -1,
+                tags,
+                _FIELD_SEP.join(note.fields),
+                sort_field,
+                checksum,
+                0,
+                "",
+            ),
+        )
+        for ordinal in _card_ordinals(note):
+            card_id = _unique_id(f"{note.guid}\x1f{ordinal}", used)
+            conn.execute(
+                "INSERT INTO cards VALUES(?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
+                (card_id, note_id, deck_ids[note.deck], ordinal, note.mod, -1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, ""),
+            )
+
+
+def _card_ordinals(note: NoteSpec) -> list[int]:
+    if not NOTE_TYPES[note.kind].cloze:
+        return [0]
+    numbers = {int(n) for field in note.fields for n in _CLOZE_NUMBER.findall(field)}
+    return sorted(n - 1 for n in numbers if n > 0) or [0]
+
+
+def _unique_id(seed: str, used: set[int]) -> int:
+    """A deterministic row id from `seed`; Anki reassigns ids that clash with its own."""
+    value = 1_500_000_000_000 + int.from_bytes(hashlib.sha256(seed.encode()).digest()[:6], "big") % 10**12
+    while value in used:
+        value += 1
+    used.add(value)
+    return value

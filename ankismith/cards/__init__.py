@@ -1,0 +1,1 @@
+"""Read deck folders and Markdown into typed cards; render them to HTML."""

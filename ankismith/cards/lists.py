@@ -1,0 +1,96 @@
+"""Nest lists the way GitHub does, by 2 or by 4 spaces, for Python-Markdown (which wants 4).
+
+CommonMark's rule: a list item is a child of the item above when it is indented at least to that
+item's content column (2 for `- `, 3 for `1. `). This preprocessor re-indents list items, their
+continuation lines and fenced code inside them to Python-Markdown's 4 spaces per level.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from markdown import Extension, Markdown
+from markdown.preprocessors import Preprocessor
+
+_ITEM = re.compile(r"^(?P<indent> *)(?P<marker>[-*+]|\d{1,9}[.)])(?P<gap> {1,4}|$)(?P<rest>.*)$")
+_FENCE = re.compile(r"^ *(`{3,}|~{3,})")
+
+
+@dataclass
+class _Item:
+    content: int  # source column where the item's text starts
+    depth: int
+
+
+def _expand_tabs(line: str) -> str:
+    """Leading tabs to spaces with 4-column stops, as Python-Markdown reads them."""
+    stripped = line.lstrip(" \t")
+    lead = line[: len(line) - len(stripped)]
+    return lead.expandtabs(4) + stripped if "\t" in lead else line
+
+
+def normalize_lists(lines: list[str]) -> list[str]:
+    """Re-indent nested lists so that Python-Markdown nests them as GitHub renders them."""
+    out: list[str] = []
+    stack: list[_Item] = []
+    fence, fence_shift = "", 0
+    blank_before = True
+    for raw in lines:
+        line = _expand_tabs(raw)
+        indent = len(line) - len(line.lstrip(" "))
+        if fence:
+            out.append(_shift(line, fence_shift))
+            match = _FENCE.match(line)
+            if match and match.group(1)[0] == fence[0] and len(match.group(1)) >= len(fence):
+                fence = ""
+            continue
+        if not line.strip():
+            out.append("")
+            blank_before = True
+            continue
+        item = _ITEM.match(line)
+        if item and (stack or indent < 4):
+            while stack and indent < stack[-1].content:
+                stack.pop()
+            depth = len(stack)
+            gap = item["gap"] or " "
+            stack.append(_Item(indent + len(item["marker"]) + len(gap), depth))
+            out.append(" " * (4 * depth) + item["marker"] + " " + item["rest"])
+            blank_before = False
+            continue
+        if stack and indent < stack[-1].content:
+            if blank_before:
+                while stack and indent < stack[-1].content:
+                    stack.pop()
+            elif not _FENCE.match(line):
+                out.append(line)  # lazy continuation of the paragraph above
+                continue
+        shift = 0
+        if stack:
+            shift = 4 * (stack[-1].depth + 1) - stack[-1].content
+        match = _FENCE.match(line)
+        if match:
+            fence, fence_shift = match.group(1), shift
+        out.append(_shift(line, shift))
+        blank_before = False
+    return out
+
+
+def _shift(line: str, shift: int) -> str:
+    if shift >= 0:
+        return " " * shift + line if line.strip() else line
+    indent = len(line) - len(line.lstrip(" "))
+    return line[min(indent, -shift) :]
+
+
+class _ListPreprocessor(Preprocessor):
+    def run(self, lines: list[str]) -> list[str]:
+        return normalize_lists(lines)
+
+
+class ListNestingExtension(Extension):
+    """Register the list re-indenting preprocessor before any block parsing."""
+
+    def extendMarkdown(self, md: Markdown) -> None:  # noqa: N802 (Python-Markdown's API)
+        md.preprocessors.register(_ListPreprocessor(md), "ankismith-lists", 28)

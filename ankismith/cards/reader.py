@@ -1,0 +1,475 @@
+"""Read a deck folder into a Deck: deck.yaml, card files in path order, each card with its line.
+
+Python-Markdown knows no source lines, so everything that needs a `path:line` (cards, the `???`
+split, choices, numeric blocks, images, placeholders) is found here, line by line, before any
+Markdown runs.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from collections.abc import Iterator
+from dataclasses import dataclass, replace
+from pathlib import Path
+from typing import Any
+
+from ankismith.cards.model import (
+    Card,
+    Choice,
+    Deck,
+    DeckConfig,
+    ImageRef,
+    Kind,
+    NumericBlock,
+    Placeholder,
+)
+from ankismith.cards.yamlsafe import YamlProblem, load_mapping
+from ankismith.errors import Collector
+
+MAX_FILE_BYTES = 8 * 1024 * 1024
+DECK_KEYS = {"name", "id", "description", "tags", "seed", "variants"}
+FRONT_MATTER_KEYS = {"subdeck", "tags"}
+MAX_VARIANTS = 100
+
+_FENCE = re.compile(r"^ {0,3}(?P<fence>`{3,}|~{3,})\s*(?P<info>[^`\s]*)[^`]*$")
+_HEADING = re.compile(r"^##(?:[ \t]+(?P<text>.*?))?[ \t]*#*[ \t]*$")
+_ATTRS = re.compile(r"\{(?P<body>[^{}]*)\}\s*$")
+_ATTR_KEY = re.compile(r"^#(?P<key>[^\s~\"{}]+)$")
+_ATTR_TAGS = re.compile(r'^tags="(?P<tags>[^"]*)"$')
+_TASK = re.compile(r"^[-*+] \[(?P<mark>[ xX])\][ \t]+(?P<text>.*)$")
+_CLOZE = re.compile(r"\{\{c\d+::")
+_PLACEHOLDER = re.compile(r"\{\{\s*(?P<name>[A-Za-z_][A-Za-z0-9_]*)\s*\}\}")
+_CODE_SPAN = re.compile(r"(`+)(?:.+?)\1")
+_MD_IMAGE = re.compile(r"!\[[^\]]*\]\(\s*<?(?P<src>[^)\s>]+)>?(?:\s+[\"'][^\"']*[\"'])?\s*\)")
+_HTML_IMAGE = re.compile(r"<img\b[^>]*?\bsrc\s*=\s*[\"'](?P<src>[^\"']+)[\"']", re.IGNORECASE)
+_DECK_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
+_TAG = re.compile(r"^[^\s\"]+$")
+
+
+@dataclass(frozen=True)
+class _Line:
+    number: int
+    text: str
+    in_fence: bool  # inside a fenced code block, or one of its fence lines
+
+
+def read_deck(root: Path, errors: Collector) -> Deck | None:
+    """Read the deck folder `root`; problems go to `errors`. None when deck.yaml is unusable."""
+    config = read_config(root, errors)
+    if config is None:
+        return None
+    cards: list[Card] = []
+    for file in card_files(root):
+        cards.extend(read_card_file(file, root, errors))
+    _check_unique_keys(cards, errors)
+    if not cards:
+        errors.warn(_rel(root / "deck.yaml", root), 1, "the deck has no cards: no `## ` heading in any .md file")
+    return Deck(config, tuple(cards))
+
+
+def card_files(root: Path) -> list[Path]:
+    """Every *.md below `root` in path order, skipping hidden folders and files."""
+    files = []
+    for path in root.rglob("*.md"):
+        parts = path.relative_to(root).parts
+        if any(part.startswith(".") for part in parts) or not path.is_file():
+            continue
+        files.append(path)
+    return sorted(files, key=lambda p: p.relative_to(root).as_posix())
+
+
+def read_config(root: Path, errors: Collector) -> DeckConfig | None:
+    """Read and check deck.yaml; None when it is missing or has errors."""
+    path = root / "deck.yaml"
+    shown = _rel(path, root)
+    if not path.is_file():
+        errors.error(shown, 1, "missing deck.yaml: a deck folder needs one with at least `name:`")
+        return None
+    text = _read_text(path, shown, errors)
+    if text is None:
+        return None
+    try:
+        mapping = load_mapping(text)
+    except YamlProblem as exc:
+        errors.error(shown, exc.line + 1, exc.message)
+        return None
+    data, lines = mapping.data, mapping.key_lines
+    before = len(errors.errors)
+    for key in sorted(set(data) - DECK_KEYS):
+        errors.warn(
+            shown,
+            lines.get(key, 1),
+            f"unknown key {key!r} in deck.yaml, ignored (known: {', '.join(sorted(DECK_KEYS))})",
+        )
+    name = data.get("name")
+    if not isinstance(name, str) or not name.strip():
+        found = "nothing" if name is None else repr(name)
+        errors.error(shown, lines.get("name", 1), f"`name` must be the Anki deck name as text, found {found}")
+    elif any(not part.strip() for part in name.split("::")):
+        errors.error(shown, lines["name"], f"`name` {name!r} has an empty part between '::'")
+    deck_id = data.get("id", root.resolve().name)
+    if not isinstance(deck_id, str) or not _DECK_ID.match(deck_id):
+        errors.error(
+            shown,
+            lines.get("id", 1),
+            f"`id` must be letters, digits, '.', '_' or '-' (it makes the note GUIDs), found {deck_id!r}",
+        )
+    description = data.get("description", "")
+    if not isinstance(description, str):
+        errors.error(shown, lines.get("description", 1), f"`description` must be text, found {description!r}")
+    tags = parse_tags(data.get("tags", []), shown, lines.get("tags", 1), errors)
+    seed = data.get("seed", 0)
+    if not _is_int(seed) or seed < 0:
+        errors.error(shown, lines.get("seed", 1), f"`seed` must be a whole number >= 0, found {seed!r}")
+    variants = data.get("variants", 1)
+    if not _is_int(variants) or not 0 <= variants <= MAX_VARIANTS:
+        errors.error(
+            shown,
+            lines.get("variants", 1),
+            f"`variants` must be a whole number from 0 to {MAX_VARIANTS}, found {variants!r}",
+        )
+    if len(errors.errors) > before:
+        return None
+    return DeckConfig(
+        name="::".join(part.strip() for part in name.split("::")),
+        id=deck_id,
+        root=root,
+        description=description,
+        tags=tags,
+        seed=seed,
+        variants=variants,
+    )
+
+
+def parse_tags(value: Any, path: str, line: int, errors: Collector) -> tuple[str, ...]:
+    """Tags as a YAML list or a space-separated string; Anki tags cannot hold spaces."""
+    if isinstance(value, str):
+        value = value.split()
+    if not isinstance(value, list) or not all(isinstance(t, str | int) and not isinstance(t, bool) for t in value):
+        errors.error(path, line, f"`tags` must be a list of tags like [cnn, pooling], found {value!r}")
+        return ()
+    tags = [str(t) for t in value]
+    for tag in tags:
+        if not _TAG.match(tag):
+            errors.error(path, line, f"tag {tag!r} has a space or quote; Anki tags are single words (use - or ::)")
+    return tuple(dict.fromkeys(tags))
+
+
+def read_card_file(file: Path, root: Path, errors: Collector) -> list[Card]:
+    """Read one Markdown file into its cards."""
+    shown = _rel(file, root)
+    text = _read_text(file, shown, errors)
+    if text is None:
+        return []
+    lines = text.replace("\r\n", "\n").replace("\r", "\n").split("\n")
+    subdeck, file_tags, start = _front_matter(lines, shown, errors)
+    cards = []
+    for heading, body in _split_cards(lines, start):
+        card = _parse_card(heading, body, shown, file, subdeck, file_tags, errors)
+        if card is not None:
+            card = replace(card, path=file.relative_to(root).as_posix())
+        if card is not None:
+            cards.append(card)
+    return cards
+
+
+def _read_text(path: Path, shown: str, errors: Collector) -> str | None:
+    try:
+        size = path.stat().st_size
+        if size > MAX_FILE_BYTES:
+            errors.error(
+                shown, 1, f"file is {size:,} bytes; the limit is {MAX_FILE_BYTES:,} (split it into several files)"
+            )
+            return None
+        data = path.read_bytes()
+    except OSError as exc:
+        errors.error(shown, 1, f"cannot read the file: {exc.strerror or exc}")
+        return None
+    try:
+        text = data.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        line = data[: exc.start].count(b"\n") + 1
+        errors.error(shown, line, f"not UTF-8 text (byte 0x{data[exc.start]:02x}); save the file as UTF-8")
+        return None
+    if "\x00" in text:
+        errors.error(
+            shown,
+            text[: text.index("\x00")].count("\n") + 1,
+            "NUL character: this looks like a binary file, expected UTF-8 text",
+        )
+        return None
+    return text
+
+
+def _front_matter(lines: list[str], shown: str, errors: Collector) -> tuple[str, tuple[str, ...], int]:
+    """Subdeck, tags and the index of the first line after the front matter."""
+    if not lines or lines[0].strip() != "---":
+        return "", (), 0
+    for end in range(1, len(lines)):
+        if lines[end].strip() in ("---", "..."):
+            break
+    else:
+        errors.error(shown, 1, "front matter opened with '---' is never closed: expected a '---' line after it")
+        return "", (), len(lines)
+    try:
+        mapping = load_mapping("\n".join(lines[1:end]), first_line=2)
+    except YamlProblem as exc:
+        errors.error(shown, exc.line + 2, f"front matter: {exc.message}")
+        return "", (), end + 1
+    data, key_lines = mapping.data, mapping.key_lines
+    for key in sorted(set(data) - FRONT_MATTER_KEYS):
+        errors.warn(shown, key_lines.get(key, 1), f"unknown front-matter key {key!r}, ignored (known: subdeck, tags)")
+    subdeck = data.get("subdeck", "")
+    if not isinstance(subdeck, str) or (any(not p.strip() for p in subdeck.split("::")) and subdeck):
+        errors.error(shown, key_lines.get("subdeck", 1), f"`subdeck` must be a deck name as text, found {subdeck!r}")
+        subdeck = ""
+    tags = parse_tags(data.get("tags", []), shown, key_lines.get("tags", 1), errors)
+    return "::".join(p.strip() for p in subdeck.split("::")) if subdeck else "", tags, end + 1
+
+
+def _mark_fences(lines: list[str], start: int) -> Iterator[_Line]:
+    """Number the lines from `start` and tell which lie inside fenced code."""
+    fence = ""
+    for index in range(start, len(lines)):
+        text = lines[index]
+        match = _FENCE.match(text)
+        if fence:
+            if match and match["fence"][0] == fence[0] and len(match["fence"]) >= len(fence) and not match["info"]:
+                fence = ""
+            yield _Line(index + 1, text, True)
+        elif match:
+            fence = match["fence"]
+            yield _Line(index + 1, text, True)
+        else:
+            yield _Line(index + 1, text, False)
+
+
+def _split_cards(lines: list[str], start: int) -> Iterator[tuple[_Line, list[_Line]]]:
+    """Each `## ` heading outside code with the lines up to the next one."""
+    heading: _Line | None = None
+    body: list[_Line] = []
+    for line in _mark_fences(lines, start):
+        if not line.in_fence and _HEADING.match(line.text):
+            if heading is not None:
+                yield heading, body
+            heading, body = line, []
+        elif heading is not None:
+            body.append(line)
+    if heading is not None:
+        yield heading, body
+
+
+def _parse_card(
+    heading: _Line,
+    body: list[_Line],
+    shown: str,
+    file: Path,
+    subdeck: str,
+    file_tags: tuple[str, ...],
+    errors: Collector,
+) -> Card | None:
+    before = len(errors.errors)
+    title = (_HEADING.match(heading.text)["text"] or "").strip()
+    key, card_tags, title = _heading_attrs(title, heading.number, shown, errors)
+    if not title:
+        errors.error(shown, heading.number, "empty heading: a card's `## ` heading is its question")
+    if key is None:
+        key = slugify(title)
+        if title and not key:
+            errors.error(shown, heading.number, "the heading gives no key (no letters or digits); add one: {#some-key}")
+    splits = [line for line in body if not line.in_fence and line.text.strip() == "???"]
+    for extra in splits[1:]:
+        errors.error(
+            shown, extra.number, f"second `???` in one card (the first is at line {splits[0].number}); expected one"
+        )
+    if splits:
+        cut = body.index(splits[0])
+        question_lines, answer_lines = body[:cut], body[cut + 1 :]
+    else:
+        question_lines, answer_lines = [], body
+    numeric, numeric_lines = _numeric_block(body, shown, errors)
+    if numeric is not None:
+        if splits and numeric_lines[0].number > splits[0].number:
+            errors.error(
+                shown, numeric.line, "the ```numeric block must come before `???` (it belongs to the question)"
+            )
+        if not splits:
+            question_lines, answer_lines = answer_lines, []
+        question_lines = [line for line in question_lines if line not in numeric_lines]
+    choices, question_lines = _choices(question_lines)
+    everything = [heading, *body]
+    has_cloze = any(not line.in_fence and _CLOZE.search(line.text) for line in everything)
+    kind = _kind(has_cloze, choices, numeric, heading.number, shown, errors)
+    if choices and not any(c.correct for c in choices):
+        errors.error(shown, choices[0].line, "no correct choice: mark the right one(s) with `- [x]`")
+    if len(choices) == 1:
+        errors.error(shown, choices[0].line, "a multiple-choice card needs at least 2 choices, found 1")
+    placeholders = ()
+    if numeric is not None:
+        placeholders = tuple(
+            Placeholder(m["name"], line.number)
+            for line in everything
+            if not line.in_fence
+            for m in _PLACEHOLDER.finditer(line.text)
+        )
+    if len(errors.errors) > before:
+        return None
+    return Card(
+        key=key,
+        kind=kind,
+        heading=title,
+        question=_join(question_lines),
+        answer=_join(answer_lines),
+        path=shown,
+        shown_path=shown,
+        line=heading.number,
+        subdeck=subdeck,
+        tags=tuple(dict.fromkeys((*file_tags, *card_tags))),
+        choices=tuple(choices),
+        numeric=numeric,
+        placeholders=placeholders,
+        images=_images(everything),
+        file=file,
+    )
+
+
+def _heading_attrs(title: str, line: int, shown: str, errors: Collector) -> tuple[str | None, tuple[str, ...], str]:
+    """Split a trailing `{#key tags="a b"}` off a heading: (key or None, tags, title)."""
+    match = _ATTRS.search(title)
+    if not match:
+        return None, (), title
+    key, tags = None, ()
+    for token in re.findall(r'[^\s"]+(?:"[^"]*")?', match["body"]):
+        if m := _ATTR_KEY.match(token):
+            key = m["key"]
+        elif m := _ATTR_TAGS.match(token):
+            tags = parse_tags(m["tags"], shown, line, errors)
+        else:
+            errors.error(
+                shown,
+                line,
+                f'cannot read {token!r} in the heading\'s {{...}}: expected {{#key}} and/or tags="a b" '
+                "(keys cannot hold '~', spaces, quotes or braces)",
+            )
+    return key, tags, title[: match.start()].rstrip()
+
+
+def slugify(text: str) -> str:
+    """Key of a heading without {#key}: lowercase words joined by '-'."""
+    text = unicodedata.normalize("NFKC", text).lower()
+    text = re.sub(r"[`*_$\\{}()\[\]<>]", " ", text)
+    slug = re.sub(r"[^\w]+", "-", text).strip("-_")
+    return slug[:80].rstrip("-")
+
+
+def _numeric_block(body: list[_Line], shown: str, errors: Collector) -> tuple[NumericBlock | None, list[_Line]]:
+    """The card's ```numeric block, parsed, and the lines it spans (fences included)."""
+    blocks: list[list[_Line]] = []
+    current: list[_Line] | None = None
+    for line in body:
+        match = _FENCE.match(line.text) if line.in_fence else None
+        if current is None:
+            if match and match["info"] == "numeric":
+                current = [line]
+        else:
+            current.append(line)
+            if match and not match["info"]:
+                blocks.append(current)
+                current = None
+    if current is not None:
+        errors.error(shown, current[0].number, "```numeric block is never closed: expected a closing ``` line")
+        return None, current
+    if not blocks:
+        return None, []
+    for extra in blocks[1:]:
+        errors.error(
+            shown, extra[0].number, f"second ```numeric block in one card (the first is at line {blocks[0][0].number})"
+        )
+    lines = blocks[0]
+    try:
+        mapping = load_mapping("\n".join(line.text for line in lines[1:-1]), first_line=lines[0].number + 1)
+    except YamlProblem as exc:
+        errors.error(shown, lines[0].number + 1 + exc.line, f"numeric block: {exc.message}")
+        return None, lines
+    return NumericBlock(mapping.data, lines[0].number, mapping.key_lines), lines
+
+
+def _choices(lines: list[_Line]) -> tuple[list[Choice], list[_Line]]:
+    """Task-list items (`- [ ]`, `- [x]`) at the top level: the choices, and the other lines."""
+    choices: list[Choice] = []
+    rest: list[_Line] = []
+    open_choice: list[str] | None = None
+    for line in lines:
+        match = None if line.in_fence else _TASK.match(line.text)
+        if match:
+            open_choice = [match["text"].strip()]
+            choices.append(Choice("", match["mark"] != " ", line.number))
+            choices[-1] = _with_text(choices[-1], open_choice)
+            continue
+        if open_choice is not None and line.text.strip() and line.text[:1] in (" ", "\t"):
+            open_choice.append(line.text.strip())
+            choices[-1] = _with_text(choices[-1], open_choice)
+            continue
+        open_choice = None
+        rest.append(line)
+    return choices, rest
+
+
+def _with_text(choice: Choice, parts: list[str]) -> Choice:
+    return Choice(" ".join(parts), choice.correct, choice.line)
+
+
+def _kind(
+    has_cloze: bool, choices: list[Choice], numeric: NumericBlock | None, line: int, shown: str, errors: Collector
+) -> Kind:
+    found = [
+        name for name, present in (("cloze", has_cloze), ("choices", bool(choices)), ("numeric", numeric)) if present
+    ]
+    if len(found) > 1:
+        errors.error(shown, line, f"one card mixes {' and '.join(found)}; expected one kind per card")
+    if numeric is not None:
+        return Kind.NUMERIC
+    if has_cloze:
+        return Kind.CLOZE
+    return Kind.CHOICE if choices else Kind.BASIC
+
+
+def _images(lines: list[_Line]) -> tuple[ImageRef, ...]:
+    refs = []
+    for line in lines:
+        if line.in_fence:
+            continue
+        text = _CODE_SPAN.sub("", line.text)
+        for pattern in (_MD_IMAGE, _HTML_IMAGE):
+            refs.extend(ImageRef(m["src"], line.number) for m in pattern.finditer(text))
+    return tuple(refs)
+
+
+def _check_unique_keys(cards: list[Card], errors: Collector) -> None:
+    seen: dict[str, Card] = {}
+    for card in cards:
+        if card.key in seen:
+            first = seen[card.key]
+            errors.error(
+                card.shown_path,
+                card.line,
+                f"duplicate card key {card.key!r}: also at {first.shown_path}:{first.line}; "
+                "give one of them another {#key}",
+            )
+        else:
+            seen[card.key] = card
+
+
+def _join(lines: list[_Line]) -> str:
+    return "\n".join(line.text for line in lines).strip("\n")
+
+
+def _rel(path: Path, root: Path) -> str:
+    """Path shown in messages: the deck folder as given, then the file inside it."""
+    inner = path.relative_to(root).as_posix()
+    return inner if root == Path(".") else f"{root.as_posix().rstrip('/')}/{inner}"
+
+
+def _is_int(value: Any) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)

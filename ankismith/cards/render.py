@@ -1,0 +1,64 @@
+"""Markdown to the HTML that goes into Anki fields, with Python-Markdown and our extensions."""
+
+from __future__ import annotations
+
+import html
+import re
+from collections.abc import Mapping
+from functools import cache
+
+import markdown
+
+from ankismith.cards.lists import ListNestingExtension
+from ankismith.cards.mathext import MathExtension
+
+EXTENSIONS = ("tables", "pymdownx.superfences", "pymdownx.highlight", "sane_lists")
+EXTENSION_CONFIGS: dict[str, dict[str, object]] = {
+    # Pygments classes, not inline styles: the stylesheet colours them for day and night mode.
+    "pymdownx.highlight": {"use_pygments": True, "css_class": "highlight", "guess_lang": False},
+}
+
+_IMG_SRC = re.compile(r'(<img\b[^>]*?\bsrc=")([^"]*)(")', re.IGNORECASE)
+_SINGLE_PARAGRAPH = re.compile(r"^<p>(.*)</p>$", re.DOTALL)
+
+
+class Renderer:
+    """One configured Python-Markdown instance, reset between conversions (building it is slow)."""
+
+    def __init__(self) -> None:
+        self._md = markdown.Markdown(
+            extensions=[*EXTENSIONS, MathExtension(), ListNestingExtension()],
+            extension_configs=EXTENSION_CONFIGS,
+            output_format="html",
+        )
+
+    def block(self, text: str, media: Mapping[str, str] | None = None) -> str:
+        """Render block Markdown (paragraphs, lists, code...) to HTML."""
+        if not text.strip():
+            return ""
+        self._md.reset()
+        rendered = self._md.convert(text)
+        return _rewrite_images(rendered, media) if media else rendered
+
+    def inline(self, text: str, media: Mapping[str, str] | None = None) -> str:
+        """Render one line of Markdown (a heading, a choice) without the surrounding <p>."""
+        rendered = self.block(text, media)
+        match = _SINGLE_PARAGRAPH.match(rendered)
+        return match.group(1) if match and "<p>" not in match.group(1) else rendered
+
+
+@cache
+def default_renderer() -> Renderer:
+    """The process-wide renderer."""
+    return Renderer()
+
+
+def _rewrite_images(rendered: str, media: Mapping[str, str]) -> str:
+    """Point each <img> at its packaged media file (content-hash name)."""
+
+    def swap(match: re.Match[str]) -> str:
+        src = html.unescape(match.group(2))
+        packaged = media.get(src)
+        return match.group(0) if packaged is None else f"{match.group(1)}{html.escape(packaged)}{match.group(3)}"
+
+    return _IMG_SRC.sub(swap, rendered)

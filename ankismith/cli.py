@@ -1,0 +1,183 @@
+"""The `ankismith` command line: thin typer commands over the pipeline.
+
+Heavy modules (numpy, genanki, Markdown) are imported inside the commands, so `--help` is fast.
+Errors become `path:line: message` lines on stderr and exit status 1; bad usage is exit status 2.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated
+
+import typer
+from rich.console import Console
+
+if TYPE_CHECKING:
+    from ankismith.errors import SourceError
+
+app = typer.Typer(
+    name="ankismith",
+    help="Build Anki decks (.apkg) from Markdown notes: math, code, images, cloze, multiple choice, numeric problems.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+out = Console(highlight=False, soft_wrap=True)
+err = Console(stderr=True, highlight=False, soft_wrap=True)
+
+DeckDirs = Annotated[
+    list[Path] | None,
+    typer.Argument(
+        help="Deck folders (each with a deck.yaml). Default: every folder under ./decks.", show_default=False
+    ),
+]
+Seed = Annotated[int | None, typer.Option("--seed", min=0, help="Seed of the numeric variants (overrides deck.yaml).")]
+Variants = Annotated[
+    int | None,
+    typer.Option("--variants", min=0, max=100, help="Drawn variants per numeric card (overrides deck.yaml)."),
+]
+
+
+def _fail(errors: tuple[SourceError, ...], warnings: tuple[SourceError, ...] = ()) -> typer.Exit:
+    _warn(warnings)
+    for error in errors:
+        err.print(str(error), markup=False)
+    count = len(errors)
+    err.print(f"{count} error{'s' if count != 1 else ''}; nothing was written.", markup=False, style="red")
+    return typer.Exit(1)
+
+
+def _warn(warnings: tuple[SourceError, ...]) -> None:
+    for warning in warnings:
+        err.print(f"{warning} (warning)", markup=False, style="yellow")
+
+
+def _no_decks(paths: list[Path] | None) -> typer.Exit | None:
+    if paths:
+        return None
+    from ankismith.pipeline import find_decks
+
+    if not find_decks([]):
+        err.print("no decks: pass deck folders, or run where ./decks/<name>/deck.yaml exists", markup=False)
+        return typer.Exit(1)
+    return None
+
+
+@app.command()
+def build(
+    decks: DeckDirs = None,
+    output: Annotated[Path, typer.Option("--output", "-o", help="Folder for the .apkg files.")] = Path("dist"),
+    seed: Seed = None,
+    variants: Variants = None,
+) -> None:
+    """Build DIR/<deck id>.apkg for each deck."""
+    if (stop := _no_decks(decks)) is not None:
+        raise stop
+    from ankismith.errors import DeckErrors
+    from ankismith.pipeline import build as run_build
+
+    try:
+        written, warnings = run_build(decks or [], output, seed, variants)
+    except DeckErrors as exc:
+        raise _fail(exc.errors) from None
+    _warn(warnings)
+    for item in written:
+        report = item.report
+        out.print(
+            f"{item.path}: {len(item.deck.notes)} notes ({len(report.added)} added, {len(report.updated)} updated, "
+            f"{len(report.unchanged)} unchanged), {len(item.deck.media)} media files",
+            markup=False,
+        )
+        if report.models_changed:
+            out.print(f"  note types changed: {', '.join(report.models_changed)}", markup=False)
+        if report.removed:
+            keys = ", ".join(key for key, _ in report.removed)
+            guids = " or ".join(f"guid:{guid}" for _, guid in report.removed)
+            out.print(
+                f"  gone from the sources but kept by Anki: {keys}\n  find them in Anki's browser with: {guids}",
+                markup=False,
+            )
+
+
+@app.command()
+def check(decks: DeckDirs = None) -> None:
+    """Validate decks without writing anything; every problem as path:line: message."""
+    if (stop := _no_decks(decks)) is not None:
+        raise stop
+    from ankismith.errors import DeckErrors
+    from ankismith.pipeline import compile_decks
+
+    try:
+        compiled = compile_decks(decks or [])
+    except DeckErrors as exc:
+        raise _fail(exc.errors) from None
+    _warn(compiled.warnings)
+    for deck in compiled.decks:
+        out.print(f"{deck.config.root.as_posix()}: ok, {len(deck.notes)} notes", markup=False)
+
+
+@app.command(name="list")
+def list_decks(decks: DeckDirs = None) -> None:
+    """Each deck: name, id, notes by kind."""
+    if (stop := _no_decks(decks)) is not None:
+        raise stop
+    from collections import Counter
+
+    from ankismith.errors import DeckErrors
+    from ankismith.pipeline import compile_decks
+
+    try:
+        compiled = compile_decks(decks or [])
+    except DeckErrors as exc:
+        raise _fail(exc.errors) from None
+    _warn(compiled.warnings)
+    for deck in compiled.decks:
+        kinds = Counter(note.kind for note in deck.notes)
+        by_kind = ", ".join(f"{kinds[k]} {k}" for k in ("basic", "cloze", "choice", "numeric") if kinds[k])
+        out.print(
+            f"{deck.config.name}  (id: {deck.config.id})  {len(deck.notes)} notes: {by_kind or 'none'}", markup=False
+        )
+
+
+@app.command()
+def export(
+    decks: DeckDirs = None,
+    format: Annotated[str, typer.Option("--format", help="Output format: json.")] = "json",  # noqa: A002
+    seed: Seed = None,
+    variants: Variants = None,
+) -> None:
+    """Print the built notes as JSON on stdout."""
+    if format != "json":
+        err.print(f"unsupported format {format!r}; expected: json", markup=False)
+        raise typer.Exit(2)
+    if (stop := _no_decks(decks)) is not None:
+        raise stop
+    from ankismith.errors import DeckErrors
+    from ankismith.pipeline import compile_decks
+
+    try:
+        compiled = compile_decks(decks or [], seed, variants)
+    except DeckErrors as exc:
+        raise _fail(exc.errors) from None
+    _warn(compiled.warnings)
+    data = {
+        "decks": [
+            {"id": d.config.id, "name": d.config.name, "notes": [n.to_json() for n in d.notes]} for d in compiled.decks
+        ]
+    }
+    typer.echo(json.dumps(data, indent=2, ensure_ascii=False))
+
+
+@app.command()
+def problems() -> None:
+    """The solver families: their params and what they compute."""
+    from ankismith.solver import FAMILIES
+
+    for family in FAMILIES.values():
+        out.print(f"[bold]{family.name}[/bold]: {family.summary}")
+        for param in family.params:
+            out.print(f"    {param.describe()}", markup=False)
+        if family.convention:
+            out.print(f"    convention: {family.convention}", markup=False)
+    out.print("\nOr give `answer:` a formula over the params (+ - * / // % **, sqrt, exp, log, min, max, ...).")

@@ -1,0 +1,65 @@
+"""Errors that point at the user's source: `path:line: message`, collected and raised once."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from pathlib import Path
+
+
+@dataclass(frozen=True, order=True)
+class SourceError:
+    """One problem in a deck's sources, located at a file and a 1-based line."""
+
+    path: str
+    line: int
+    message: str
+
+    def __str__(self) -> str:
+        return f"{self.path}:{self.line}: {self.message}"
+
+
+class DeckErrors(Exception):
+    """Every problem a run found, raised once so the user sees them all together."""
+
+    def __init__(self, errors: Iterable[SourceError]) -> None:
+        self.errors: tuple[SourceError, ...] = tuple(sorted(set(errors), key=_sort_key))
+        super().__init__("\n".join(str(e) for e in self.errors))
+
+
+def _sort_key(error: SourceError) -> tuple[str, int, str]:
+    return (error.path, error.line, error.message)
+
+
+def display_path(path: Path, base: Path | None = None) -> str:
+    """Path as the user should read it: relative to `base` (default: cwd) when below it."""
+    base = base or Path.cwd()
+    try:
+        return str(path.resolve().relative_to(base.resolve()))
+    except ValueError:
+        return str(path)
+
+
+class Collector:
+    """Gathers errors and warnings of one stage; `raise_if_any` stops once with all of them."""
+
+    def __init__(self) -> None:
+        self.errors: list[SourceError] = []
+        self.warnings: list[SourceError] = []
+
+    def error(self, path: str, line: int, message: str) -> None:
+        """Record an error at `path:line`."""
+        self.errors.append(SourceError(path, line, message))
+
+    def warn(self, path: str, line: int, message: str) -> None:
+        """Record a warning at `path:line`; warnings never stop a build."""
+        self.warnings.append(SourceError(path, line, message))
+
+    def extend(self, errors: Iterable[SourceError]) -> None:
+        """Record errors found elsewhere."""
+        self.errors.extend(errors)
+
+    def raise_if_any(self) -> None:
+        """Raise DeckErrors with everything recorded so far, if there is anything."""
+        if self.errors:
+            raise DeckErrors(self.errors)

@@ -1,0 +1,250 @@
+"""Numeric cards: draw params with a seeded generator, compute the answer, write the worked steps.
+
+`instantiate` turns one ```numeric block into its instances: the `given` one (the card's own
+key) and `variants` drawn ones (`key~1`, `key~2`, ...). Draws come from the deck seed, the card
+key and the variant index only, so editing one card never reshuffles another.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from ankismith.solver import safe_eval
+from ankismith.solver.families import FAMILIES
+from ankismith.solver.family import Family, InvalidParams, Param
+from ankismith.solver.params import Draw, SpecProblem, parse_draw
+from ankismith.solver.values import is_exact, is_matrix, to_json, to_tex, to_text
+
+__all__ = ["FAMILIES", "Instance", "SpecIssue", "instantiate", "is_matrix", "to_json", "to_tex", "to_text"]
+
+BLOCK_KEYS = ("problem", "answer", "given", "params", "where", "variants")
+MAX_TRIES = 1000
+MAX_VARIANTS = 100
+
+
+@dataclass(frozen=True)
+class SpecIssue:
+    """A problem with a numeric block, tied to the block key it is about (for the line number)."""
+
+    key: str | None
+    message: str
+
+
+class SpecErrors(Exception):
+    """Every problem found in one numeric block."""
+
+    def __init__(self, issues: list[SpecIssue]) -> None:
+        super().__init__("; ".join(i.message for i in issues))
+        self.issues = issues
+
+
+@dataclass(frozen=True)
+class Instance:
+    """One solved instance of a numeric card: its key suffix, params as shown, answer, steps."""
+
+    suffix: str
+    problem: str | None
+    params: dict[str, Any]
+    answer: Any
+    answer_tex: str
+    exact: bool
+    steps: tuple[str, ...]
+    convention: str = ""
+    shown: dict[str, Any] = field(default_factory=dict)  # params as the user gave them (for export)
+
+
+@dataclass(frozen=True)
+class _Problem:
+    """A numeric block read and vetted: how to complete, check and solve one set of params."""
+
+    family: Family | None
+    formula: Any  # a vetted ast.Expression for `answer:` cards
+    where: Any
+    names: frozenset[str]
+
+    def solve(self, raw: Mapping[str, Any]) -> Instance:
+        values = self.family.complete(raw) if self.family else _formula_values(raw)
+        if self.where is not None:
+            try:
+                ok = safe_eval.evaluate(self.where, values)
+            except safe_eval.FormulaError as exc:
+                raise InvalidParams(f"where: {exc}") from None
+            if not bool(ok):
+                raise InvalidParams("the `where:` condition does not hold")
+        if self.family:
+            answer = self.family.solve(values)
+            answer_tex = self.family.answer_tex(values, answer) if self.family.answer_tex else to_tex(answer)
+            steps = tuple(self.family.steps(values, answer))
+            return Instance(
+                "", self.family.name, values, answer, answer_tex, is_exact(answer), steps, self.family.convention
+            )
+        try:
+            answer = safe_eval.evaluate(self.formula, values)
+        except safe_eval.FormulaError as exc:
+            raise InvalidParams(str(exc)) from None
+        if (isinstance(answer, np.ndarray) and answer.ndim > 2) or isinstance(answer, bool | np.bool_):
+            raise InvalidParams("the answer formula must give a number or a matrix")
+        answer = (
+            answer if isinstance(answer, np.ndarray) else answer.item() if isinstance(answer, np.generic) else answer
+        )
+        shown = safe_eval.to_latex(self.formula)
+        substituted = safe_eval.to_latex(self.formula, values)
+        result = ("= " if is_exact(answer) else "\\approx ") + to_tex(answer)
+        steps = (f"\\text{{answer}} &= {shown}", f"&= {substituted}", f"&{result}")
+        return Instance("", None, values, answer, to_tex(answer), is_exact(answer), steps)
+
+
+def _formula_values(raw: Mapping[str, Any]) -> dict[str, Any]:
+    values: dict[str, Any] = {}
+    for name, value in raw.items():
+        if isinstance(value, list) and value and all(isinstance(r, list) for r in value):
+            value = Param(name, "matrix", name).coerce(value)
+        elif isinstance(value, np.ndarray):
+            pass
+        elif isinstance(value, bool) or not isinstance(value, int | float):
+            raise InvalidParams(f"{name} must be a number or a matrix, found {value!r}")
+        values[name] = value
+    return values
+
+
+def instantiate(spec: Mapping[str, Any], seed: int, key: str, variants: int) -> list[Instance]:
+    """All instances of a numeric block; raises SpecErrors listing every problem found."""
+    problem, draws, issues = _read(spec)
+    if issues:
+        raise SpecErrors(issues)
+    instances: list[Instance] = []
+    given = spec.get("given")
+    if given is not None:
+        try:
+            instance = problem.solve(given)
+        except InvalidParams as exc:
+            raise SpecErrors([SpecIssue("given", f"the given values cannot be used: {exc}")]) from None
+        instances.append(_with(instance, "", given))
+    count = spec.get("variants", variants) if draws else 0
+    seen = [_fingerprint(i.params) for i in instances]
+    for index in range(1, count + 1):
+        rng = np.random.default_rng([seed, *_key_words(key), index])
+        instance, raw = _draw_valid(problem, draws, rng, seen, key, index)
+        seen.append(_fingerprint(instance.params))
+        instances.append(_with(instance, f"~{index}", raw))
+    return instances
+
+
+def _with(instance: Instance, suffix: str, raw: Mapping[str, Any]) -> Instance:
+    return Instance(
+        instance.suffix or suffix,
+        instance.problem,
+        instance.params,
+        instance.answer,
+        instance.answer_tex,
+        instance.exact,
+        instance.steps,
+        instance.convention,
+        dict(raw),
+    )
+
+
+def _draw_valid(
+    problem: _Problem, draws: dict[str, Draw], rng: np.random.Generator, seen: list[str], key: str, index: int
+) -> tuple[Instance, dict[str, Any]]:
+    """Rejection sampling with a bound; prefers draws unlike the instances before it."""
+    fallback: tuple[Instance, dict[str, Any]] | None = None
+    last_reason = ""
+    for attempt in range(MAX_TRIES):
+        raw = {name: draw.draw(rng) for name, draw in draws.items()}
+        try:
+            instance = problem.solve(raw)
+        except (InvalidParams, ArithmeticError, FloatingPointError, ValueError) as exc:
+            last_reason = str(exc)
+            continue
+        if _fingerprint(instance.params) not in seen:
+            return instance, raw
+        fallback = fallback or (instance, raw)
+        if attempt >= MAX_TRIES // 4:
+            break
+    if fallback is not None:
+        return fallback
+    raise SpecErrors(
+        [
+            SpecIssue(
+                "params",
+                f"no valid draw for variant {key}~{index} in {MAX_TRIES} tries (last rejected: {last_reason}); "
+                "widen the ranges or loosen `where:`",
+            )
+        ]
+    )
+
+
+def _read(spec: Mapping[str, Any]) -> tuple[_Problem, dict[str, Draw], list[SpecIssue]]:
+    issues: list[SpecIssue] = []
+    for name in spec:
+        if name not in BLOCK_KEYS:
+            issues.append(
+                SpecIssue(name, f"unknown key {name!r} in the numeric block; expected {', '.join(BLOCK_KEYS)}")
+            )
+    family: Family | None = None
+    name = spec.get("problem")
+    if name is not None and "answer" in spec:
+        issues.append(SpecIssue("answer", "give either `problem:` or `answer:`, not both"))
+    elif name is not None:
+        family = FAMILIES.get(name) if isinstance(name, str) else None
+        if family is None:
+            issues.append(SpecIssue("problem", f"unknown problem family {name!r}; known: {', '.join(FAMILIES)}"))
+    elif "answer" not in spec:
+        issues.append(SpecIssue(None, "a numeric block needs `problem:` (a family) or `answer:` (a formula)"))
+    given, params = spec.get("given"), spec.get("params")
+    if given is not None and not isinstance(given, dict):
+        issues.append(SpecIssue("given", f"`given` must be a mapping of param values, found {given!r}"))
+        given = None
+    if params is not None and not isinstance(params, dict):
+        issues.append(SpecIssue("params", f"`params` must be a mapping of param ranges, found {params!r}"))
+        params = None
+    if given is None and not params:
+        issues.append(SpecIssue(None, "a numeric block needs `given:` values, `params:` to draw from, or both"))
+    variants = spec.get("variants")
+    if variants is not None and (
+        not isinstance(variants, int) or isinstance(variants, bool) or not 0 <= variants <= MAX_VARIANTS
+    ):
+        issues.append(
+            SpecIssue("variants", f"`variants` must be a whole number from 0 to {MAX_VARIANTS}, found {variants!r}")
+        )
+    draws: dict[str, Draw] = {}
+    for param_name, value in (params or {}).items():
+        param = family.param(str(param_name)) if family else None
+        if family and param is None:
+            known = ", ".join(p.name for p in family.params)
+            issues.append(SpecIssue("params", f"{family.name} has no param {param_name!r}; its params: {known}"))
+            continue
+        try:
+            draws[str(param_name)] = parse_draw(str(param_name), value, param.kind if param else None)
+        except SpecProblem as exc:
+            issues.append(SpecIssue("params", str(exc)))
+    names = frozenset(str(n) for n in (*(given or {}), *(params or {})))
+    if family:
+        names |= {p.name for p in family.params}
+    formula = where = None
+    if "answer" in spec and family is None and name is None:
+        try:
+            formula = safe_eval.parse(spec["answer"], set(names))
+        except safe_eval.FormulaError as exc:
+            issues.append(SpecIssue("answer", str(exc)))
+    if spec.get("where") is not None:
+        try:
+            where = safe_eval.parse(spec["where"], set(names))
+        except safe_eval.FormulaError as exc:
+            issues.append(SpecIssue("where", f"where: {exc}"))
+    return _Problem(family, formula, where, names), draws, issues
+
+
+def _key_words(key: str) -> list[int]:
+    digest = hashlib.sha256(key.encode()).digest()
+    return [int.from_bytes(digest[i : i + 4], "big") for i in range(0, 16, 4)]
+
+
+def _fingerprint(values: Mapping[str, Any]) -> str:
+    return repr(sorted((k, to_json(v)) for k, v in values.items()))

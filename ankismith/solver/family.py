@@ -1,0 +1,217 @@
+"""What a problem family is: a name, a parameter schema, a validity rule, an answer, worked steps."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+Params = Mapping[str, Any]
+MISSING: Any = object()
+MAX_MATRIX_SIDE = 12
+MAX_LIST = 32
+
+
+class InvalidParams(ValueError):
+    """A draw or a given instance the family cannot use (degenerate, out of range, wrong type)."""
+
+
+@dataclass(frozen=True)
+class Param:
+    """One parameter of a family: its kind, what it means, its allowed range and its default."""
+
+    name: str
+    kind: str  # int | number | ints | vector | matrix | shape | layers | one of `options`
+    doc: str
+    default: Any = MISSING
+    low: float | None = None
+    high: float | None = None
+    options: tuple[str, ...] = ()
+
+    @property
+    def required(self) -> bool:
+        """Whether a card must give this param (it has no default)."""
+        return self.default is MISSING
+
+    def describe(self) -> str:
+        """One line for `ankismith problems`."""
+        bounds = ""
+        if self.options:
+            bounds = " (" + " | ".join(self.options) + ")"
+        elif self.low is not None or self.high is not None:
+            low = "" if self.low is None else f"{self.low:g}"
+            high = "" if self.high is None else f"{self.high:g}"
+            bounds = f" in {low}..{high}"
+        default = "" if self.required else f", default {self.default}"
+        return f"{self.name}: {self.kind}{bounds}{default} - {self.doc}"
+
+    def coerce(self, value: Any) -> Any:
+        """The value in canonical form (ints, floats, 2-D arrays), or InvalidParams saying why."""
+        value = _COERCE.get(self.kind, _coerce_option)(self, value)
+        self._check_bounds(value)
+        return value
+
+    def _check_bounds(self, value: Any) -> None:
+        if self.low is None and self.high is None:
+            return
+        values = value if isinstance(value, list) else [value] if not isinstance(value, np.ndarray) else value.flat
+        for v in values:
+            if not isinstance(v, int | float | np.number):
+                continue
+            if (self.low is not None and v < self.low) or (self.high is not None and v > self.high):
+                low = "-inf" if self.low is None else f"{self.low:g}"
+                high = "inf" if self.high is None else f"{self.high:g}"
+                raise InvalidParams(f"{self.name} = {v} is outside {low}..{high}")
+
+
+@dataclass(frozen=True)
+class Family:
+    """A problem family: data plus three pure functions (answer, validity, worked steps)."""
+
+    name: str
+    summary: str
+    params: tuple[Param, ...]
+    solve: Callable[[Params], Any]
+    steps: Callable[[Params, Any], list[str]]
+    check: Callable[[Params], str | None] = lambda p: None
+    answer_tex: Callable[[Params, Any], str] | None = None
+    convention: str = ""
+    notes: tuple[str, ...] = field(default=())
+
+    def param(self, name: str) -> Param | None:
+        """The schema entry of `name`, if the family has one."""
+        return next((p for p in self.params if p.name == name), None)
+
+    def complete(self, given: Params) -> dict[str, Any]:
+        """Validate and canonicalize params, filling defaults; InvalidParams names what is wrong."""
+        unknown = sorted(set(given) - {p.name for p in self.params})
+        if unknown:
+            known = ", ".join(p.name for p in self.params)
+            raise InvalidParams(f"{self.name} has no param {', '.join(unknown)}; its params: {known}")
+        values: dict[str, Any] = {}
+        for param in self.params:
+            if param.name in given:
+                values[param.name] = param.coerce(given[param.name])
+            elif param.required:
+                raise InvalidParams(f"{self.name} needs param {param.name} ({param.doc})")
+            else:
+                values[param.name] = param.default
+        problem = self.check(values)
+        if problem:
+            raise InvalidParams(problem)
+        return values
+
+
+def _is_int(value: Any) -> bool:
+    if isinstance(value, bool | np.bool_):
+        return False
+    if isinstance(value, int | np.integer):
+        return True
+    return isinstance(value, float) and value.is_integer()
+
+
+def _int(param: Param, value: Any) -> int:
+    if not _is_int(value):
+        raise InvalidParams(f"{param.name} must be a whole number, found {value!r}")
+    return int(value)
+
+
+def _number(param: Param, value: Any) -> int | float:
+    if isinstance(value, bool | np.bool_) or not isinstance(value, int | float | np.number):
+        raise InvalidParams(f"{param.name} must be a number, found {value!r}")
+    return int(value) if isinstance(value, int | np.integer) else float(value)
+
+
+def _list(param: Param, value: Any, item: Callable[[Param, Any], Any]) -> list[Any]:
+    if isinstance(value, np.ndarray):
+        value = value.tolist()
+    if not isinstance(value, list | tuple) or not value:
+        raise InvalidParams(f"{param.name} must be a non-empty list, found {value!r}")
+    if len(value) > MAX_LIST:
+        raise InvalidParams(f"{param.name} has {len(value)} entries; the limit is {MAX_LIST}")
+    return [item(param, v) for v in value]
+
+
+def _matrix(param: Param, value: Any) -> np.ndarray:
+    rows = value.tolist() if isinstance(value, np.ndarray) else value
+    if (
+        not isinstance(rows, list | tuple)
+        or not rows
+        or not all(isinstance(r, list | tuple) and r for r in rows)
+        or len({len(r) for r in rows}) != 1
+    ):
+        raise InvalidParams(f"{param.name} must be a matrix: a list of equally long rows, like [[1, 2], [3, 4]]")
+    if len(rows) > MAX_MATRIX_SIDE or len(rows[0]) > MAX_MATRIX_SIDE:
+        raise InvalidParams(f"{param.name} is {len(rows)}x{len(rows[0])}; the limit is {MAX_MATRIX_SIDE} per side")
+    numbers = [[_number(param, v) for v in row] for row in rows]
+    whole = all(isinstance(v, int) for row in numbers for v in row)
+    return np.array(numbers, dtype=np.int64 if whole else np.float64)
+
+
+def _shape(param: Param, value: Any) -> list[int]:
+    shape = _list(param, value, _int)
+    if len(shape) != 3 or min(shape) < 1:
+        raise InvalidParams(
+            f"{param.name} must be [channels, height, width] of positive whole numbers, found {value!r}"
+        )
+    return shape
+
+
+LAYER_KEYS = ("type", "out", "kernel", "stride", "padding")
+
+
+def _layer(param: Param, value: Any) -> dict[str, Any]:
+    if not isinstance(value, dict):
+        raise InvalidParams(
+            f"each of {param.name} must be a mapping like {{type: conv, out: 6, kernel: 5}}, found {value!r}"
+        )
+    unknown = sorted(set(value) - set(LAYER_KEYS))
+    if unknown:
+        raise InvalidParams(f"layer keys {', '.join(unknown)} unknown; expected {', '.join(LAYER_KEYS)}")
+    kind = value.get("type")
+    if kind not in ("conv", "pool", "fc"):
+        raise InvalidParams(f"layer type must be conv, pool or fc, found {kind!r}")
+
+    def whole(key: str, default: Any, low: int) -> Any:
+        number = value.get(key, default)
+        if number is None or not _is_int(number) or int(number) < low:
+            raise InvalidParams(f"{kind} layer needs `{key}` as a whole number >= {low}, found {number!r}")
+        return int(number)
+
+    if kind == "fc":
+        return {"type": "fc", "out": whole("out", None, 1), "kernel": None, "stride": None, "padding": None}
+    if kind == "conv":
+        return {
+            "type": "conv",
+            "out": whole("out", None, 1),
+            "kernel": whole("kernel", None, 1),
+            "stride": whole("stride", 1, 1),
+            "padding": whole("padding", 0, 0),
+        }
+    kernel = whole("kernel", 2, 1)
+    return {
+        "type": "pool",
+        "out": None,
+        "kernel": kernel,
+        "stride": whole("stride", kernel, 1),
+        "padding": whole("padding", 0, 0),
+    }
+
+
+def _coerce_option(param: Param, value: Any) -> str:
+    if value not in param.options:
+        raise InvalidParams(f"{param.name} must be one of {', '.join(param.options)}, found {value!r}")
+    return str(value)
+
+
+_COERCE: dict[str, Callable[[Param, Any], Any]] = {
+    "int": _int,
+    "number": _number,
+    "ints": lambda p, v: _list(p, v, _int),
+    "vector": lambda p, v: _list(p, v, _number),
+    "matrix": _matrix,
+    "shape": _shape,
+    "layers": lambda p, v: _list(p, v, _layer),
+}

@@ -1,0 +1,174 @@
+"""The `params:` of a numeric block: ranges, choices, decimals with a step, random matrices.
+
+W: 5..32                      integers from 5 to 32
+F: [1, 3, 5]                  one of these (for a list-valued param: element by element)
+lr: 0.01..0.5 step 0.01       decimals on a grid (the step defaults to the bounds' precision)
+I: {shape: [4, 3], values: -2..5}   a random matrix
+layers: {one_of: [[9, 4, 2], [5, 3, 1]]}   one of these values, whatever their kind
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from decimal import Decimal
+from typing import Any
+
+import numpy as np
+
+from ankismith.solver.family import MAX_MATRIX_SIDE
+
+LIST_KINDS = {"ints", "vector", "shape", "layers"}
+_RANGE = re.compile(
+    r"^\s*(?P<low>[-+]?\d+(?:\.\d+)?)\s*\.\.\s*(?P<high>[-+]?\d+(?:\.\d+)?)(?:\s+step\s+(?P<step>\d+(?:\.\d+)?))?\s*$"
+)
+MAX_GRID = 10**9
+
+
+class SpecProblem(ValueError):
+    """A `params:` entry that cannot be read; the message says what was expected."""
+
+
+@dataclass(frozen=True)
+class Draw:
+    """How one value is drawn."""
+
+    def draw(self, rng: np.random.Generator) -> Any:
+        """One value from `rng`."""
+        raise NotImplementedError
+
+
+@dataclass(frozen=True)
+class Fixed(Draw):
+    value: Any
+
+    def draw(self, rng: np.random.Generator) -> Any:
+        return self.value
+
+
+@dataclass(frozen=True)
+class IntRange(Draw):
+    low: int
+    high: int
+
+    def draw(self, rng: np.random.Generator) -> Any:
+        return int(rng.integers(self.low, self.high + 1))
+
+
+@dataclass(frozen=True)
+class Grid(Draw):
+    low: Decimal
+    step: Decimal
+    count: int  # number of grid points
+
+    def draw(self, rng: np.random.Generator) -> Any:
+        value = self.low + self.step * int(rng.integers(0, self.count))
+        whole = self.low == self.low.to_integral() and self.step == self.step.to_integral()
+        return int(value) if whole else float(value)
+
+
+@dataclass(frozen=True)
+class Choice(Draw):
+    options: tuple[Draw, ...]
+
+    def draw(self, rng: np.random.Generator) -> Any:
+        return self.options[int(rng.integers(0, len(self.options)))].draw(rng)
+
+
+@dataclass(frozen=True)
+class Matrix(Draw):
+    rows: int
+    cols: int
+    values: Draw
+
+    def draw(self, rng: np.random.Generator) -> Any:
+        entries = [[self.values.draw(rng) for _ in range(self.cols)] for _ in range(self.rows)]
+        whole = all(isinstance(v, int) for row in entries for v in row)
+        return np.array(entries, dtype=np.int64 if whole else np.float64)
+
+
+@dataclass(frozen=True)
+class Each(Draw):
+    items: tuple[Draw, ...]
+
+    def draw(self, rng: np.random.Generator) -> Any:
+        return [item.draw(rng) for item in self.items]
+
+
+@dataclass(frozen=True)
+class Fields(Draw):
+    items: tuple[tuple[str, Draw], ...]
+
+    def draw(self, rng: np.random.Generator) -> Any:
+        return {key: item.draw(rng) for key, item in self.items}
+
+
+def parse_draw(name: str, value: Any, kind: str | None) -> Draw:
+    """Read one `params:` entry; `kind` is the family's kind for the param (None for formulas)."""
+    if isinstance(value, str) and ".." in value:
+        return _range(name, value)
+    if isinstance(value, dict):
+        if "one_of" in value:
+            options = value["one_of"]
+            if set(value) != {"one_of"} or not isinstance(options, list) or not options:
+                raise SpecProblem(f"{name}: `one_of` needs a non-empty list of values, and nothing beside it")
+            return Choice(tuple(parse_draw(name, option, _element_kind(kind)) for option in options))
+        if "shape" in value:
+            return _matrix(name, value)
+        return Fields(tuple((str(k), parse_draw(f"{name}.{k}", v, None)) for k, v in value.items()))
+    if isinstance(value, list):
+        if not value:
+            raise SpecProblem(f"{name}: empty list; expected values to choose from")
+        if kind == "matrix" and all(isinstance(row, list) for row in value):
+            return Fixed(value)
+        if kind in LIST_KINDS:
+            element = "layer" if kind == "layers" else None
+            return Each(tuple(parse_draw(f"{name}[{i}]", v, element) for i, v in enumerate(value)))
+        return Choice(tuple(parse_draw(name, v, _element_kind(kind)) for v in value))
+    return Fixed(value)
+
+
+def _element_kind(kind: str | None) -> str | None:
+    """What a choice's options are: the param's own kind (a choice of whole lists keeps it)."""
+    return kind if kind not in LIST_KINDS else "fixed-list"
+
+
+def _range(name: str, text: str) -> Draw:
+    match = _RANGE.match(text)
+    if not match:
+        raise SpecProblem(
+            f"{name}: cannot read range {text!r}; expected `a..b` or `a..b step s` (like 0.1..0.9 step 0.1)"
+        )
+    low, high = Decimal(match["low"]), Decimal(match["high"])
+    if low > high:
+        raise SpecProblem(f"{name}: empty range {text!r}: the low end is above the high end")
+    step_text = match["step"]
+    if step_text is None and "." not in match["low"] + match["high"]:
+        return IntRange(int(low), int(high))
+    if step_text is None:
+        places = max(-low.as_tuple().exponent, -high.as_tuple().exponent, 0)
+        step = Decimal(1).scaleb(-places)
+    else:
+        step = Decimal(step_text)
+    if step <= 0:
+        raise SpecProblem(f"{name}: step must be above 0, found {step_text}")
+    count = int((high - low) / step) + 1
+    if count > MAX_GRID:
+        raise SpecProblem(f"{name}: {count:,} grid points; use a coarser step")
+    return Grid(low, step, count)
+
+
+def _matrix(name: str, value: dict[str, Any]) -> Draw:
+    unknown = set(value) - {"shape", "values"}
+    if unknown:
+        raise SpecProblem(f"{name}: unknown matrix keys {', '.join(sorted(unknown))}; expected shape and values")
+    shape = value["shape"]
+    if (
+        not isinstance(shape, list)
+        or len(shape) != 2
+        or not all(isinstance(n, int) and not isinstance(n, bool) and 1 <= n <= MAX_MATRIX_SIDE for n in shape)
+    ):
+        raise SpecProblem(f"{name}: shape must be [rows, cols], each 1..{MAX_MATRIX_SIDE}, found {shape!r}")
+    if "values" not in value:
+        raise SpecProblem(f"{name}: a random matrix needs `values`, like values: -2..5")
+    return Matrix(shape[0], shape[1], parse_draw(f"{name}.values", value["values"], "number"))
