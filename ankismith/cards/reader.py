@@ -298,9 +298,15 @@ def _parse_card(
             question_lines, answer_lines = answer_lines, []
         question_lines = [line for line in question_lines if line not in numeric_lines]
     choices, question_lines = _choices(question_lines)
+    if not splits and numeric is None:
+        choices, rest = _choices(answer_lines)
+        if choices:  # choices but no `???`: a multiple-choice card without explanation
+            question_lines, answer_lines = rest, []
     everything = [heading, *body]
     has_cloze = any(not line.in_fence and _CLOZE.search(line.text) for line in everything)
     kind = _kind(has_cloze, choices, numeric, heading.number, shown, errors)
+    if kind is Kind.CLOZE and not splits:
+        question_lines, answer_lines = answer_lines, []  # a cloze card's body is its text
     if choices and not any(c.correct for c in choices):
         errors.error(shown, choices[0].line, "no correct choice: mark the right one(s) with `- [x]`")
     if len(choices) == 1:

@@ -1,0 +1,87 @@
+"""Shared helpers: write small decks, build them, import them into a real Anki collection."""
+
+from __future__ import annotations
+
+import shutil
+import textwrap
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parent.parent
+BUNDLED = REPO / "decks" / "dl-midterm"
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    parser.addoption("--update-golden", action="store_true", help="rewrite tests/golden/*.html from the renderer")
+
+
+@pytest.fixture
+def update_golden(request: pytest.FixtureRequest) -> bool:
+    return bool(request.config.getoption("--update-golden"))
+
+
+def write_deck(root: Path, files: dict[str, str | bytes], deck_yaml: str | None = None) -> Path:
+    """A deck folder with a deck.yaml (a default one unless given) and the given files."""
+    root.mkdir(parents=True, exist_ok=True)
+    (root / "deck.yaml").write_text(deck_yaml if deck_yaml is not None else 'name: "Test Deck"\nid: test-deck\n')
+    for name, content in files.items():
+        path = root / name
+        path.parent.mkdir(parents=True, exist_ok=True)
+        if isinstance(content, bytes):
+            path.write_bytes(content)
+        else:
+            path.write_text(textwrap.dedent(content).lstrip("\n"), encoding="utf-8")
+    return root
+
+
+@pytest.fixture
+def deck_dir(tmp_path: Path) -> Path:
+    return tmp_path / "deck"
+
+
+@pytest.fixture
+def bundled_copy(tmp_path: Path) -> Path:
+    """The bundled deck, copied so that builds do not touch the repository's lock file."""
+    target = tmp_path / "dl-midterm"
+    shutil.copytree(BUNDLED, target)
+    return target
+
+
+@pytest.fixture
+def anki_collection(tmp_path: Path) -> Iterator[object]:
+    from anki.collection import Collection
+
+    col = Collection(str(tmp_path / "collection.anki2"))
+    try:
+        yield col
+    finally:
+        col.close()
+
+
+def import_apkg(col: object, apkg: Path, **options: object) -> object:
+    """Import with Anki's own importer; options as Anki's import dialog (defaults: 'if newer')."""
+    from anki.collection import ImportAnkiPackageOptions, ImportAnkiPackageRequest
+
+    request = ImportAnkiPackageRequest(
+        package_path=str(apkg),
+        options=ImportAnkiPackageOptions(
+            with_scheduling=bool(options.get("with_scheduling", False)),
+            with_deck_configs=False,
+            merge_notetypes=bool(options.get("merge_notetypes", False)),
+            update_notes=options.get("update_notes", 0),  # 0: if newer
+            update_notetypes=options.get("update_notetypes", 0),
+        ),
+    )
+    return col.import_anki_package(request)  # type: ignore[attr-defined]
+
+
+def notes_by_key(col: object) -> dict[str, object]:
+    """Every note of the collection, keyed by the card key shown in its Source field."""
+    result = {}
+    for nid in col.find_notes(""):  # type: ignore[attr-defined]
+        note = col.get_note(nid)  # type: ignore[attr-defined]
+        key = note["Source"].rsplit(" · ", 1)[1]
+        result[key] = note
+    return result

@@ -1,0 +1,176 @@
+"""The reader: every syntax rule of FORMAT.md, and a path:line error for each broken input."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from conftest import write_deck
+
+from ankismith.cards.model import Kind
+from ankismith.cards.reader import read_deck, slugify
+from ankismith.errors import Collector
+
+
+def read(root: Path) -> tuple[object, Collector]:
+    errors = Collector()
+    return read_deck(root, errors), errors
+
+
+def messages(errors: Collector) -> list[str]:
+    return [str(e) for e in errors.errors]
+
+
+def test_deck_yaml_defaults_and_values(deck_dir: Path) -> None:
+    write_deck(deck_dir, {"a.md": "## Q\nA\n"}, 'name: "A::B"\ndescription: hi\ntags: [x, y]\nseed: 5\nvariants: 2\n')
+    deck, errors = read(deck_dir)
+    assert not errors.errors
+    config = deck.config
+    assert (config.name, config.id, config.description, config.tags, config.seed, config.variants) == (
+        "A::B", "deck", "hi", ("x", "y"), 5, 2,
+    )
+
+
+def test_cards_in_path_order_with_lines_keys_and_split(deck_dir: Path) -> None:
+    write_deck(deck_dir, {
+        "b.md": "## Second file {#b-card}\nbody\n",
+        "a/z.md": """
+            # Title, not a card
+
+            notes to self
+
+            ## What is $x$? {#x-key tags="t1 t2"}
+
+            more question
+
+            ???
+
+            the answer
+            ## Heading without key
+            whole body is the answer
+            """,
+    })
+    deck, errors = read(deck_dir)
+    assert not errors.errors
+    cards = deck.cards
+    assert [c.key for c in cards] == ["x-key", "heading-without-key", "b-card"]
+    first = cards[0]
+    assert (first.path, first.line, first.heading, first.tags) == ("a/z.md", 5, "What is $x$?", ("t1", "t2"))
+    assert first.question == "\nmore question\n".strip("\n") or first.question.strip() == "more question"
+    assert first.answer.strip() == "the answer"
+    assert cards[1].question == "" and cards[1].answer == "whole body is the answer"
+    assert cards[2].source == "b.md:1"
+
+
+def test_front_matter_subdeck_and_tags(deck_dir: Path) -> None:
+    write_deck(deck_dir, {"a.md": "---\nsubdeck: Short Answer\ntags: [act]\n---\n## Q {#q tags=\"more\"}\nA\n"})
+    deck, errors = read(deck_dir)
+    assert not errors.errors
+    card = deck.cards[0]
+    assert card.subdeck == "Short Answer" and card.tags == ("act", "more") and card.line == 5
+
+
+def test_heading_inside_code_fence_is_not_a_card(deck_dir: Path) -> None:
+    write_deck(deck_dir, {"a.md": "## Q\n```markdown\n## not a card\n???\n```\n???\nanswer\n"})
+    deck, errors = read(deck_dir)
+    assert not errors.errors
+    assert len(deck.cards) == 1
+    assert "## not a card" in deck.cards[0].question and deck.cards[0].answer == "answer"
+
+
+def test_kinds_choice_cloze_numeric(deck_dir: Path) -> None:
+    write_deck(deck_dir, {"a.md": """
+        ## Pick {#pick}
+        - [ ] no
+        - [x] yes, with
+          a second line
+        - [X] also
+
+        ???
+        why
+        ## Cloze {#cl}
+        ReLU is {{c1::max(0, x)}}.
+        ## Num {#num}
+        ```numeric
+        answer: a + 1
+        given: {a: 1}
+        ```
+        What is {{a}} + 1?
+        """})
+    deck, errors = read(deck_dir)
+    assert not errors.errors
+    pick, cloze, num = deck.cards
+    assert pick.kind is Kind.CHOICE
+    assert [(c.text, c.correct) for c in pick.choices] == [("no", False), ("yes, with a second line", True), ("also", True)]
+    assert cloze.kind is Kind.CLOZE and "{{c1::" in cloze.question
+    assert num.kind is Kind.NUMERIC and num.numeric.spec == {"answer": "a + 1", "given": {"a": 1}}
+    assert num.numeric.line == 12 and num.numeric.line_of("given") == 14
+    assert [p.name for p in num.placeholders] == ["a"] and "What is" in num.question
+
+
+def test_slugify() -> None:
+    assert slugify("Why do **modern** networks use $f(x)$?") == "why-do-modern-networks-use-f-x"
+    assert slugify("Größe der Ausgabe") == "größe-der-ausgabe"
+
+
+@pytest.mark.parametrize(
+    ("files", "expected"),
+    [
+        ({"a.md": "## Q {#k}\nA\n## R {#k}\nB\n"}, "a.md:3: duplicate card key 'k': also at {root}/a.md:1"),
+        ({"a.md": "## Q {#k}\nA\n", "b.md": "## Q {#k}\nB\n"}, "b.md:1: duplicate card key 'k': also at {root}/a.md:1"),
+        ({"a.md": "## Q\n???\nA\n???\nB\n"}, "a.md:4: second `???` in one card (the first is at line 2)"),
+        ({"a.md": "## Q\n- [ ] a\n- [ ] b\n"}, "a.md:2: no correct choice"),
+        ({"a.md": "## Q\n- [x] a\n"}, "a.md:2: a multiple-choice card needs at least 2 choices"),
+        ({"a.md": "## Q {#bad key}\nA\n"}, "a.md:1: cannot read 'key' in the heading's {...}"),
+        ({"a.md": "## Q {#a~1}\nA\n"}, "a.md:1: cannot read '#a~1'"),
+        ({"a.md": "## \nA\n"}, "a.md:1: empty heading"),
+        ({"a.md": "## $$ {}\nA\n"}, "a.md:1: the heading gives no key"),
+        ({"a.md": "---\nsubdeck: [1]\n---\n## Q\nA\n"}, "a.md:2: `subdeck` must be a deck name as text"),
+        ({"a.md": "---\ntags: 5\n---\n## Q\nA\n"}, "a.md:2: `tags` must be a list of tags"),
+        ({"a.md": "---\nsubdeck: X\n## Q\nA\n"}, "a.md:1: front matter opened with '---' is never closed"),
+        ({"a.md": "---\nsubdeck: [\n---\n## Q\nA\n"}, "a.md:"),
+        ({"a.md": "## Q\n```numeric\nproblem: x\n"}, "a.md:2: ```numeric block is never closed"),
+        ({"a.md": "## Q\n```numeric\n: : :\n```\n"}, "a.md:3: numeric block: invalid YAML"),
+        ({"a.md": "## Q\n- [x] a\n- [ ] b\n{{c1::x}}\n"}, "a.md:1: one card mixes cloze and choices"),
+        ({"a.md": "## Q\n???\n```numeric\nanswer: 1\n```\n"}, "a.md:3: the ```numeric block must come before `???`"),
+    ],
+)
+def test_broken_card_files_report_path_and_line(deck_dir: Path, files: dict[str, str], expected: str) -> None:
+    write_deck(deck_dir, files)
+    _, errors = read(deck_dir)
+    wanted = f"{deck_dir.as_posix()}/" + expected.replace("{root}", deck_dir.as_posix())
+    assert any(m.startswith(wanted) for m in messages(errors)), messages(errors)
+
+
+@pytest.mark.parametrize(
+    ("deck_yaml", "expected"),
+    [
+        ("id: x\n", "deck.yaml:1: `name` must be the Anki deck name as text, found nothing"),
+        ("name: [1]\n", "deck.yaml:1: `name` must be the Anki deck name as text, found [1]"),
+        ("name: A\nid: 'has space'\n", "deck.yaml:2: `id` must be letters, digits"),
+        ("name: A\nseed: -1\n", "deck.yaml:2: `seed` must be a whole number >= 0"),
+        ("name: A\nvariants: many\n", "deck.yaml:2: `variants` must be a whole number from 0 to 100"),
+        ("name: A\ntags: {a: 1}\n", "deck.yaml:2: `tags` must be a list"),
+        ("name: A\ntags: ['a b']\n", "deck.yaml:2: tag 'a b' has a space"),
+        ("name: 'A::'\n", "deck.yaml:1: `name` 'A::' has an empty part"),
+        ("- a\n- b\n", "deck.yaml:1: expected a mapping"),
+        ("name: 'unclosed\n", "deck.yaml:"),
+    ],
+)
+def test_broken_deck_yaml(deck_dir: Path, deck_yaml: str, expected: str) -> None:
+    write_deck(deck_dir, {"a.md": "## Q\nA\n"}, deck_yaml)
+    deck, errors = read(deck_dir)
+    assert deck is None
+    assert any(m.startswith(f"{deck_dir.as_posix()}/{expected}") for m in messages(errors)), messages(errors)
+
+
+def test_missing_deck_yaml(tmp_path: Path) -> None:
+    (tmp_path / "d").mkdir()
+    _, errors = read(tmp_path / "d")
+    assert messages(errors) == [f"{(tmp_path / 'd').as_posix()}/deck.yaml:1: missing deck.yaml: a deck folder needs one with at least `name:`"]
+
+
+def test_all_errors_of_a_deck_at_once(deck_dir: Path) -> None:
+    write_deck(deck_dir, {"a.md": "## Q\n- [ ] a\n- [ ] b\n", "b.md": "## R\n???\nx\n???\ny\n"})
+    _, errors = read(deck_dir)
+    assert len(errors.errors) == 2

@@ -1,0 +1,79 @@
+"""Rendering: golden HTML files (rewrite with --update-golden) and the math rules spelled out."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from ankismith.cards.render import Renderer
+
+GOLDEN = Path(__file__).parent / "golden"
+CASES = sorted(p.stem for p in GOLDEN.glob("*.md"))
+
+
+@pytest.fixture(scope="module")
+def renderer() -> Renderer:
+    return Renderer()
+
+
+@pytest.mark.parametrize("name", CASES)
+def test_golden(name: str, renderer: Renderer, update_golden: bool) -> None:
+    source = (GOLDEN / f"{name}.md").read_text(encoding="utf-8")
+    expected_path = GOLDEN / f"{name}.html"
+    rendered = renderer.block(source) + "\n"
+    if update_golden or not expected_path.exists():
+        expected_path.write_text(rendered, encoding="utf-8")
+    assert rendered == expected_path.read_text(encoding="utf-8")
+
+
+@pytest.mark.parametrize(
+    ("source", "expected"),
+    [
+        ("$a_1 * b_2$", r'<span class="math">\(a_1 * b_2\)</span>'),
+        ("$x_i^2 + y_{ij}$", r'<span class="math">\(x_i^2 + y_{ij}\)</span>'),
+        (r"$\frac{\partial L}{\partial w}$", r'<span class="math">\(\frac{\partial L}{\partial w}\)</span>'),
+        ("$a < b$", r'<span class="math">\(a &lt; b\)</span>'),
+        (r"$$\begin{bmatrix} 1 & 2 \\ 3 & 4 \end{bmatrix}$$",
+         r'<div class="math">\[\begin{bmatrix} 1 &amp; 2 \\ 3 &amp; 4 \end{bmatrix}\]</div>'),
+        (r"\(x\) and \[y\]", r'<span class="math">\(x\)</span> and <span class="math">\[y\]</span>'),
+    ],
+)
+def test_math_reaches_anki_as_written(source: str, expected: str, renderer: Renderer) -> None:
+    assert expected in renderer.block(source)
+
+
+@pytest.mark.parametrize(
+    ("source", "expected"),
+    [
+        ("It costs $5 and $6.", "<p>It costs $5 and $6.</p>"),
+        (r"a \$ sign", "<p>a $ sign</p>"),
+        ("`$PATH`", "<p><code>$PATH</code></p>"),
+        ("```\n$x$\n```", "$x$"),
+    ],
+)
+def test_dollars_that_are_not_math(source: str, expected: str, renderer: Renderer) -> None:
+    rendered = renderer.block(source)
+    assert expected in rendered
+    assert "math" not in rendered
+
+
+def test_lists_nest_by_two_and_by_four(renderer: Renderer) -> None:
+    two = renderer.block("- a\n  - b\n    - c\n")
+    four = renderer.block("- a\n    - b\n        - c\n")
+    assert two == four
+    assert two.count("<ul>") == 3
+
+
+def test_code_is_highlighted_with_classes(renderer: Renderer) -> None:
+    rendered = renderer.block("```python\nx = 1\n```")
+    assert '<div class="highlight">' in rendered and '<span class="n">x</span>' in rendered
+
+
+def test_images_point_at_packaged_names(renderer: Renderer) -> None:
+    rendered = renderer.block('![fig](media/a.png) <img src="b.png">', {"media/a.png": "a-1.png", "b.png": "b-2.png"})
+    assert 'src="a-1.png"' in rendered and 'src="b-2.png"' in rendered
+
+
+def test_inline_strips_the_paragraph(renderer: Renderer) -> None:
+    assert renderer.inline("What is **$x$**?") == r'What is <strong><span class="math">\(x\)</span></strong>?'
