@@ -60,9 +60,12 @@ def read_deck(root: Path, errors: Collector) -> Deck | None:
     if config is None:
         return None
     cards: list[Card] = []
+    keys: list[_KeyRef] = []
     for file in card_files(root):
-        cards.extend(read_card_file(file, root, errors))
-    _check_unique_keys(cards, errors)
+        file_cards, file_keys = read_card_file(file, root, errors)
+        cards.extend(file_cards)
+        keys.extend(file_keys)
+    _check_unique_keys(keys, errors)
     if not cards:
         errors.warn(_rel(root / "deck.yaml", root), 1, "the deck has no cards: no `## ` heading in any .md file")
     return Deck(config, tuple(cards))
@@ -156,22 +159,22 @@ def parse_tags(value: Any, path: str, line: int, errors: Collector) -> tuple[str
     return tuple(dict.fromkeys(tags))
 
 
-def read_card_file(file: Path, root: Path, errors: Collector) -> list[Card]:
-    """Read one Markdown file into its cards."""
+def read_card_file(file: Path, root: Path, errors: Collector) -> tuple[list[Card], list[_KeyRef]]:
+    """Read one Markdown file into its cards, and the key of every card (broken ones too)."""
     shown = _rel(file, root)
     text = _read_text(file, shown, errors)
     if text is None:
-        return []
+        return [], []
     lines = text.replace("\r\n", "\n").replace("\r", "\n").split("\n")
     subdeck, file_tags, start = _front_matter(lines, shown, errors)
-    cards = []
+    cards, keys = [], []
     for heading, body in _split_cards(lines, start):
-        card = _parse_card(heading, body, shown, file, subdeck, file_tags, errors)
+        card, key = _parse_card(heading, body, shown, file, subdeck, file_tags, errors)
+        if key:
+            keys.append(_KeyRef(key, shown, heading.number))
         if card is not None:
-            card = replace(card, path=file.relative_to(root).as_posix())
-        if card is not None:
-            cards.append(card)
-    return cards
+            cards.append(replace(card, path=file.relative_to(root).as_posix()))
+    return cards, keys
 
 
 def _read_text(path: Path, shown: str, errors: Collector) -> str | None:
@@ -268,7 +271,8 @@ def _parse_card(
     subdeck: str,
     file_tags: tuple[str, ...],
     errors: Collector,
-) -> Card | None:
+) -> tuple[Card | None, str]:
+    """The card (None when it has errors) and its key."""
     before = len(errors.errors)
     title = (_HEADING.match(heading.text)["text"] or "").strip()
     key, card_tags, title = _heading_attrs(title, heading.number, shown, errors)
@@ -320,8 +324,8 @@ def _parse_card(
             for m in _PLACEHOLDER.finditer(line.text)
         )
     if len(errors.errors) > before:
-        return None
-    return Card(
+        return None, key
+    card = Card(
         key=key,
         kind=kind,
         heading=title,
@@ -338,6 +342,7 @@ def _parse_card(
         images=_images(everything),
         file=file,
     )
+    return card, key
 
 
 def _heading_attrs(title: str, line: int, shown: str, errors: Collector) -> tuple[str | None, tuple[str, ...], str]:
@@ -452,19 +457,25 @@ def _images(lines: list[_Line]) -> tuple[ImageRef, ...]:
     return tuple(refs)
 
 
-def _check_unique_keys(cards: list[Card], errors: Collector) -> None:
-    seen: dict[str, Card] = {}
-    for card in cards:
-        if card.key in seen:
-            first = seen[card.key]
+@dataclass(frozen=True)
+class _KeyRef:
+    key: str
+    path: str
+    line: int
+
+
+def _check_unique_keys(keys: list[_KeyRef], errors: Collector) -> None:
+    seen: dict[str, _KeyRef] = {}
+    for ref in keys:
+        if ref.key in seen:
+            first = seen[ref.key]
             errors.error(
-                card.shown_path,
-                card.line,
-                f"duplicate card key {card.key!r}: also at {first.shown_path}:{first.line}; "
-                "give one of them another {#key}",
+                ref.path,
+                ref.line,
+                f"duplicate card key {ref.key!r}: also at {first.path}:{first.line}; give one of them another {{#key}}",
             )
         else:
-            seen[card.key] = card
+            seen[ref.key] = ref
 
 
 def _join(lines: list[_Line]) -> str:

@@ -129,7 +129,7 @@ def instantiate(spec: Mapping[str, Any], seed: int, key: str, variants: int) -> 
     seen = [_fingerprint(i.params) for i in instances]
     for index in range(1, count + 1):
         rng = np.random.default_rng([seed, *_key_words(key), index])
-        instance, raw = _draw_valid(problem, draws, rng, seen, key, index)
+        instance, raw = _draw_valid(problem, draws, given or {}, rng, seen, key, index)
         seen.append(_fingerprint(instance.params))
         instances.append(_with(instance, f"~{index}", raw))
     return instances
@@ -150,13 +150,22 @@ def _with(instance: Instance, suffix: str, raw: Mapping[str, Any]) -> Instance:
 
 
 def _draw_valid(
-    problem: _Problem, draws: dict[str, Draw], rng: np.random.Generator, seen: list[str], key: str, index: int
+    problem: _Problem,
+    draws: dict[str, Draw],
+    given: Mapping[str, Any],
+    rng: np.random.Generator,
+    seen: list[str],
+    key: str,
+    index: int,
 ) -> tuple[Instance, dict[str, Any]]:
-    """Rejection sampling with a bound; prefers draws unlike the instances before it."""
+    """Rejection sampling with a bound; prefers draws unlike the instances before it.
+
+    Params that `params:` does not draw keep their `given` value.
+    """
     fallback: tuple[Instance, dict[str, Any]] | None = None
     last_reason = ""
     for attempt in range(MAX_TRIES):
-        raw = {name: draw.draw(rng) for name, draw in draws.items()}
+        raw = {**given, **{name: draw.draw(rng) for name, draw in draws.items()}}
         try:
             instance = problem.solve(raw)
         except (InvalidParams, ArithmeticError, FloatingPointError, ValueError) as exc:

@@ -1,0 +1,157 @@
+"""The command line with typer's CliRunner: exit codes, output, path:line messages."""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+
+import pytest
+from conftest import write_deck
+from typer.testing import CliRunner
+
+from ankismith.cli import app
+
+runner = CliRunner()
+
+
+def run(*args: str) -> object:
+    return runner.invoke(app, list(args))
+
+
+def test_build_writes_the_package_and_reports(deck_dir: Path, tmp_path: Path) -> None:
+    write_deck(deck_dir, {"a.md": "## Q {#q}\nA\n"})
+    result = run("build", str(deck_dir), "-o", str(tmp_path / "out"))
+    assert result.exit_code == 0, result.output
+    assert (tmp_path / "out" / "test-deck.apkg").is_file()
+    assert "1 notes (1 added, 0 updated, 0 unchanged)" in result.output
+
+
+def test_build_without_arguments_builds_every_deck_under_decks(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    write_deck(tmp_path / "decks" / "one", {"a.md": "## Q\nA\n"}, "name: One\n")
+    write_deck(tmp_path / "decks" / "two", {"a.md": "## Q\nA\n"}, "name: Two\n")
+    (tmp_path / "decks" / "not-a-deck").mkdir()
+    monkeypatch.chdir(tmp_path)
+    result = run("build")
+    assert result.exit_code == 0, result.output
+    assert sorted(p.name for p in (tmp_path / "dist").iterdir()) == ["one.apkg", "two.apkg"]
+
+
+def test_errors_exit_1_with_path_line_and_write_nothing(deck_dir: Path, tmp_path: Path) -> None:
+    write_deck(deck_dir, {"a.md": "## Q {#k}\n- [ ] a\n- [ ] b\n", "b.md": "## R {#k}\n![x](missing.png)\n"})
+    out = tmp_path / "out"
+    result = run("build", str(deck_dir), "-o", str(out))
+    assert result.exit_code == 1
+    root = deck_dir.as_posix()
+    assert f"{root}/a.md:2: no correct choice" in result.output
+    assert f"{root}/b.md:1: duplicate card key 'k': also at {root}/a.md:1" in result.output
+    assert f"{root}/b.md:2: image 'missing.png' not found" in result.output
+    assert "Traceback" not in result.output
+    assert not out.exists()
+    assert not (deck_dir / "ankismith.lock").exists()
+
+
+def test_failed_build_leaves_the_existing_package_untouched(deck_dir: Path, tmp_path: Path) -> None:
+    write_deck(deck_dir, {"a.md": "## Q\nA\n"})
+    out = tmp_path / "out"
+    assert run("build", str(deck_dir), "-o", str(out)).exit_code == 0
+    before = (out / "test-deck.apkg").read_bytes()
+    stat = os.stat(out / "test-deck.apkg")
+    (deck_dir / "a.md").write_text("## Q\n???\na\n???\nb\n")
+    assert run("build", str(deck_dir), "-o", str(out)).exit_code == 1
+    assert (out / "test-deck.apkg").read_bytes() == before
+    assert os.stat(out / "test-deck.apkg").st_mtime_ns == stat.st_mtime_ns
+    assert sorted(p.name for p in out.iterdir()) == ["test-deck.apkg"]
+
+
+def test_check_reports_without_writing(deck_dir: Path) -> None:
+    write_deck(deck_dir, {"a.md": "## Q\nA\n"})
+    result = run("check", str(deck_dir))
+    assert result.exit_code == 0 and "ok, 1 notes" in result.output
+    assert not (deck_dir / "ankismith.lock").exists()
+    (deck_dir / "deck.yaml").write_text("name: [1]\n")
+    result = run("check", str(deck_dir))
+    assert result.exit_code == 1
+    assert f"{deck_dir.as_posix()}/deck.yaml:1: `name` must be the Anki deck name as text" in result.output
+
+
+def test_list(deck_dir: Path) -> None:
+    write_deck(deck_dir, {"a.md": "## Q\nA\n## C\n{{c1::x}}\n## M\n- [x] a\n- [ ] b\n"})
+    result = run("list", str(deck_dir))
+    assert result.exit_code == 0
+    assert "Test Deck  (id: test-deck)  3 notes: 1 basic, 1 cloze, 1 choice" in result.output
+
+
+def test_export_json_shape(deck_dir: Path) -> None:
+    write_deck(deck_dir, {"a.md": """
+        ---
+        subdeck: Sub
+        tags: [t]
+        ---
+        ## What is $x$? {#q}
+        It is 1.
+        ## Output {#num}
+        ```numeric
+        problem: conv_output_size
+        given: {W: 7, F: 3, P: 2, S: 2}
+        params: {W: 5..9}
+        variants: 2
+        ```
+        Size for {{W}}?
+        """})
+    result = run("export", str(deck_dir), "--format", "json")
+    assert result.exit_code == 0, result.output
+    data = json.loads(result.output)
+    (deck,) = data["decks"]
+    assert (deck["id"], deck["name"]) == ("test-deck", "Test Deck")
+    first = deck["notes"][0]
+    assert set(first) == {"guid", "key", "kind", "deck", "tags", "source", "fields"}
+    assert (first["key"], first["kind"], first["deck"], first["tags"], first["source"]) == (
+        "q", "basic", "Test Deck::Sub", ["t"], "a.md:5",
+    )
+    assert set(first["fields"]) == {"Front", "Back", "Source"}
+    assert [n["key"] for n in deck["notes"]] == ["q", "num", "num~1", "num~2"]
+    numeric = deck["notes"][1]["numeric"]
+    assert numeric == {"problem": "conv_output_size", "params": {"W": 7, "F": 3, "P": 2, "S": 2, "D": 1}, "answer": 5}
+
+
+def test_export_seed_and_variants_flags(deck_dir: Path) -> None:
+    write_deck(deck_dir, {"a.md": "## N {#n}\n```numeric\nanswer: a\nparams: {a: 1..1000}\n```\n{{a}}\n"})
+    keys = lambda out: [n["key"] for n in json.loads(out)["decks"][0]["notes"]]  # noqa: E731
+    one = run("export", str(deck_dir), "--seed", "1", "--variants", "3")
+    two = run("export", str(deck_dir), "--seed", "2", "--variants", "3")
+    assert keys(one.output) == keys(two.output) == ["n~1", "n~2", "n~3"]
+    assert one.output != two.output
+
+
+def test_unknown_format_is_usage_error(deck_dir: Path) -> None:
+    write_deck(deck_dir, {"a.md": "## Q\nA\n"})
+    assert run("export", str(deck_dir), "--format", "csv").exit_code == 2
+    assert run("build", "--variants", "-1").exit_code == 2
+    assert run("frobnicate").exit_code == 2
+
+
+def test_problems_lists_the_families() -> None:
+    result = run("problems")
+    assert result.exit_code == 0
+    for name in ("dense_params", "conv_output_size", "same_padding", "conv2d", "cnn_params", "gd_step", "pool2d"):
+        assert name in result.output
+    assert "W: int" in result.output
+
+
+def test_no_decks_found(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(tmp_path)
+    result = run("build")
+    assert result.exit_code == 1 and "no decks" in result.output
+
+
+def test_help_does_not_import_heavy_modules() -> None:
+    import subprocess
+    import sys
+
+    code = (
+        "import sys; from ankismith.cli import app; "
+        "heavy = [m for m in ('numpy', 'genanki', 'markdown', 'anki', 'yaml') if m in sys.modules]; print(heavy)"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert out.strip() == "[]"
