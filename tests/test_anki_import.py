@@ -61,7 +61,10 @@ def test_bundled_decks_subdecks_and_tags(bundled_collection: object) -> None:
 def test_bundled_short_answer_has_the_exam_equation(bundled_collection: object) -> None:
     note = notes_by_key(bundled_collection)["threshold-activation"]
     question, answer = rendered(note)[0]
-    assert r"\[f(x) = \begin{cases} 0, &amp; \text{if } x &lt; 0, \\ 1, &amp; \text{if } x \geq 0. \end{cases}\]" in question
+    assert (
+        r"\[f(x) = \begin{cases} 0, &amp; \text{if } x &lt; 0, \\ 1, &amp; \text{if } x \geq 0. \end{cases}\]"
+        in question
+    )
     assert "not differentiable" in answer
     assert '<div class="source">1-short-answer.md · threshold-activation</div>' in answer
 
@@ -115,7 +118,7 @@ def test_bundled_calculations_give_the_exam_answers(
     note = next(n for n in compile_decks([bundled_copy]).decks[0].notes if n.key == key)
     assert note.numeric["answer"] == value
     anki_note = notes_by_key(bundled_collection)[key]
-    question, answer = rendered(anki_note)[0]
+    _, answer = rendered(anki_note)[0]
     assert tex in answer
     assert r"\begin{aligned}" in answer  # the worked solution, as MathJax
     variants = [k for k in notes_by_key(bundled_collection) if k.startswith(f"{key}~")]
@@ -129,13 +132,18 @@ def test_conv2d_question_shows_the_matrices_as_bmatrix(bundled_collection: objec
 
 
 def test_cloze_as_a_student_sees_it(deck_dir: Path, tmp_path: Path, anki_collection: object) -> None:
-    write_deck(deck_dir, {"c.md": """
+    write_deck(
+        deck_dir,
+        {
+            "c.md": """
         ## Activations {#act}
         ReLU is {{c1::$\\max(0, x)$}} and its derivative for $x > 0$ is {{c2::1::a number}}.
 
         ???
         Extra words.
-        """})
+        """
+        },
+    )
     build([deck_dir], tmp_path / "out")
     import_apkg(anki_collection, tmp_path / "out" / "test-deck.apkg")
     note = notes_by_key(anki_collection)["act"]
@@ -151,12 +159,15 @@ def test_cloze_as_a_student_sees_it(deck_dir: Path, tmp_path: Path, anki_collect
 def test_media_are_packaged_per_card(deck_dir: Path, tmp_path: Path, anki_collection: object) -> None:
     png_a = b"\x89PNG\r\n\x1a\n" + b"A" * 20
     png_b = b"\x89PNG\r\n\x1a\n" + b"B" * 20
-    write_deck(deck_dir, {
-        "one/fig.png": png_a,
-        "two/fig.png": png_b,
-        "one/a.md": "## First figure {#first}\n![a](fig.png)\n",
-        "two/b.md": "## Second figure {#second}\n![b](./fig.png)\n",
-    })
+    write_deck(
+        deck_dir,
+        {
+            "one/fig.png": png_a,
+            "two/fig.png": png_b,
+            "one/a.md": "## First figure {#first}\n![a](fig.png)\n",
+            "two/b.md": "## Second figure {#second}\n![b](./fig.png)\n",
+        },
+    )
     build([deck_dir], tmp_path / "out")
     import_apkg(anki_collection, tmp_path / "out" / "test-deck.apkg")
     notes = notes_by_key(anki_collection)

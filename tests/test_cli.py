@@ -83,7 +83,10 @@ def test_list(deck_dir: Path) -> None:
 
 
 def test_export_json_shape(deck_dir: Path) -> None:
-    write_deck(deck_dir, {"a.md": """
+    write_deck(
+        deck_dir,
+        {
+            "a.md": """
         ---
         subdeck: Sub
         tags: [t]
@@ -98,7 +101,9 @@ def test_export_json_shape(deck_dir: Path) -> None:
         variants: 2
         ```
         Size for {{W}}?
-        """})
+        """
+        },
+    )
     result = run("export", str(deck_dir), "--format", "json")
     assert result.exit_code == 0, result.output
     data = json.loads(result.output)
@@ -107,7 +112,11 @@ def test_export_json_shape(deck_dir: Path) -> None:
     first = deck["notes"][0]
     assert set(first) == {"guid", "key", "kind", "deck", "tags", "source", "fields"}
     assert (first["key"], first["kind"], first["deck"], first["tags"], first["source"]) == (
-        "q", "basic", "Test Deck::Sub", ["t"], "a.md:5",
+        "q",
+        "basic",
+        "Test Deck::Sub",
+        ["t"],
+        "a.md:5",
     )
     assert set(first["fields"]) == {"Front", "Back", "Source"}
     assert [n["key"] for n in deck["notes"]] == ["q", "num", "num~1", "num~2"]

@@ -27,14 +27,21 @@ def test_deck_yaml_defaults_and_values(deck_dir: Path) -> None:
     assert not errors.errors
     config = deck.config
     assert (config.name, config.id, config.description, config.tags, config.seed, config.variants) == (
-        "A::B", "deck", "hi", ("x", "y"), 5, 2,
+        "A::B",
+        "deck",
+        "hi",
+        ("x", "y"),
+        5,
+        2,
     )
 
 
 def test_cards_in_path_order_with_lines_keys_and_split(deck_dir: Path) -> None:
-    write_deck(deck_dir, {
-        "b.md": "## Second file {#b-card}\nbody\n",
-        "a/z.md": """
+    write_deck(
+        deck_dir,
+        {
+            "b.md": "## Second file {#b-card}\nbody\n",
+            "a/z.md": """
             # Title, not a card
 
             notes to self
@@ -49,7 +56,8 @@ def test_cards_in_path_order_with_lines_keys_and_split(deck_dir: Path) -> None:
             ## Heading without key
             whole body is the answer
             """,
-    })
+        },
+    )
     deck, errors = read(deck_dir)
     assert not errors.errors
     cards = deck.cards
@@ -63,7 +71,7 @@ def test_cards_in_path_order_with_lines_keys_and_split(deck_dir: Path) -> None:
 
 
 def test_front_matter_subdeck_and_tags(deck_dir: Path) -> None:
-    write_deck(deck_dir, {"a.md": "---\nsubdeck: Short Answer\ntags: [act]\n---\n## Q {#q tags=\"more\"}\nA\n"})
+    write_deck(deck_dir, {"a.md": '---\nsubdeck: Short Answer\ntags: [act]\n---\n## Q {#q tags="more"}\nA\n'})
     deck, errors = read(deck_dir)
     assert not errors.errors
     card = deck.cards[0]
@@ -79,7 +87,10 @@ def test_heading_inside_code_fence_is_not_a_card(deck_dir: Path) -> None:
 
 
 def test_kinds_choice_cloze_numeric(deck_dir: Path) -> None:
-    write_deck(deck_dir, {"a.md": """
+    write_deck(
+        deck_dir,
+        {
+            "a.md": """
         ## Pick {#pick}
         - [ ] no
         - [x] yes, with
@@ -96,12 +107,18 @@ def test_kinds_choice_cloze_numeric(deck_dir: Path) -> None:
         given: {a: 1}
         ```
         What is {{a}} + 1?
-        """})
+        """
+        },
+    )
     deck, errors = read(deck_dir)
     assert not errors.errors
     pick, cloze, num = deck.cards
     assert pick.kind is Kind.CHOICE
-    assert [(c.text, c.correct) for c in pick.choices] == [("no", False), ("yes, with a second line", True), ("also", True)]
+    assert [(c.text, c.correct) for c in pick.choices] == [
+        ("no", False),
+        ("yes, with a second line", True),
+        ("also", True),
+    ]
     assert cloze.kind is Kind.CLOZE and "{{c1::" in cloze.question
     assert num.kind is Kind.NUMERIC and num.numeric.spec == {"answer": "a + 1", "given": {"a": 1}}
     assert num.numeric.line == 12 and num.numeric.line_of("given") == 14
@@ -167,7 +184,9 @@ def test_broken_deck_yaml(deck_dir: Path, deck_yaml: str, expected: str) -> None
 def test_missing_deck_yaml(tmp_path: Path) -> None:
     (tmp_path / "d").mkdir()
     _, errors = read(tmp_path / "d")
-    assert messages(errors) == [f"{(tmp_path / 'd').as_posix()}/deck.yaml:1: missing deck.yaml: a deck folder needs one with at least `name:`"]
+    assert messages(errors) == [
+        f"{(tmp_path / 'd').as_posix()}/deck.yaml:1: missing deck.yaml: a deck folder needs one with at least `name:`"
+    ]
 
 
 def test_all_errors_of_a_deck_at_once(deck_dir: Path) -> None:

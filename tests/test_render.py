@@ -34,8 +34,10 @@ def test_golden(name: str, renderer: Renderer, update_golden: bool) -> None:
         ("$x_i^2 + y_{ij}$", r'<span class="math">\(x_i^2 + y_{ij}\)</span>'),
         (r"$\frac{\partial L}{\partial w}$", r'<span class="math">\(\frac{\partial L}{\partial w}\)</span>'),
         ("$a < b$", r'<span class="math">\(a &lt; b\)</span>'),
-        (r"$$\begin{bmatrix} 1 & 2 \\ 3 & 4 \end{bmatrix}$$",
-         r'<div class="math">\[\begin{bmatrix} 1 &amp; 2 \\ 3 &amp; 4 \end{bmatrix}\]</div>'),
+        (
+            r"$$\begin{bmatrix} 1 & 2 \\ 3 & 4 \end{bmatrix}$$",
+            r'<div class="math">\[\begin{bmatrix} 1 &amp; 2 \\ 3 &amp; 4 \end{bmatrix}\]</div>',
+        ),
         (r"\(x\) and \[y\]", r'<span class="math">\(x\)</span> and <span class="math">\[y\]</span>'),
     ],
 )

@@ -111,9 +111,7 @@ CONV_OUTPUT_SIZE = Family(
 
 
 def _same_check(p: Params) -> str | None:
-    twice = p["S"] * (p["W"] - 1) - p["W"] + p["F"]
-    if twice < 0:
-        return "no padding keeps the size: the output would be larger even with P = 0"
+    twice = p["S"] * (p["W"] - 1) - p["W"] + p["F"]  # = (S-1)(W-1) + F-1 >= 0
     if twice % 2:
         return f"no whole-number padding keeps the size: 2P = {twice} is odd"
     if twice // 2 >= p["F"]:

@@ -1,0 +1,189 @@
+"""Numeric cards: deterministic draws, placeholders, number formatting, and malformed blocks."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+from conftest import write_deck
+
+from ankismith.errors import DeckErrors
+from ankismith.pipeline import compile_decks
+from ankismith.solver import safe_eval
+from ankismith.solver.values import format_number, to_tex
+
+CARD = """
+## Output size {{#conv}}
+```numeric
+problem: conv_output_size
+given: {{W: 7, F: 3, P: 2, S: 2}}
+params:
+  W: 5..32
+  F: [1, 3, 5]
+  P: 0..2
+  S: [1, 2]
+{extra}```
+A {{{{W}}}}×{{{{W}}}} map, filter {{{{F}}}}, padding $P = {{{{P}}}}$, stride {{{{S}}}}: size?
+"""
+
+
+def numeric_notes(deck: Path, **overrides: int) -> dict[str, object]:
+    return {n.key: n for n in compile_decks([deck], **overrides).decks[0].notes}
+
+
+def test_variants_are_deterministic_and_independent_of_other_cards(tmp_path: Path) -> None:
+    one = write_deck(tmp_path / "one", {"a.md": CARD.format(extra="variants: 3\n")})
+    notes = numeric_notes(one)
+    assert list(notes) == ["conv", "conv~1", "conv~2", "conv~3"]
+    again = numeric_notes(one)
+    assert [n.fields for n in notes.values()] == [n.fields for n in again.values()]
+    # another card added and edited before it: the draws of this card do not move
+    two = write_deck(
+        tmp_path / "two",
+        {
+            "0.md": "## Other {#other}\n```numeric\nanswer: a\nparams: {a: 1..9}\n```\n{{a}}\n",
+            "a.md": CARD.format(extra="variants: 3\n"),
+        },
+    )
+    moved = numeric_notes(two)
+    for key in ("conv~1", "conv~2", "conv~3"):
+        assert moved[key].numeric == notes[key].numeric
+        assert moved[key].guid == notes[key].guid
+
+
+def test_another_seed_draws_other_numbers_under_the_same_keys(deck_dir: Path) -> None:
+    write_deck(deck_dir, {"a.md": CARD.format(extra="variants: 3\n")})
+    first, second = numeric_notes(deck_dir, seed=1), numeric_notes(deck_dir, seed=2)
+    assert list(first) == list(second)
+    assert first["conv"].numeric == second["conv"].numeric  # the given instance never changes
+    assert [first[k].numeric for k in ("conv~1", "conv~2", "conv~3")] != [
+        second[k].numeric for k in ("conv~1", "conv~2", "conv~3")
+    ]
+    assert numeric_notes(deck_dir, variants=5) and len(numeric_notes(deck_dir, variants=5)) == 4  # card says 3
+
+
+def test_placeholders_fill_as_text_and_as_math(deck_dir: Path) -> None:
+    write_deck(deck_dir, {"a.md": CARD.format(extra="")})
+    note = numeric_notes(deck_dir)["conv"]
+    fields = dict(note.fields)
+    assert "A 7×7 map, filter 3, padding" in fields["Question"]
+    assert r'<span class="math">\(P = 2\)</span>' in fields["Question"]
+    assert fields["Answer"] == r'<span class="math">\(5 \times 5\)</span>'
+    assert r"\frac{7 - 3 + 2 \times 2}{2} + 1" in fields["Solution"]
+    assert "variants" not in fields["Question"]
+
+
+def test_every_draw_is_valid(deck_dir: Path) -> None:
+    write_deck(deck_dir, {"a.md": CARD.format(extra="variants: 40\nwhere: (W - F + 2*P) % S == 0\n")})
+    for key, note in numeric_notes(deck_dir).items():
+        p = note.numeric["params"]
+        assert (p["W"] - p["F"] + 2 * p["P"]) % p["S"] == 0, key
+        assert note.numeric["answer"] == (p["W"] - p["F"] + 2 * p["P"]) // p["S"] + 1
+
+
+def test_formula_cards_and_decimal_steps(deck_dir: Path) -> None:
+    write_deck(
+        deck_dir,
+        {
+            "a.md": """
+        ## Step {#step}
+        ```numeric
+        answer: x - lr * grad
+        given: {x: 3, lr: 0.1, grad: 1}
+        params: {x: -5..5, lr: 0.05..0.5 step 0.05, grad: -3..3 step 0.5}
+        variants: 20
+        ```
+        $x = {{x}}$, $\\eta = {{lr}}$, $g = {{grad}}$.
+        """
+        },
+    )
+    notes = numeric_notes(deck_dir)
+    assert notes["step"].numeric["answer"] == 2.9
+    assert r"\(2.9\)" in dict(notes["step"].fields)["Answer"]
+    for note in notes.values():
+        p = note.numeric["params"]
+        assert round(p["lr"] / 0.05, 9) == round(p["lr"] / 0.05) and 0.05 <= p["lr"] <= 0.5
+        assert note.numeric["answer"] == pytest.approx(p["x"] - p["lr"] * p["grad"])
+        assert "0000000" not in str(note.fields)  # numbers as a person writes them
+
+
+def test_matrix_params_render_as_bmatrix(deck_dir: Path) -> None:
+    write_deck(
+        deck_dir,
+        {
+            "a.md": """
+        ## Pool {#pool}
+        ```numeric
+        problem: pool2d
+        params: {I: {shape: [4, 4], values: 0..9}}
+        variants: 2
+        ```
+        Pool $I = {{I}}$, or outside math: {{I}}.
+        """
+        },
+    )
+    notes = numeric_notes(deck_dir)
+    assert list(notes) == ["pool~1", "pool~2"]
+    question = dict(notes["pool~1"].fields)["Question"]
+    assert question.count(r"\begin{bmatrix}") == 2
+    assert np.array(notes["pool~1"].numeric["params"]["I"]).shape == (4, 4)
+
+
+@pytest.mark.parametrize(
+    ("block", "line", "message"),
+    [
+        ("problem: nope\ngiven: {a: 1}\n", 3, "unknown problem family 'nope'"),
+        ("problem: conv_output_size\nparams: {W: 9..3, F: 3}\n", 4, "empty range '9..3'"),
+        ("problem: conv_output_size\ngiven: {W: 3, F: 5}\n", 4, "the given values cannot be used"),
+        ("problem: conv_output_size\nparams: {W: 3..4, F: 9}\n", 4, "no valid draw for variant k~1 in 1000 tries"),
+        ("answer: a\nparams: {a: 1..5}\nwhere: a > 10\n", 4, "no valid draw"),
+        ("answer: __import__('os')\ngiven: {a: 1}\n", 3, "call of '__import__' is not allowed"),
+        ("answer: ().__class__\ngiven: {a: 1}\n", 3, "attribute access (.__class__) is not allowed"),
+        ("answer: 9**9**9\ngiven: {a: 1}\n", 4, "exponent 387,420,489 is too large"),
+        ("answer: a\ngiven: {a: 1}\nbogus: 1\n", 5, "unknown key 'bogus'"),
+        ("answer: a\nproblem: gd_step\ngiven: {a: 1}\n", 3, "give either `problem:` or `answer:`"),
+        ("given: {a: 1}\n", 2, "needs `problem:`"),
+        ("answer: a\nparams: {a: {shape: [100, 100], values: 1..2}}\n", 4, "shape must be [rows, cols], each 1..12"),
+        ("answer: b\ngiven: {a: 1}\n", 3, "unknown name 'b'"),
+        ("answer: a\nparams: {a: 1..3}\nvariants: 1000\n", 5, "`variants` must be a whole number from 0 to 100"),
+    ],
+)
+def test_malformed_blocks_are_errors_at_their_line(deck_dir: Path, block: str, line: int, message: str) -> None:
+    write_deck(deck_dir, {"a.md": f"## Card {{#k}}\n```numeric\n{block}```\n{{{{a}}}}\n"})
+    with pytest.raises(DeckErrors) as caught:
+        compile_decks([deck_dir])
+    texts = [str(e) for e in caught.value.errors]
+    assert any(t.startswith(f"{deck_dir.as_posix()}/a.md:{line}: ") and message in t for t in texts), texts
+
+
+def test_unknown_placeholder(deck_dir: Path) -> None:
+    write_deck(deck_dir, {"a.md": "## C {#c}\n```numeric\nanswer: a\ngiven: {a: 1}\n```\nfirst\n{{a}} and {{b}}\n"})
+    with pytest.raises(DeckErrors) as caught:
+        compile_decks([deck_dir])
+    assert [str(e) for e in caught.value.errors] == [
+        f"{deck_dir.as_posix()}/a.md:7: unknown placeholder {{{{b}}}}; expected one of: a, answer, solution"
+    ]
+
+
+def test_safe_evaluator_refuses_and_bounds() -> None:
+    for text in ["open('x')", "a.real", "a[0]", "[x for x in a]", "lambda: 1", "'text'", "a if True else __x"]:
+        with pytest.raises(safe_eval.FormulaError):
+            safe_eval.parse(text, {"a"})
+    with pytest.raises(safe_eval.FormulaError, match=r"overflow|finite"):
+        safe_eval.evaluate(safe_eval.parse("exp(a)", {"a"}), {"a": 1000.0})
+    with pytest.raises(safe_eval.FormulaError, match="too large"):
+        safe_eval.evaluate(safe_eval.parse("10 ** 400", set()), {})
+    assert safe_eval.evaluate(safe_eval.parse("max(a, 2) + sqrt(16)", {"a"}), {"a": 1}) == 6.0
+
+
+def test_number_formatting() -> None:
+    assert format_number(716) == "716"
+    assert format_number(3 - 0.1) == "2.9"
+    assert format_number(0.1 + 0.2) == "0.3"
+    assert format_number(61706) == "61,706" and format_number(61706, tex=True) == "61{,}706"
+    assert format_number(2400) == "2400"
+    assert format_number(1 / 3) == "0.3333"
+    assert format_number(6.0) == "6"
+    assert to_tex(np.array([[1.5, 2.5], [6.0, 5.0]])) == r"\begin{bmatrix} 1.5 & 2.5 \\ 6.0 & 5.0 \end{bmatrix}"
+    assert to_tex(np.array([[1, -2]])) == r"\begin{bmatrix} 1 & -2 \end{bmatrix}"
