@@ -1,0 +1,171 @@
+"""Rebuild without losing anything: in-place updates in a real Anki collection, review history
+kept, reproducible packages, the change report, atomic output."""
+
+from __future__ import annotations
+
+import time
+import zipfile
+from pathlib import Path
+
+import pytest
+from conftest import import_apkg, notes_by_key, write_deck
+
+from ankismith.builder import models
+from ankismith.pipeline import build
+
+CARDS = """
+## First question {#first}
+First answer.
+## Second question {#second}
+Second answer.
+## Third question {#third}
+Third answer.
+## Step {#step}
+```numeric
+answer: x - lr * grad
+given: {x: 3, lr: 0.1, grad: 1}
+params: {x: -5..5, lr: 0.1..0.9, grad: -3..3}
+variants: 2
+```
+x = {{x}}, lr = {{lr}}, grad = {{grad}}
+"""
+
+
+@pytest.fixture
+def deck(deck_dir: Path) -> Path:
+    return write_deck(deck_dir, {"cards.md": CARDS})
+
+
+def apkg(out: Path) -> Path:
+    return out / "test-deck.apkg"
+
+
+def review_all(col: object) -> int:
+    """Answer every due card 'good' with Anki's scheduler; returns how many were answered."""
+    col.decks.select(col.decks.id_for_name("Test Deck"))  # type: ignore[attr-defined]
+    answered = 0
+    while (queued := col.sched.get_queued_cards(fetch_limit=1)).cards:  # type: ignore[attr-defined]
+        card = col.get_card(queued.cards[0].card.id)  # type: ignore[attr-defined]
+        card.start_timer()
+        states = col._backend.get_scheduling_states(card.id)  # type: ignore[attr-defined]
+        col.sched.answer_card(col.sched.build_answer(card=card, states=states, rating=3))  # type: ignore[attr-defined]
+        answered += 1
+    return answered
+
+
+def test_the_whole_story_in_anki(
+    deck: Path, tmp_path: Path, anki_collection: object, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    col = anki_collection
+    out = tmp_path / "out"
+    start = int(time.time())
+    written, _ = build([deck], out, now=start - 1000)
+    assert len(written[0].report.added) == 6
+    import_apkg(col, apkg(out))
+    assert col.note_count() == 6
+    reviewed = review_all(col)
+    assert reviewed == 6
+    revlog_before = col.db.scalar("select count() from revlog")
+    assert revlog_before == 6
+    before = {key: (note.id, note.mod, [c.id for c in note.cards()]) for key, note in notes_by_key(col).items()}
+    sched_before = {
+        c: col.db.first("select type, queue, due, ivl, reps from cards where id = ?", c)
+        for _, _, cards in before.values()
+        for c in cards
+    }
+
+    # the user edits a field of an unchanged card inside Anki
+    third = notes_by_key(col)["third"]
+    third["Back"] = "<p>My own words.</p>"
+    col.update_note(third)
+
+    # the source: one answer edited; ankismith's stylesheet changes (a note-type detail)
+    (deck / "cards.md").write_text((deck / "cards.md").read_text().replace("Second answer.", "Second answer, edited."))
+    monkeypatch.setattr(models, "stylesheet", lambda: ".card { color: red; }")
+    written, _ = build([deck], out, now=start + 10)  # a later session: after the import
+    report = written[0].report
+    assert report.updated == ("second",) and not report.added and not report.removed
+    assert set(report.unchanged) == {"first", "third", "step", "step~1", "step~2"}
+    assert "basic" in report.models_changed
+
+    import_apkg(col, apkg(out))
+    after = notes_by_key(col)
+    assert col.note_count() == 6  # no duplicates
+    assert "Second answer, edited." in after["second"]["Back"]
+    assert after["third"]["Back"] == "<p>My own words.</p>"  # the user's edit survives
+    assert after["first"].mod == before["first"][1]  # untouched notes are not rewritten
+    for key, (nid, _, cards) in before.items():
+        assert after[key].id == nid and [c.id for c in after[key].cards()] == cards
+    assert col.db.scalar("select count() from revlog") == revlog_before
+    for card_id, state in sched_before.items():
+        assert col.db.first("select type, queue, due, ivl, reps from cards where id = ?", card_id) == state
+    col.models._clear_cache()  # the Python side caches note types; read what the import stored
+    assert col.models.by_name("ankismith Basic")["css"] == ".card { color: red; }"
+
+    # another seed: numeric variants get fresh numbers in the same notes
+    monkeypatch.undo()
+    build([deck], out, seed=99, now=start + 20)
+    import_apkg(col, apkg(out))
+    reseeded = notes_by_key(col)
+    assert col.note_count() == 6
+    assert reseeded["step~1"].id == before["step~1"][0]
+    assert reseeded["step~1"]["Question"] != after["step~1"]["Question"]
+    assert reseeded["step"]["Question"] == after["step"]["Question"]  # the given instance stays
+
+    # a card removed from the sources: the report names it; Anki keeps it
+    (deck / "cards.md").write_text(
+        (deck / "cards.md").read_text().replace("## First question {#first}\nFirst answer.\n", "")
+    )
+    written, _ = build([deck], out, seed=99, now=start + 30)
+    assert [key for key, _ in written[0].report.removed] == ["first"]
+    import_apkg(col, apkg(out))
+    assert col.note_count() == 6
+
+
+def test_same_sources_and_lock_give_identical_bytes(deck: Path, tmp_path: Path) -> None:
+    build([deck], tmp_path / "a", now=1_000_000)
+    first = apkg(tmp_path / "a").read_bytes()
+    lock = (deck / "ankismith.lock").read_text()
+    build([deck], tmp_path / "b", now=5_000_000)  # later clock, same sources and lock
+    assert apkg(tmp_path / "b").read_bytes() == first
+    assert (deck / "ankismith.lock").read_text() == lock
+    with zipfile.ZipFile(apkg(tmp_path / "a")) as archive:
+        assert [i.date_time for i in archive.infolist()] == [(1980, 1, 1, 0, 0, 0)] * len(archive.infolist())
+
+
+def test_changed_note_gets_a_newer_mod_even_with_a_clock_behind(deck: Path, tmp_path: Path) -> None:
+    build([deck], tmp_path / "out", now=1_000_000)
+    (deck / "cards.md").write_text((deck / "cards.md").read_text().replace("First answer.", "Changed."))
+    written, _ = build([deck], tmp_path / "out", now=10)  # a clock set back
+    lock = (deck / "ankismith.lock").read_text()
+    assert written[0].report.updated == ("first",)
+    assert '"mod": 1000001' in lock
+
+
+def test_missing_or_broken_lock_updates_everything_once(deck: Path, tmp_path: Path) -> None:
+    build([deck], tmp_path / "out", now=1_000_000)
+    (deck / "ankismith.lock").write_text("{not json")
+    written, warnings = build([deck], tmp_path / "out", now=2_000_000)
+    assert len(written[0].report.added) == 6
+    assert any("unreadable" in str(w) for w in warnings)
+    (deck / "ankismith.lock").unlink()
+    written, _ = build([deck], tmp_path / "out", now=3_000_000)
+    assert len(written[0].report.added) == 6
+
+
+def test_failure_mid_write_leaves_the_previous_package(
+    deck: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    out = tmp_path / "out"
+    build([deck], out, now=1_000_000)
+    before = apkg(out).read_bytes()
+    (deck / "cards.md").write_text((deck / "cards.md").read_text().replace("First answer.", "Changed."))
+
+    def explode(*args: object, **kwargs: object) -> None:
+        raise OSError("disk full")
+
+    monkeypatch.setattr(zipfile.ZipFile, "writestr", explode)
+    with pytest.raises(OSError, match="disk full"):
+        build([deck], out, now=2_000_000)
+    assert apkg(out).read_bytes() == before
+    assert sorted(p.name for p in out.iterdir()) == ["test-deck.apkg"]  # no temporary file left
