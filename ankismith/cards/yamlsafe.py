@@ -40,7 +40,10 @@ class YamlProblem(Exception):
 
 def load_mapping(text: str, first_line: int = 1) -> YamlMapping:
     """Parse `text` as a YAML mapping (empty text is an empty mapping); lines offset by `first_line`."""
-    loader = _NoAliasLoader(text)
+    try:
+        loader = _NoAliasLoader(text)  # its reader already rejects control characters
+    except yaml.YAMLError as exc:
+        raise YamlProblem(f"invalid YAML: {exc}", 0) from None
     try:
         node = loader.get_single_node()
         if node is None:

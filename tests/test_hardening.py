@@ -1,0 +1,152 @@
+"""Hostile and odd input: each gives a clear path:line error or a warning, never a traceback."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+from conftest import write_deck
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from typer.testing import CliRunner
+
+from ankismith.cards.reader import MAX_FILE_BYTES, read_deck
+from ankismith.cards.render import Renderer
+from ankismith.cli import app
+from ankismith.errors import Collector, DeckErrors
+from ankismith.pipeline import compile_decks
+
+
+def problems(deck: Path) -> tuple[list[str], list[str]]:
+    try:
+        compiled = compile_decks([deck])
+    except DeckErrors as exc:
+        return [str(e) for e in exc.errors], []
+    return [], [str(w) for w in compiled.warnings]
+
+
+def test_non_utf8_file(deck_dir: Path) -> None:
+    write_deck(deck_dir, {"a.md": b"## Q\nA\n## R\ncaf\xe9\n"})
+    errors, _ = problems(deck_dir)
+    assert errors == [f"{deck_dir.as_posix()}/a.md:4: not UTF-8 text (byte 0xe9); save the file as UTF-8"]
+
+
+def test_bom_and_crlf(deck_dir: Path) -> None:
+    write_deck(deck_dir, {"a.md": "\ufeff---\r\nsubdeck: S\r\n---\r\n## Q {#q}\r\nline\r\n???\r\nA\r\n".encode()})
+    (note,) = compile_decks([deck_dir]).decks[0].notes
+    assert note.key == "q" and note.source == "a.md:4" and note.deck == "Test Deck::S"
+    assert dict(note.fields)["Back"] == "<p>A</p>"
+
+
+def test_empty_files_and_deck_without_cards_warn(deck_dir: Path) -> None:
+    write_deck(deck_dir, {"a.md": "", "b.md": "# only a title\n"})
+    errors, warnings = problems(deck_dir)
+    assert not errors
+    assert warnings == [f"{deck_dir.as_posix()}/deck.yaml:1: the deck has no cards: no `## ` heading in any .md file"]
+
+
+def test_huge_file(deck_dir: Path) -> None:
+    write_deck(deck_dir, {"a.md": "## Q\n" + "x" * (MAX_FILE_BYTES + 1)})
+    errors, _ = problems(deck_dir)
+    assert len(errors) == 1 and errors[0].startswith(f"{deck_dir.as_posix()}/a.md:1: file is ")
+
+
+def test_yaml_bomb_is_refused(deck_dir: Path) -> None:
+    bomb = (
+        'name: x\na: &a ["lol","lol","lol","lol","lol","lol","lol","lol","lol"]\nb: &b [*a,*a,*a,*a,*a,*a,*a,*a,*a]\n'
+    )
+    write_deck(deck_dir, {"a.md": "## Q\nA\n"}, bomb)
+    errors, _ = problems(deck_dir)
+    assert errors == [
+        f"{deck_dir.as_posix()}/deck.yaml:3: invalid YAML: aliases (*name) are not supported; write the value out"
+    ]
+
+
+def test_unknown_keys_warn_with_the_key(deck_dir: Path) -> None:
+    write_deck(deck_dir, {"a.md": "---\nsubdeck: S\ncolour: red\n---\n## Q\nA\n"}, "name: X\nauthor: me\n")
+    errors, warnings = problems(deck_dir)
+    assert not errors
+    assert (
+        f"{deck_dir.as_posix()}/a.md:3: unknown front-matter key 'colour', ignored (known: subdeck, tags)" in warnings
+    )
+    assert any(w.startswith(f"{deck_dir.as_posix()}/deck.yaml:2: unknown key 'author' in deck.yaml") for w in warnings)
+
+
+def test_image_symlink_out_of_the_deck(deck_dir: Path, tmp_path: Path) -> None:
+    secret = tmp_path / "secret.png"
+    secret.write_bytes(b"\x89PNG secret")
+    write_deck(deck_dir, {"a.md": "## Q\n![x](link.png)\n"})
+    os.symlink(secret, deck_dir / "link.png")
+    errors, _ = problems(deck_dir)
+    assert errors == [
+        f"{deck_dir.as_posix()}/a.md:2: image 'link.png' lies outside the deck folder (symlinks included); "
+        "move it inside"
+    ]
+
+
+@pytest.mark.parametrize("src", ["/etc/passwd", "../outside.png", "file:///etc/passwd"])
+def test_absolute_and_escaping_image_paths(deck_dir: Path, src: str) -> None:
+    write_deck(deck_dir, {"a.md": f"## Q\n\ntext\n![x]({src})\n"})
+    errors, _ = problems(deck_dir)
+    assert len(errors) == 1 and errors[0].startswith(f"{deck_dir.as_posix()}/a.md:4: image '{src}'")
+
+
+def test_tabs_and_spaces_in_lists_render_alike(deck_dir: Path) -> None:
+    write_deck(deck_dir, {"a.md": "## Tabs {#t}\n- a\n\t- b\n## Spaces {#s}\n- a\n    - b\n"})
+    notes = {n.key: dict(n.fields)["Back"] for n in compile_decks([deck_dir]).decks[0].notes}
+    assert notes["t"] == notes["s"] and notes["t"].count("<ul>") == 2
+
+
+def test_cli_shows_no_traceback_for_bad_input(deck_dir: Path) -> None:
+    write_deck(deck_dir, {"a.md": b"\xff\xfe## bad"}, "name: [1]\n")
+    result = CliRunner().invoke(app, ["check", str(deck_dir)])
+    assert result.exit_code == 1 and "Traceback" not in result.output
+
+
+lines = st.lists(
+    st.one_of(
+        st.sampled_from(
+            [
+                "## Q",
+                "## Q {#k}",
+                "???",
+                "```",
+                "```numeric",
+                "- [x] a",
+                "- [ ] b",
+                "---",
+                "$$",
+                "{{c1::x}}",
+                "{{W}}",
+                "![i](x.png)",
+                "  - nested",
+                "\t- tab",
+                "problem: gd_step",
+                "given: {x: 1}",
+                "",
+            ]
+        ),
+        st.text(max_size=40),
+    ),
+    max_size=25,
+)
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(body=lines)
+def test_fuzz_reader_and_pipeline_never_crash(tmp_path: Path, body: list[str]) -> None:
+    deck = tmp_path / "fuzz"
+    write_deck(deck, {"a.md": "\n".join(body)})
+    try:
+        compile_decks([deck])
+    except DeckErrors as exc:
+        assert all(":" in str(e) for e in exc.errors)
+    errors = Collector()
+    read_deck(deck, errors)
+
+
+@settings(max_examples=300, deadline=None)
+@given(text=st.text(alphabet=st.characters(blacklist_categories=("Cs",)), max_size=200))
+def test_fuzz_renderer_never_crashes(text: str) -> None:
+    assert isinstance(Renderer().block(text), str)
