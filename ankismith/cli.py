@@ -53,6 +53,38 @@ def _warn(warnings: tuple[SourceError, ...]) -> None:
         err.print(f"{warning} (warning)", markup=False, style="yellow")
 
 
+class _ProgressBar:
+    """A rich progress bar on stderr that appears only once a build has run for about a second."""
+
+    DELAY = 1.0
+
+    def __init__(self) -> None:
+        import time
+
+        self._clock = time.monotonic
+        self._start = self._clock()
+        self._bar: object | None = None
+        self._task: object | None = None
+
+    def __enter__(self) -> _ProgressBar:
+        return self
+
+    def update(self, done: int, total: int) -> None:
+        if self._bar is None:
+            if self._clock() - self._start < self.DELAY or not err.is_terminal:
+                return
+            from rich.progress import Progress
+
+            self._bar = Progress(console=err, transient=True)
+            self._bar.start()  # type: ignore[attr-defined]
+            self._task = self._bar.add_task("rendering cards", total=total)  # type: ignore[attr-defined]
+        self._bar.update(self._task, completed=done)  # type: ignore[attr-defined]
+
+    def __exit__(self, *exc: object) -> None:
+        if self._bar is not None:
+            self._bar.stop()  # type: ignore[attr-defined]
+
+
 def _no_decks(paths: list[Path] | None) -> typer.Exit | None:
     if paths:
         return None
@@ -70,6 +102,10 @@ def build(
     output: Annotated[Path, typer.Option("--output", "-o", help="Folder for the .apkg files.")] = Path("dist"),
     seed: Seed = None,
     variants: Variants = None,
+    cache: Annotated[
+        Path, typer.Option("--cache-dir", help="Render cache (safe to delete; keep it out of git).")
+    ] = Path(".ankismith-cache"),
+    no_cache: Annotated[bool, typer.Option("--no-cache", help="Render everything afresh, keep no cache.")] = False,
 ) -> None:
     """Build DIR/<deck id>.apkg for each deck."""
     if (stop := _no_decks(decks)) is not None:
@@ -77,10 +113,13 @@ def build(
     from ankismith.errors import DeckErrors
     from ankismith.pipeline import build as run_build
 
-    try:
-        written, warnings = run_build(decks or [], output, seed, variants)
-    except DeckErrors as exc:
-        raise _fail(exc.errors) from None
+    with _ProgressBar() as progress:
+        try:
+            written, warnings = run_build(
+                decks or [], output, seed, variants, cache_dir=None if no_cache else cache, on_progress=progress.update
+            )
+        except DeckErrors as exc:
+            raise _fail(exc.errors) from None
     _warn(warnings)
     for item in written:
         report = item.report

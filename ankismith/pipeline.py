@@ -10,7 +10,7 @@ import html
 import os
 import time
 from collections import Counter
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
@@ -19,8 +19,9 @@ from ankismith import solver
 from ankismith.builder import lock as lockfile
 from ankismith.builder.models import NOTE_TYPES
 from ankismith.builder.package import DeckSpec, NoteSpec, guid_for, write_apkg
+from ankismith.cards.cache import CachedRenderer
 from ankismith.cards.mathext import math_html
-from ankismith.cards.media import resolve_media
+from ankismith.cards.media import CardMedia, resolve_media
 from ankismith.cards.model import Card, Deck, DeckConfig, Kind
 from ankismith.cards.placeholders import Value, fill
 from ankismith.cards.reader import read_deck
@@ -98,14 +99,31 @@ def find_decks(paths: Sequence[Path]) -> list[Path]:
     return sorted(p for p in root.iterdir() if (p / "deck.yaml").is_file()) if root.is_dir() else []
 
 
-def compile_decks(paths: Sequence[Path], seed: int | None = None, variants: int | None = None) -> Compiled:
-    """Read, solve and render every deck; raises DeckErrors with all problems of all decks."""
+def compile_decks(
+    paths: Sequence[Path],
+    seed: int | None = None,
+    variants: int | None = None,
+    cache_dir: Path | None = None,
+    on_progress: Callable[[int, int], None] | None = None,
+) -> Compiled:
+    """Read, solve and render every deck; raises DeckErrors with all problems of all decks.
+
+    With `cache_dir`, rendered HTML is kept there and reused (see cards.cache); `on_progress`
+    is called with (cards done, cards in all decks) while rendering.
+    """
     errors = Collector()
-    built = []
+    renderer: Renderer | CachedRenderer = default_renderer()
+    if cache_dir is not None:
+        renderer = CachedRenderer(cache_dir / "render.sqlite")
+    decks = []
     for path in find_decks(paths):
         deck = read_deck(path, errors)
-        if deck is None:
-            continue
+        if deck is not None:
+            decks.append(deck)
+    total = sum(len(deck.cards) for deck in decks)
+    progress = _Progress(total, on_progress)
+    built = []
+    for deck in decks:
         config = deck.config
         if seed is not None or variants is not None:
             config = replace(
@@ -113,7 +131,7 @@ def compile_decks(paths: Sequence[Path], seed: int | None = None, variants: int 
                 seed=config.seed if seed is None else seed,
                 variants=config.variants if variants is None else variants,
             )
-        built.append(_compile_deck(Deck(config, deck.cards), errors))
+        built.append(_compile_deck(Deck(config, deck.cards), renderer, errors, progress))
     ids = Counter(deck.config.id for deck in built)
     for deck in built:
         if ids[deck.config.id] > 1:
@@ -122,18 +140,34 @@ def compile_decks(paths: Sequence[Path], seed: int | None = None, variants: int 
                 1,
                 f"deck id {deck.config.id!r} is used by another deck in this run; ids must differ",
             )
+    if isinstance(renderer, CachedRenderer):
+        if not errors.errors:
+            renderer.save()
+        renderer.close()
     errors.raise_if_any()
     return Compiled(tuple(built), tuple(errors.warnings))
 
 
-def _compile_deck(deck: Deck, errors: Collector) -> BuiltDeck:
-    renderer = default_renderer()
+class _Progress:
+    def __init__(self, total: int, callback: Callable[[int, int], None] | None) -> None:
+        self.total, self.done, self.callback = total, 0, callback
+
+    def step(self) -> None:
+        self.done += 1
+        if self.callback is not None:
+            self.callback(self.done, self.total)
+
+
+def _compile_deck(deck: Deck, renderer: Renderer | CachedRenderer, errors: Collector, progress: _Progress) -> BuiltDeck:
     notes: list[BuiltNote] = []
     media: dict[str, bytes] = {}
-    for card in deck.cards:
-        card_media = resolve_media(card, deck.config.root, errors)
-        media.update(card_media.files)
-        notes.extend(_card_notes(card, deck.config, renderer, card_media.names, errors))
+    card_media = [resolve_media(card, deck.config.root, errors) for card in deck.cards]
+    if isinstance(renderer, CachedRenderer):
+        renderer.warm(_fragments(deck.cards, card_media))
+    for card, found in zip(deck.cards, card_media, strict=True):
+        media.update(found.files)
+        notes.extend(_card_notes(card, deck.config, renderer, found.names, errors))
+        progress.step()
     keys = Counter(note.key for note in notes)
     for note in notes:
         if keys[note.key] > 1 and "~" in note.key:
@@ -146,8 +180,18 @@ def _compile_deck(deck: Deck, errors: Collector) -> BuiltDeck:
     return BuiltDeck(deck.config, tuple(notes), media)
 
 
+def _fragments(cards: Sequence[Card], media: Sequence[CardMedia]) -> Iterator[tuple[str, str, dict[str, str]]]:
+    """Every Markdown fragment `_card_notes` renders, as (mode, text, media map)."""
+    for card, found in zip(cards, media, strict=True):
+        yield "inline", card.heading, found.names
+        yield "block", card.question, found.names
+        yield "block", card.answer, found.names
+        for choice in card.choices:
+            yield "inline", choice.text, found.names
+
+
 def _card_notes(
-    card: Card, config: DeckConfig, renderer: Renderer, media: dict[str, str], errors: Collector
+    card: Card, config: DeckConfig, renderer: Renderer | CachedRenderer, media: dict[str, str], errors: Collector
 ) -> list[BuiltNote]:
     heading = renderer.inline(card.heading, media)
     question = renderer.block(card.question, media)
@@ -182,7 +226,7 @@ def _note(
     return BuiltNote(key, kind, guid_for(config.id, key), deck, tags, card.source, tuple(fields.items()), numeric)
 
 
-def _choice_fields(card: Card, renderer: Renderer, media: dict[str, str]) -> dict[str, str]:
+def _choice_fields(card: Card, renderer: Renderer | CachedRenderer, media: dict[str, str]) -> dict[str, str]:
     texts = [renderer.inline(choice.text, media) for choice in card.choices]
     letters = LETTERS[: len(texts)]
     correct = [letter for letter, choice in zip(letters, card.choices, strict=True) if choice.correct]
@@ -286,10 +330,16 @@ def note_hash(note: BuiltNote) -> str:
 
 
 def build(
-    paths: Sequence[Path], out_dir: Path, seed: int | None = None, variants: int | None = None, now: int | None = None
+    paths: Sequence[Path],
+    out_dir: Path,
+    seed: int | None = None,
+    variants: int | None = None,
+    now: int | None = None,
+    cache_dir: Path | None = None,
+    on_progress: Callable[[int, int], None] | None = None,
 ) -> tuple[list[Written], tuple[SourceError, ...]]:
     """Compile every deck, then write each package and its lock; nothing is written on error."""
-    compiled = compile_decks(paths, seed, variants)
+    compiled = compile_decks(paths, seed, variants, cache_dir, on_progress)
     now = now if now is not None else _now()
     written = []
     warnings = list(compiled.warnings)
