@@ -1,7 +1,9 @@
 """The one place that knows every stage: read -> solve -> render -> package.
 
 Each stage takes immutable values and returns new ones; errors of every deck are collected and
-raised once (DeckErrors), before anything is written.
+raised once (DeckErrors), before anything is written. With a cache folder, a card file whose
+bytes, deck settings and images are unchanged is not read again: its notes come from the cache;
+Markdown, numpy and genanki are imported only when something needs them.
 """
 
 from __future__ import annotations
@@ -10,23 +12,27 @@ import html
 import os
 import time
 from collections import Counter
-from collections.abc import Callable, Iterable, Iterator, Sequence
-from dataclasses import dataclass, replace
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import asdict, dataclass, replace
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from ankismith import solver
+from ankismith.buildcache import BuildCache, file_key
 from ankismith.builder import lock as lockfile
+from ankismith.builder.ids import guid_for
 from ankismith.builder.models import NOTE_TYPES
-from ankismith.builder.package import DeckSpec, NoteSpec, guid_for, write_apkg
-from ankismith.cards.cache import CachedRenderer
-from ankismith.cards.mathext import math_html
-from ankismith.cards.media import CardMedia, resolve_media
-from ankismith.cards.model import Card, Deck, DeckConfig, Kind
+from ankismith.cards.media import CardMedia, MediaFile, resolve_media
+from ankismith.cards.model import Card, DeckConfig, Kind
 from ankismith.cards.placeholders import Value, fill
-from ankismith.cards.reader import read_deck
-from ankismith.cards.render import Renderer, default_renderer
+from ankismith.cards.reader import KeyRef, card_files, check_unique_keys, read_bytes, read_card_file, read_config
+from ankismith.cards.reader import shown_path as _shown_path
 from ankismith.errors import Collector, SourceError
+
+if TYPE_CHECKING:
+    from ankismith import solver
+    from ankismith.builder.package import DeckSpec
+    from ankismith.cards.cache import CachedRenderer
+    from ankismith.cards.render import Renderer
 
 LETTERS = "ABCDEFGHIJKLMNOPQRSTUVWXYZ"
 
@@ -43,6 +49,7 @@ class BuiltNote:
     source: str  # path:line inside the deck folder
     fields: tuple[tuple[str, str], ...]
     numeric: dict[str, Any] | None = None
+    hash: str = ""  # of everything Anki shows or stores of the note (not its source line)
 
     def to_json(self) -> dict[str, Any]:
         """The note as `export --format json` prints it (FORMAT.md)."""
@@ -66,10 +73,12 @@ class BuiltDeck:
 
     config: DeckConfig
     notes: tuple[BuiltNote, ...]
-    media: dict[str, bytes]
+    media: tuple[MediaFile, ...]
 
     def deck_specs(self) -> list[DeckSpec]:
         """The Anki decks: the main one (with its description) and each sub-deck used."""
+        from ankismith.builder.package import DeckSpec
+
         names = sorted({note.deck for note in self.notes} - {self.config.name})
         return [DeckSpec(self.config.name, self.config.description), *(DeckSpec(n) for n in names)]
 
@@ -84,11 +93,43 @@ class Compiled:
 
 @dataclass(frozen=True)
 class Written:
-    """One package written, with what changed since the last build."""
+    """One package written (or found up to date), with what changed since the last build."""
 
     deck: BuiltDeck
     path: Path
     report: lockfile.ChangeReport
+    skipped: bool = False
+
+
+@dataclass(frozen=True)
+class _FileResult:
+    """What one card file contributes to its deck."""
+
+    keys: tuple[KeyRef, ...]
+    notes: tuple[BuiltNote, ...]
+    media: tuple[MediaFile, ...]
+    warnings: tuple[SourceError, ...]
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "keys": [asdict(k) for k in self.keys],
+            "notes": [asdict(n) for n in self.notes],
+            "media": [asdict(m) for m in self.media],
+            "warnings": [asdict(w) for w in self.warnings],
+        }
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> _FileResult:
+        notes = tuple(
+            BuiltNote(**{**n, "tags": tuple(n["tags"]), "fields": tuple(tuple(f) for f in n["fields"])})
+            for n in data["notes"]
+        )
+        return cls(
+            tuple(KeyRef(**k) for k in data["keys"]),
+            notes,
+            tuple(MediaFile(**m) for m in data["media"]),
+            tuple(SourceError(**w) for w in data["warnings"]),
+        )
 
 
 def find_decks(paths: Sequence[Path]) -> list[Path]:
@@ -108,76 +149,157 @@ def compile_decks(
 ) -> Compiled:
     """Read, solve and render every deck; raises DeckErrors with all problems of all decks.
 
-    With `cache_dir`, rendered HTML is kept there and reused (see cards.cache); `on_progress`
-    is called with (cards done, cards in all decks) while rendering.
+    With `cache_dir`, compiled card files and rendered HTML are kept there and reused;
+    `on_progress` is called with (bytes of card files done, bytes in all).
     """
     errors = Collector()
-    renderer: Renderer | CachedRenderer = default_renderer()
-    if cache_dir is not None:
-        renderer = CachedRenderer(cache_dir / "render.sqlite")
-    decks = []
-    for path in find_decks(paths):
-        deck = read_deck(path, errors)
-        if deck is not None:
-            decks.append(deck)
-    total = sum(len(deck.cards) for deck in decks)
-    progress = _Progress(total, on_progress)
-    built = []
-    for deck in decks:
-        config = deck.config
-        if seed is not None or variants is not None:
-            config = replace(
-                config,
-                seed=config.seed if seed is None else seed,
-                variants=config.variants if variants is None else variants,
-            )
-        built.append(_compile_deck(Deck(config, deck.cards), renderer, errors, progress))
-    ids = Counter(deck.config.id for deck in built)
-    for deck in built:
-        if ids[deck.config.id] > 1:
-            errors.error(
-                f"{deck.config.root.as_posix()}/deck.yaml",
-                1,
-                f"deck id {deck.config.id!r} is used by another deck in this run; ids must differ",
-            )
-    if isinstance(renderer, CachedRenderer):
+    store = _Stores(cache_dir)
+    try:
+        configs = []
+        for path in find_decks(paths):
+            config = read_config(path, errors)
+            if config is not None:
+                configs.append(_override(config, seed, variants))
+        sources = [(config, _read_sources(config, errors)) for config in configs]
+        progress = _Progress(sum(len(data) for _, files in sources for _, data in files), on_progress)
+        built = [_compile_deck(config, files, store, errors, progress) for config, files in sources]
+        ids = Counter(deck.config.id for deck in built)
+        for deck in built:
+            if ids[deck.config.id] > 1:
+                errors.error(
+                    f"{deck.config.root.as_posix()}/deck.yaml",
+                    1,
+                    f"deck id {deck.config.id!r} is used by another deck in this run; ids must differ",
+                )
         if not errors.errors:
-            renderer.save()
-        renderer.close()
+            store.save()
+    finally:
+        store.close()
     errors.raise_if_any()
     return Compiled(tuple(built), tuple(errors.warnings))
+
+
+def _override(config: DeckConfig, seed: int | None, variants: int | None) -> DeckConfig:
+    return replace(
+        config,
+        seed=config.seed if seed is None else seed,
+        variants=config.variants if variants is None else variants,
+    )
+
+
+def _read_sources(config: DeckConfig, errors: Collector) -> list[tuple[Path, bytes]]:
+    files = []
+    for file in card_files(config.root):
+        data = read_bytes(file, _shown_path(file, config.root), errors)
+        if data is not None:
+            files.append((file, data))
+    return files
+
+
+class _Stores:
+    """The build cache and the render cache of a run, or neither; the renderer made on first use."""
+
+    def __init__(self, cache_dir: Path | None) -> None:
+        self.files = BuildCache(cache_dir) if cache_dir is not None else None
+        self._cache_dir = cache_dir
+        self._renderer: Renderer | CachedRenderer | None = None
+
+    @property
+    def renderer(self) -> Renderer | CachedRenderer:
+        if self._renderer is None:
+            if self._cache_dir is not None:
+                from ankismith.cards.cache import CachedRenderer
+
+                self._renderer = CachedRenderer(self._cache_dir / "render.sqlite")
+            else:
+                from ankismith.cards.render import default_renderer
+
+                self._renderer = default_renderer()
+        return self._renderer
+
+    def save(self) -> None:
+        if self.files is not None:
+            self.files.save()
+        if self._renderer is not None and hasattr(self._renderer, "save"):
+            self._renderer.save()
+
+    def close(self) -> None:
+        if self.files is not None:
+            self.files.close()
+        if self._renderer is not None and hasattr(self._renderer, "close"):
+            self._renderer.close()
 
 
 class _Progress:
     def __init__(self, total: int, callback: Callable[[int, int], None] | None) -> None:
         self.total, self.done, self.callback = total, 0, callback
 
-    def step(self) -> None:
-        self.done += 1
+    def advance(self, amount: int) -> None:
+        self.done += amount
         if self.callback is not None:
             self.callback(self.done, self.total)
 
 
-def _compile_deck(deck: Deck, renderer: Renderer | CachedRenderer, errors: Collector, progress: _Progress) -> BuiltDeck:
-    notes: list[BuiltNote] = []
-    media: dict[str, bytes] = {}
-    card_media = [resolve_media(card, deck.config.root, errors) for card in deck.cards]
-    if isinstance(renderer, CachedRenderer):
-        renderer.warm(_fragments(deck.cards, card_media))
-    for card, found in zip(deck.cards, card_media, strict=True):
-        media.update(found.files)
-        notes.extend(_card_notes(card, deck.config, renderer, found.names, errors))
-        progress.step()
+def _compile_deck(
+    config: DeckConfig, files: list[tuple[Path, bytes]], store: _Stores, errors: Collector, progress: _Progress
+) -> BuiltDeck:
+    """Compile a deck's card files: from the cache where they are unchanged, afresh otherwise."""
+    results: dict[Path, _FileResult] = {}
+    fresh: dict[Path, tuple[str | None, list[Card], list[KeyRef], Collector]] = {}
+    settings = [config.name, config.id, config.tags, config.seed, config.variants, config.root.as_posix()]
+    for file, data in files:
+        key = file_key(settings, file.as_posix(), data) if store.files is not None else None
+        entry = store.files.get_file(key) if store.files is not None and key is not None else None
+        if entry is not None:
+            result = _FileResult.from_json(entry)
+            if all(m.unchanged() for m in result.media):
+                results[file] = result
+                progress.advance(len(data))
+                continue
+        file_errors = Collector()
+        cards, keys = read_card_file(file, config.root, file_errors, data)
+        fresh[file] = (key, cards, keys, file_errors)
+    media = {file: [resolve_media(c, config.root, found[3]) for c in found[1]] for file, found in fresh.items()}
+    if fresh and hasattr(store.renderer, "warm"):
+        cards = [c for found in fresh.values() for c in found[1]]
+        store.renderer.warm(_fragments(cards, [m for found in media.values() for m in found]))
+    for file, data in files:
+        if file not in fresh:
+            continue
+        key, cards, keys, file_errors = fresh[file]
+        notes = [
+            note
+            for card, found in zip(cards, media[file], strict=True)
+            for note in _card_notes(card, config, store.renderer, found.names, file_errors)
+        ]
+        files_used = tuple(m for found in media[file] for m in found.files)
+        results[file] = _FileResult(tuple(keys), tuple(notes), files_used, tuple(file_errors.warnings))
+        if key is not None and store.files is not None and not file_errors.errors:
+            store.files.put_file(key, results[file].to_json())
+        errors.extend(file_errors.errors)
+        progress.advance(len(data))
+    ordered = [results[file] for file, _ in files if file in results]
+    for result in ordered:
+        errors.warnings.extend(result.warnings)
+    check_unique_keys([k for r in ordered for k in r.keys], errors)
+    notes = tuple(n for r in ordered for n in r.notes)
+    if not any(r.keys for r in ordered):
+        errors.warn(f"{config.root.as_posix()}/deck.yaml", 1, "the deck has no cards: no `## ` heading in any .md file")
+    _check_variant_keys(config, notes, errors)
+    media_files = {m.name: m for r in ordered for m in r.media}
+    return BuiltDeck(config, notes, tuple(media_files[name] for name in sorted(media_files)))
+
+
+def _check_variant_keys(config: DeckConfig, notes: Sequence[BuiltNote], errors: Collector) -> None:
     keys = Counter(note.key for note in notes)
     for note in notes:
         if keys[note.key] > 1 and "~" in note.key:
             path, line = note.source.rsplit(":", 1)
             errors.error(
-                f"{deck.config.root.as_posix()}/{path}",
+                f"{config.root.as_posix()}/{path}",
                 int(line),
                 f"variant key {note.key!r} clashes with another card's key; rename one",
             )
-    return BuiltDeck(deck.config, tuple(notes), media)
 
 
 def _fragments(cards: Sequence[Card], media: Sequence[CardMedia]) -> Iterator[tuple[str, str, dict[str, str]]]:
@@ -223,7 +345,9 @@ def _note(
     assert tuple(fields) == NOTE_TYPES[kind].fields, "fields must follow the note type's order"
     deck = f"{config.name}::{card.subdeck}" if card.subdeck else config.name
     tags = tuple(dict.fromkeys((*config.tags, *card.tags)))
-    return BuiltNote(key, kind, guid_for(config.id, key), deck, tags, card.source, tuple(fields.items()), numeric)
+    field_items = tuple(fields.items())
+    digest = lockfile.content_hash(kind, deck, field_items, tags)
+    return BuiltNote(key, kind, guid_for(config.id, key), deck, tags, card.source, field_items, numeric, digest)
 
 
 def _choice_fields(card: Card, renderer: Renderer | CachedRenderer, media: dict[str, str]) -> dict[str, str]:
@@ -250,6 +374,8 @@ def _choice_fields(card: Card, renderer: Renderer | CachedRenderer, media: dict[
 def _numeric_notes(
     card: Card, config: DeckConfig, heading: str, question: str, extra: str, errors: Collector
 ) -> list[BuiltNote]:
+    from ankismith import solver  # numpy: only when a numeric card is compiled
+
     assert card.numeric is not None
     block = card.numeric
     try:
@@ -293,6 +419,9 @@ def _numeric_notes(
 
 
 def _value(value: Any) -> Value:
+    from ankismith import solver
+    from ankismith.cards.mathext import math_html
+
     tex = solver.to_tex(value)
     if solver.is_matrix(value):
         return Value(math_html(tex, display=False), tex)
@@ -300,11 +429,16 @@ def _value(value: Any) -> Value:
 
 
 def _answer_html(instance: solver.Instance) -> str:
+    from ankismith import solver
+    from ankismith.cards.mathext import math_html
+
     approx = "" if instance.exact else "\\approx "
     return math_html(approx + instance.answer_tex, display=solver.is_matrix(instance.answer))
 
 
 def _solution_html(instance: solver.Instance) -> str:
+    from ankismith.cards.mathext import math_html
+
     if not instance.steps:
         return ""
     tex = "\\begin{aligned}\n" + " \\\\\n".join(instance.steps) + "\n\\end{aligned}"
@@ -317,16 +451,7 @@ def _solution_html(instance: solver.Instance) -> str:
 
 def model_hashes() -> list[tuple[str, str]]:
     """(kind, hash) of each note type: its name, fields, templates and stylesheet."""
-    hashes = []
-    for kind, note_type in sorted(NOTE_TYPES.items()):
-        model = note_type.model()
-        hashes.append((kind, lockfile.content_hash(model.name, model.fields, model.templates, model.css)))
-    return hashes
-
-
-def note_hash(note: BuiltNote) -> str:
-    """Hash of everything Anki shows or stores of a note (not its source line)."""
-    return lockfile.content_hash(note.kind, note.deck, note.fields, note.tags)
+    return [(kind, lockfile.content_hash(*t.content_hash_parts())) for kind, t in sorted(NOTE_TYPES.items())]
 
 
 def build(
@@ -338,37 +463,54 @@ def build(
     cache_dir: Path | None = None,
     on_progress: Callable[[int, int], None] | None = None,
 ) -> tuple[list[Written], tuple[SourceError, ...]]:
-    """Compile every deck, then write each package and its lock; nothing is written on error."""
+    """Compile every deck, then write each package and its lock; nothing is written on error.
+
+    With `cache_dir`, a package whose content is what was last written to it, and which is
+    still on disk unchanged, is not written again.
+    """
     compiled = compile_decks(paths, seed, variants, cache_dir, on_progress)
     now = now if now is not None else _now()
     written = []
     warnings = list(compiled.warnings)
-    for deck in compiled.decks:
-        lock_path = deck.config.root / lockfile.LOCK_NAME
-        lock, problem = lockfile.read_lock(lock_path)
-        if problem:
-            warnings.append(SourceError(lock_path.as_posix(), 1, problem))
-        new_lock, report = lockfile.advance(
-            lock, ((n.key, n.guid, note_hash(n)) for n in deck.notes), model_hashes(), now
-        )
-        target = out_dir / f"{deck.config.id}.apkg"
-        write_apkg(
-            target,
-            deck.config.id,
-            deck.deck_specs(),
-            _note_specs(deck.notes, new_lock),
-            deck.media,
-            {kind: entry.mod for kind, entry in new_lock.models.items()},
-        )
-        lockfile.write_lock(lock_path, new_lock)
-        written.append(Written(deck, target, report))
+    outputs = BuildCache(cache_dir) if cache_dir is not None else None
+    try:
+        for deck in compiled.decks:
+            lock_path = deck.config.root / lockfile.LOCK_NAME
+            lock, problem = lockfile.read_lock(lock_path)
+            if problem:
+                warnings.append(SourceError(lock_path.as_posix(), 1, problem))
+            entries = ((n.key, n.guid, n.hash) for n in deck.notes)
+            new_lock, report = lockfile.advance(lock, entries, model_hashes(), now)
+            target = out_dir / f"{deck.config.id}.apkg"
+            digest = lockfile.content_hash(
+                lockfile.lock_text(new_lock),
+                [n.key for n in deck.notes],
+                [asdict(spec) for spec in deck.deck_specs()],
+                [(m.name, m.size, m.mtime_ns) for m in deck.media],
+            )
+            skipped = outputs is not None and outputs.output_is(target, digest)
+            if not skipped:
+                _write_package(target, deck, new_lock)
+                if outputs is not None:
+                    outputs.record_output(target, digest)
+            lockfile.write_lock(lock_path, new_lock)
+            written.append(Written(deck, target, report, skipped))
+    finally:
+        if outputs is not None:
+            outputs.close()
     return written, tuple(warnings)
 
 
-def _note_specs(notes: Iterable[BuiltNote], lock: lockfile.Lock) -> list[NoteSpec]:
-    return [
-        NoteSpec(n.guid, n.kind, n.deck, tuple(v for _, v in n.fields), n.tags, lock.notes[n.key].mod) for n in notes
+def _write_package(target: Path, deck: BuiltDeck, lock: lockfile.Lock) -> None:
+    from ankismith.builder.package import NoteSpec, write_apkg
+
+    notes = [
+        NoteSpec(n.guid, n.kind, n.deck, tuple(v for _, v in n.fields), n.tags, lock.notes[n.key].mod)
+        for n in deck.notes
     ]
+    media = {m.name: Path(m.path).read_bytes() for m in deck.media}
+    models = {kind: entry.mod for kind, entry in lock.models.items()}
+    write_apkg(target, deck.config.id, deck.deck_specs(), notes, media, models)
 
 
 def _now() -> int:

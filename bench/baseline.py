@@ -8,7 +8,6 @@ from __future__ import annotations
 import sys
 
 import genanki
-
 from synth import card_texts
 
 

@@ -49,4 +49,5 @@ def write_deck(root: Path, count: int) -> Path:
 def edit_one_card(root: Path) -> None:
     """Change the answer of card 1 (in the first file)."""
     path = root / "part-0000.md"
-    path.write_text(path.read_text(encoding="utf-8").replace("Card 1 checks", "Card 1 (edited) checks"), encoding="utf-8")
+    text = path.read_text(encoding="utf-8")
+    path.write_text(text.replace("Card 1 checks", "Card 1 (edited) checks"), encoding="utf-8")

@@ -8,8 +8,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from functools import cache
+from typing import TYPE_CHECKING
 
-import genanki
+if TYPE_CHECKING:
+    import genanki
 
 # Model ids: constants, never change once shipped (notes in users' collections point at them).
 BASIC_MODEL_ID = 1_733_402_001
@@ -88,15 +90,21 @@ class NoteType:
     back: str
     cloze: bool = False
 
+    def content_hash_parts(self) -> tuple[object, ...]:
+        """Everything Anki stores of the note type: a change moves its modification time."""
+        return (self.name, self.fields, self.front, self.back, self.cloze, stylesheet())
+
     def model(self) -> genanki.Model:
         """The genanki Model (fresh each call: genanki mutates templates when serializing)."""
+        import genanki
+
         return genanki.Model(
             self.model_id,
             self.name,
             fields=[{"name": name} for name in self.fields],
             templates=[{"name": "Card 1" if not self.cloze else "Cloze", "qfmt": self.front, "afmt": self.back}],
             css=stylesheet(),
-            model_type=genanki.Model.CLOZE if self.cloze else genanki.Model.FRONT_BACK,
+            model_type=1 if self.cloze else 0,  # genanki.Model.CLOZE / FRONT_BACK
         )
 
 

@@ -51,11 +51,6 @@ class DeckSpec:
     description: str = ""
 
 
-def guid_for(deck_id: str, key: str) -> str:
-    """A note's GUID: from the deck id and the card key, never from the content."""
-    return genanki.guid_for(deck_id, key)
-
-
 def anki_deck_id(deck_id: str, name: str) -> int:
     """A stable Anki deck id for a deck name within one ankismith deck."""
     digest = hashlib.sha256(f"{deck_id}\x1f{name}".encode()).digest()

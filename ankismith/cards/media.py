@@ -15,11 +15,29 @@ MAX_MEDIA_BYTES = 50 * 1024 * 1024
 
 
 @dataclass(frozen=True)
+class MediaFile:
+    """A packaged media file: its name in Anki, where it is on disk, and its size and mtime then."""
+
+    name: str
+    path: str
+    size: int
+    mtime_ns: int
+
+    def unchanged(self) -> bool:
+        """Whether the file on disk still has the size and mtime it had when it was hashed."""
+        try:
+            stat = Path(self.path).stat()
+        except OSError:
+            return False
+        return (stat.st_size, stat.st_mtime_ns) == (self.size, self.mtime_ns)
+
+
+@dataclass(frozen=True)
 class CardMedia:
-    """For one card: each `src` as written -> packaged name, and the packaged files' bytes."""
+    """For one card: each `src` as written -> packaged name, and the packaged files."""
 
     names: dict[str, str]
-    files: dict[str, bytes]
+    files: tuple[MediaFile, ...]
 
 
 def media_name(original: str, content: bytes) -> str:
@@ -33,7 +51,7 @@ def media_name(original: str, content: bytes) -> str:
 def resolve_media(card: Card, root: Path, errors: Collector) -> CardMedia:
     """Find each image of `card` on disk, relative to its Markdown file, inside the deck folder."""
     names: dict[str, str] = {}
-    files: dict[str, bytes] = {}
+    files: list[MediaFile] = []
     deck_root = root.resolve()
     for ref in card.images:
         parsed = urlparse(ref.src)
@@ -51,12 +69,11 @@ def resolve_media(card: Card, root: Path, errors: Collector) -> CardMedia:
         if not path.is_file():
             errors.error(*where, f"image {ref.src!r} not found (looked for {path.relative_to(deck_root).as_posix()})")
             continue
-        size = path.stat().st_size
-        if size > MAX_MEDIA_BYTES:
-            errors.error(*where, f"image {ref.src!r} is {size:,} bytes; the limit is {MAX_MEDIA_BYTES:,}")
+        stat = path.stat()
+        if stat.st_size > MAX_MEDIA_BYTES:
+            errors.error(*where, f"image {ref.src!r} is {stat.st_size:,} bytes; the limit is {MAX_MEDIA_BYTES:,}")
             continue
-        content = path.read_bytes()
-        name = media_name(path.name, content)
+        name = media_name(path.name, path.read_bytes())
         names[ref.src] = name
-        files[name] = content
-    return CardMedia(names, files)
+        files.append(MediaFile(name, str(path), stat.st_size, stat.st_mtime_ns))
+    return CardMedia(names, tuple(files))

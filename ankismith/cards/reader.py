@@ -60,14 +60,14 @@ def read_deck(root: Path, errors: Collector) -> Deck | None:
     if config is None:
         return None
     cards: list[Card] = []
-    keys: list[_KeyRef] = []
+    keys: list[KeyRef] = []
     for file in card_files(root):
         file_cards, file_keys = read_card_file(file, root, errors)
         cards.extend(file_cards)
         keys.extend(file_keys)
-    _check_unique_keys(keys, errors)
+    check_unique_keys(keys, errors)
     if not cards:
-        errors.warn(_rel(root / "deck.yaml", root), 1, "the deck has no cards: no `## ` heading in any .md file")
+        errors.warn(shown_path(root / "deck.yaml", root), 1, "the deck has no cards: no `## ` heading in any .md file")
     return Deck(config, tuple(cards))
 
 
@@ -85,7 +85,7 @@ def card_files(root: Path) -> list[Path]:
 def read_config(root: Path, errors: Collector) -> DeckConfig | None:
     """Read and check deck.yaml; None when it is missing or has errors."""
     path = root / "deck.yaml"
-    shown = _rel(path, root)
+    shown = shown_path(path, root)
     if not path.is_file():
         errors.error(shown, 1, "missing deck.yaml: a deck folder needs one with at least `name:`")
         return None
@@ -159,10 +159,12 @@ def parse_tags(value: Any, path: str, line: int, errors: Collector) -> tuple[str
     return tuple(dict.fromkeys(tags))
 
 
-def read_card_file(file: Path, root: Path, errors: Collector) -> tuple[list[Card], list[_KeyRef]]:
-    """Read one Markdown file into its cards, and the key of every card (broken ones too)."""
-    shown = _rel(file, root)
-    text = _read_text(file, shown, errors)
+def read_card_file(
+    file: Path, root: Path, errors: Collector, data: bytes | None = None
+) -> tuple[list[Card], list[KeyRef]]:
+    """Read one Markdown file (or its bytes, already read) into its cards, and every card's key."""
+    shown = shown_path(file, root)
+    text = _read_text(file, shown, errors, data)
     if text is None:
         return [], []
     lines = text.replace("\r\n", "\n").replace("\r", "\n").split("\n")
@@ -171,13 +173,14 @@ def read_card_file(file: Path, root: Path, errors: Collector) -> tuple[list[Card
     for heading, body in _split_cards(lines, start):
         card, key = _parse_card(heading, body, shown, file, subdeck, file_tags, errors)
         if key:
-            keys.append(_KeyRef(key, shown, heading.number))
+            keys.append(KeyRef(key, shown, heading.number))
         if card is not None:
             cards.append(replace(card, path=file.relative_to(root).as_posix()))
     return cards, keys
 
 
-def _read_text(path: Path, shown: str, errors: Collector) -> str | None:
+def read_bytes(path: Path, shown: str, errors: Collector) -> bytes | None:
+    """A source file's bytes, refusing files over the size limit."""
     try:
         size = path.stat().st_size
         if size > MAX_FILE_BYTES:
@@ -185,9 +188,16 @@ def _read_text(path: Path, shown: str, errors: Collector) -> str | None:
                 shown, 1, f"file is {size:,} bytes; the limit is {MAX_FILE_BYTES:,} (split it into several files)"
             )
             return None
-        data = path.read_bytes()
+        return path.read_bytes()
     except OSError as exc:
         errors.error(shown, 1, f"cannot read the file: {exc.strerror or exc}")
+        return None
+
+
+def _read_text(path: Path, shown: str, errors: Collector, data: bytes | None = None) -> str | None:
+    if data is None:
+        data = read_bytes(path, shown, errors)
+    if data is None:
         return None
     try:
         text = data.decode("utf-8-sig")
@@ -458,14 +468,17 @@ def _images(lines: list[_Line]) -> tuple[ImageRef, ...]:
 
 
 @dataclass(frozen=True)
-class _KeyRef:
+class KeyRef:
+    """A card key and the heading that gave it, for the duplicate check across files."""
+
     key: str
     path: str
     line: int
 
 
-def _check_unique_keys(keys: list[_KeyRef], errors: Collector) -> None:
-    seen: dict[str, _KeyRef] = {}
+def check_unique_keys(keys: list[KeyRef], errors: Collector) -> None:
+    """Two cards with one key in a deck is an error naming both."""
+    seen: dict[str, KeyRef] = {}
     for ref in keys:
         if ref.key in seen:
             first = seen[ref.key]
@@ -482,7 +495,7 @@ def _join(lines: list[_Line]) -> str:
     return "\n".join(line.text for line in lines).strip("\n")
 
 
-def _rel(path: Path, root: Path) -> str:
+def shown_path(path: Path, root: Path) -> str:
     """Path shown in messages: the deck folder as given, then the file inside it."""
     inner = path.relative_to(root).as_posix()
     return inner if root == Path(".") else f"{root.as_posix().rstrip('/')}/{inner}"

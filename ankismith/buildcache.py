@@ -1,0 +1,91 @@
+"""What a build may skip: card files whose compiled notes are known, packages already written.
+
+One SQLite file in the cache folder (safe to delete, kept out of git). A card file's entry is
+keyed by a hash of its bytes, its deck's settings and a fingerprint of ankismith's own code and
+of the libraries that shape its output, and is used only while the images it refers to keep
+their size and mtime. Entries are JSON, never pickles: a cache file cannot run code.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import sqlite3
+from functools import cache
+from importlib import metadata
+from pathlib import Path
+from typing import Any
+
+LIBRARIES = ("markdown", "pymdown-extensions", "pygments", "numpy", "genanki", "pyyaml")
+
+
+@cache
+def code_fingerprint() -> str:
+    """Hash of ankismith's sources and the versions of the libraries it builds with."""
+    digest = hashlib.sha256()
+    package = Path(__file__).resolve().parent
+    for path in sorted(package.rglob("*.py")):
+        digest.update(path.relative_to(package).as_posix().encode())
+        digest.update(path.read_bytes())
+    for name in LIBRARIES:
+        try:
+            digest.update(f"{name}={metadata.version(name)}".encode())
+        except metadata.PackageNotFoundError:
+            digest.update(f"{name}=?".encode())
+    return digest.hexdigest()
+
+
+def file_key(*parts: Any) -> str:
+    """Key of a card file's entry: its bytes, where it is, its deck's settings and the code."""
+    digest = hashlib.sha256(code_fingerprint().encode())
+    for part in parts:
+        digest.update(b"\x00")
+        digest.update(part if isinstance(part, bytes) else json.dumps(part, sort_keys=True, default=str).encode())
+    return digest.hexdigest()
+
+
+class BuildCache:
+    """Compiled card files and written packages, remembered between builds."""
+
+    def __init__(self, directory: Path) -> None:
+        directory.mkdir(parents=True, exist_ok=True)
+        self._db = sqlite3.connect(directory / "build.sqlite")
+        self._db.execute("CREATE TABLE IF NOT EXISTS files (key TEXT PRIMARY KEY, value TEXT NOT NULL)")
+        self._db.execute("CREATE TABLE IF NOT EXISTS outputs (path TEXT PRIMARY KEY, digest TEXT, sha TEXT)")
+        self._files: dict[str, str] = {}
+
+    def get_file(self, key: str) -> dict[str, Any] | None:
+        """The stored entry of a card file, or None."""
+        row = self._db.execute("SELECT value FROM files WHERE key = ?", (key,)).fetchone()
+        return json.loads(row[0]) if row else None
+
+    def put_file(self, key: str, entry: dict[str, Any]) -> None:
+        """Remember a card file's entry (stored by `save`)."""
+        self._files[key] = json.dumps(entry, ensure_ascii=False)
+
+    def output_is(self, target: Path, digest: str) -> bool:
+        """Whether `target` is, byte for byte, the package last written for `digest`."""
+        row = self._db.execute("SELECT digest, sha FROM outputs WHERE path = ?", (str(target.resolve()),)).fetchone()
+        return bool(row) and row[0] == digest and target.is_file() and _sha(target) == row[1]
+
+    def record_output(self, target: Path, digest: str) -> None:
+        """Remember what was written to `target`."""
+        with self._db:
+            self._db.execute(
+                "INSERT OR REPLACE INTO outputs VALUES (?, ?, ?)", (str(target.resolve()), digest, _sha(target))
+            )
+
+    def save(self) -> None:
+        """Store the entries of this run."""
+        if self._files:
+            with self._db:
+                self._db.executemany("INSERT OR REPLACE INTO files VALUES (?, ?)", self._files.items())
+            self._files.clear()
+
+    def close(self) -> None:
+        """Close the database."""
+        self._db.close()
+
+
+def _sha(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()

@@ -1,0 +1,121 @@
+"""The build cache: unchanged card files are not compiled again, unchanged packages not rewritten,
+and nothing stale is ever served (edited files, changed images, settings, errors, warnings)."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import genanki
+import pytest
+from conftest import write_deck
+
+from ankismith import pipeline
+from ankismith.builder.ids import guid_for
+from ankismith.errors import DeckErrors
+from ankismith.pipeline import build, compile_decks
+
+PNG_A = b"\x89PNG\r\n\x1a\nAAAA"
+PNG_B = b"\x89PNG\r\n\x1a\nBBBB"
+
+
+def notes(deck: Path, cache: Path, **kwargs: object) -> dict[str, object]:
+    return {n.key: n for n in compile_decks([deck], cache_dir=cache, **kwargs).decks[0].notes}
+
+
+def count_parses(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    parsed: list[str] = []
+    real = pipeline.read_card_file
+
+    def spy(file: Path, *args: object) -> object:
+        parsed.append(file.name)
+        return real(file, *args)
+
+    monkeypatch.setattr(pipeline, "read_card_file", spy)
+    return parsed
+
+
+def test_guid_matches_genanki() -> None:
+    for deck_id, key in [("dl-midterm", "conv-output-size~2"), ("d", "größe"), ("x", "")]:
+        assert guid_for(deck_id, key) == genanki.guid_for(deck_id, key)
+
+
+def test_unchanged_files_come_from_the_cache(deck_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    write_deck(deck_dir, {"a.md": "## A {#a}\none\n", "b.md": "## B {#b}\ntwo\n"})
+    cache = tmp_path / "cache"
+    first = notes(deck_dir, cache)
+    parsed = count_parses(monkeypatch)
+    assert notes(deck_dir, cache) == first and parsed == []
+    (deck_dir / "b.md").write_text("## B {#b}\ntwo, edited\n")
+    second = notes(deck_dir, cache)
+    assert parsed == ["b.md"]
+    assert second["a"] == first["a"] and "two, edited" in dict(second["b"].fields)["Back"]
+
+
+def test_settings_and_seed_are_part_of_the_key(deck_dir: Path, tmp_path: Path) -> None:
+    write_deck(deck_dir, {"a.md": "## N {#n}\n```numeric\nanswer: a\nparams: {a: 1..1000}\n```\n{{a}}\n"})
+    cache = tmp_path / "cache"
+    one = notes(deck_dir, cache, seed=1)
+    assert notes(deck_dir, cache, seed=2)["n~1"].numeric != one["n~1"].numeric
+    assert notes(deck_dir, cache, seed=1)["n~1"].numeric == one["n~1"].numeric
+    (deck_dir / "deck.yaml").write_text("name: Renamed\nid: test-deck\n")
+    assert notes(deck_dir, cache, seed=1)["n~1"].deck == "Renamed"
+
+
+def test_a_changed_image_recompiles_its_file(deck_dir: Path, tmp_path: Path) -> None:
+    write_deck(deck_dir, {"fig.png": PNG_A, "a.md": "## A {#a}\n![f](fig.png)\n"})
+    cache = tmp_path / "cache"
+    before = dict(notes(deck_dir, cache)["a"].fields)["Back"]
+    (deck_dir / "fig.png").write_bytes(PNG_B + b"more")
+    after = dict(notes(deck_dir, cache)["a"].fields)["Back"]
+    assert before != after
+    (deck_dir / "fig.png").unlink()
+    with pytest.raises(DeckErrors, match=r"image 'fig\.png' not found"):
+        notes(deck_dir, cache)
+
+
+def test_errors_are_never_cached_and_warnings_always_shown(deck_dir: Path, tmp_path: Path) -> None:
+    write_deck(deck_dir, {"a.md": "---\ncolour: red\n---\n## A {#a}\none\n", "b.md": "## B\n- [ ] x\n- [ ] y\n"})
+    cache = tmp_path / "cache"
+    for _ in range(2):
+        with pytest.raises(DeckErrors, match="no correct choice"):
+            compile_decks([deck_dir], cache_dir=cache)
+    (deck_dir / "b.md").write_text("## B {#b}\nfine\n")
+    for _ in range(2):
+        warnings = [str(w) for w in compile_decks([deck_dir], cache_dir=cache).warnings]
+        assert any("unknown front-matter key 'colour'" in w for w in warnings)
+
+
+def test_duplicate_keys_across_cached_files(deck_dir: Path, tmp_path: Path) -> None:
+    write_deck(deck_dir, {"a.md": "## A {#k}\none\n", "b.md": "## B {#b}\ntwo\n"})
+    cache = tmp_path / "cache"
+    notes(deck_dir, cache)
+    (deck_dir / "b.md").write_text("## B {#k}\ntwo\n")
+    with pytest.raises(DeckErrors, match="duplicate card key 'k'"):
+        notes(deck_dir, cache)
+
+
+def test_an_unchanged_package_is_not_rewritten(deck_dir: Path, tmp_path: Path) -> None:
+    write_deck(deck_dir, {"a.md": "## A {#a}\none\n"})
+    out, cache = tmp_path / "out", tmp_path / "cache"
+    first, _ = build([deck_dir], out, now=1000, cache_dir=cache)
+    stamp = os.stat(out / "test-deck.apkg").st_mtime_ns
+    again, _ = build([deck_dir], out, now=2000, cache_dir=cache)
+    assert not first[0].skipped and again[0].skipped
+    assert os.stat(out / "test-deck.apkg").st_mtime_ns == stamp
+    (out / "test-deck.apkg").write_bytes(b"tampered")
+    third, _ = build([deck_dir], out, now=3000, cache_dir=cache)
+    assert not third[0].skipped and (out / "test-deck.apkg").read_bytes().startswith(b"PK")
+    (deck_dir / "a.md").write_text("## A {#a}\nchanged\n")
+    fourth, _ = build([deck_dir], out, now=4000, cache_dir=cache)
+    assert not fourth[0].skipped and fourth[0].report.updated == ("a",)
+
+
+def test_cached_and_uncached_builds_write_the_same_bytes(deck_dir: Path, tmp_path: Path) -> None:
+    write_deck(deck_dir, {"fig.png": PNG_A, "a.md": "## A {#a}\n![f](fig.png) $x$\n## C\n{{c1::x}}\n"})
+    build([deck_dir], tmp_path / "plain", now=1000)
+    build([deck_dir], tmp_path / "cached", now=1000, cache_dir=tmp_path / "cache")
+    build([deck_dir], tmp_path / "cached2", now=1000, cache_dir=tmp_path / "cache")
+    plain = (tmp_path / "plain" / "test-deck.apkg").read_bytes()
+    assert (tmp_path / "cached" / "test-deck.apkg").read_bytes() == plain
+    assert (tmp_path / "cached2" / "test-deck.apkg").read_bytes() == plain
