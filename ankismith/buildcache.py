@@ -45,23 +45,31 @@ def file_key(*parts: Any) -> str:
 
 
 class BuildCache:
-    """Compiled card files and written packages, remembered between builds."""
+    """Compiled card files and cards, and written packages, remembered between builds."""
+
+    TABLES = ("files", "cards")
 
     def __init__(self, directory: Path) -> None:
         directory.mkdir(parents=True, exist_ok=True)
         self._db = sqlite3.connect(directory / "build.sqlite")
-        self._db.execute("CREATE TABLE IF NOT EXISTS files (key TEXT PRIMARY KEY, value TEXT NOT NULL)")
+        for table in self.TABLES:
+            self._db.execute(f"CREATE TABLE IF NOT EXISTS {table} (key TEXT PRIMARY KEY, value TEXT NOT NULL)")
         self._db.execute("CREATE TABLE IF NOT EXISTS outputs (path TEXT PRIMARY KEY, digest TEXT, sha TEXT)")
-        self._files: dict[str, str] = {}
+        self._pending: dict[str, dict[str, str]] = {table: {} for table in self.TABLES}
 
-    def get_file(self, key: str) -> dict[str, Any] | None:
-        """The stored entry of a card file, or None."""
-        row = self._db.execute("SELECT value FROM files WHERE key = ?", (key,)).fetchone()
+    def get(self, table: str, key: str) -> Any:
+        """The stored entry, or None."""
+        row = self._db.execute(f"SELECT value FROM {self._table(table)} WHERE key = ?", (key,)).fetchone()
         return json.loads(row[0]) if row else None
 
-    def put_file(self, key: str, entry: dict[str, Any]) -> None:
-        """Remember a card file's entry (stored by `save`)."""
-        self._files[key] = json.dumps(entry, ensure_ascii=False)
+    def put(self, table: str, key: str, entry: Any) -> None:
+        """Remember an entry (stored by `save`)."""
+        self._pending[self._table(table)][key] = json.dumps(entry, ensure_ascii=False)
+
+    def _table(self, table: str) -> str:
+        if table not in self.TABLES:
+            raise ValueError(f"unknown cache table {table!r}")
+        return table
 
     def output_is(self, target: Path, digest: str) -> bool:
         """Whether `target` is, byte for byte, the package last written for `digest`."""
@@ -77,10 +85,10 @@ class BuildCache:
 
     def save(self) -> None:
         """Store the entries of this run."""
-        if self._files:
-            with self._db:
-                self._db.executemany("INSERT OR REPLACE INTO files VALUES (?, ?)", self._files.items())
-            self._files.clear()
+        with self._db:
+            for table, entries in self._pending.items():
+                self._db.executemany(f"INSERT OR REPLACE INTO {table} VALUES (?, ?)", entries.items())
+                entries.clear()
 
     def close(self) -> None:
         """Close the database."""

@@ -120,16 +120,17 @@ class _FileResult:
 
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> _FileResult:
-        notes = tuple(
-            BuiltNote(**{**n, "tags": tuple(n["tags"]), "fields": tuple(tuple(f) for f in n["fields"])})
-            for n in data["notes"]
-        )
+        notes = tuple(_note_from_json(n) for n in data["notes"])
         return cls(
             tuple(KeyRef(**k) for k in data["keys"]),
             notes,
             tuple(MediaFile(**m) for m in data["media"]),
             tuple(SourceError(**w) for w in data["warnings"]),
         )
+
+
+def _note_from_json(data: dict[str, Any]) -> BuiltNote:
+    return BuiltNote(**{**data, "tags": tuple(data["tags"]), "fields": tuple(tuple(f) for f in data["fields"])})
 
 
 def find_decks(paths: Sequence[Path]) -> list[Path]:
@@ -249,7 +250,7 @@ def _compile_deck(
     settings = [config.name, config.id, config.tags, config.seed, config.variants, config.root.as_posix()]
     for file, data in files:
         key = file_key(settings, file.as_posix(), data) if store.files is not None else None
-        entry = store.files.get_file(key) if store.files is not None and key is not None else None
+        entry = store.files.get("files", key) if store.files is not None and key is not None else None
         if entry is not None:
             result = _FileResult.from_json(entry)
             if all(m.unchanged() for m in result.media):
@@ -260,22 +261,34 @@ def _compile_deck(
         cards, keys = read_card_file(file, config.root, file_errors, data)
         fresh[file] = (key, cards, keys, file_errors)
     media = {file: [resolve_media(c, config.root, found[3]) for c in found[1]] for file, found in fresh.items()}
-    if fresh and hasattr(store.renderer, "warm"):
-        cards = [c for found in fresh.values() for c in found[1]]
-        store.renderer.warm(_fragments(cards, [m for found in media.values() for m in found]))
+    known = _cached_cards(settings, fresh, media, store)
+    pending = [
+        (card, card_media)
+        for file, found in fresh.items()
+        for card, card_media in zip(found[1], media[file], strict=True)
+        if known.get(id(card)) is None or known[id(card)].notes is None
+    ]
+    if len(pending) > 1 and hasattr(store.renderer, "warm"):
+        store.renderer.warm(_fragments([c for c, _ in pending], [m for _, m in pending]))
     for file, data in files:
         if file not in fresh:
             continue
         key, cards, keys, file_errors = fresh[file]
-        notes = [
-            note
-            for card, found in zip(cards, media[file], strict=True)
-            for note in _card_notes(card, config, store.renderer, found.names, file_errors)
-        ]
+        notes = []
+        for card, found in zip(cards, media[file], strict=True):
+            cached = known.get(id(card))
+            if cached is not None and cached.notes is not None:
+                notes.extend(replace(note, source=card.source) for note in cached.notes)
+                continue
+            before = len(file_errors.errors)
+            made = _card_notes(card, config, store.renderer, found.names, file_errors)
+            notes.extend(made)
+            if cached is not None and store.files is not None and len(file_errors.errors) == before:
+                store.files.put("cards", cached.key, [asdict(note) for note in made])
         files_used = tuple(m for found in media[file] for m in found.files)
         results[file] = _FileResult(tuple(keys), tuple(notes), files_used, tuple(file_errors.warnings))
         if key is not None and store.files is not None and not file_errors.errors:
-            store.files.put_file(key, results[file].to_json())
+            store.files.put("files", key, results[file].to_json())
         errors.extend(file_errors.errors)
         progress.advance(len(data))
     ordered = [results[file] for file, _ in files if file in results]
@@ -288,6 +301,43 @@ def _compile_deck(
     _check_variant_keys(config, notes, errors)
     media_files = {m.name: m for r in ordered for m in r.media}
     return BuiltDeck(config, notes, tuple(media_files[name] for name in sorted(media_files)))
+
+
+@dataclass(frozen=True)
+class _CachedCard:
+    key: str
+    notes: tuple[BuiltNote, ...] | None  # None: not in the cache (yet)
+
+
+def _cached_cards(
+    settings: list[Any],
+    fresh: dict[Path, tuple[str | None, list[Card], list[KeyRef], Collector]],
+    media: dict[Path, list[CardMedia]],
+    store: _Stores,
+) -> dict[int, _CachedCard]:
+    """For the cards of changed files, by id(card): the cache key, and the notes if unchanged.
+
+    A card's key is its content without line numbers (lines move when lines above change; they
+    reach a note only through `source`, which is set afresh), its media and the deck settings.
+    """
+    found: dict[int, _CachedCard] = {}
+    if store.files is None:
+        return found
+    for file, (_, cards, _, _) in fresh.items():
+        for card, card_media in zip(cards, media[file], strict=True):
+            key = file_key(settings, "card", _without_lines(asdict(card)), sorted(card_media.names.items()))
+            entry = store.files.get("cards", key)
+            usable = entry is not None and all(m.unchanged() for m in card_media.files)
+            found[id(card)] = _CachedCard(key, tuple(_note_from_json(n) for n in entry) if usable else None)
+    return found
+
+
+def _without_lines(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {k: _without_lines(v) for k, v in value.items() if k != "line"}
+    if isinstance(value, list | tuple):
+        return [_without_lines(v) for v in value]
+    return value
 
 
 def _check_variant_keys(config: DeckConfig, notes: Sequence[BuiltNote], errors: Collector) -> None:
@@ -483,7 +533,7 @@ def build(
             new_lock, report = lockfile.advance(lock, entries, model_hashes(), now)
             target = out_dir / f"{deck.config.id}.apkg"
             digest = lockfile.content_hash(
-                lockfile.lock_text(new_lock),
+                lockfile.lock_digest(new_lock),
                 [n.key for n in deck.notes],
                 [asdict(spec) for spec in deck.deck_specs()],
                 [(m.name, m.size, m.mtime_ns) for m in deck.media],
@@ -493,7 +543,8 @@ def build(
                 _write_package(target, deck, new_lock)
                 if outputs is not None:
                     outputs.record_output(target, digest)
-            lockfile.write_lock(lock_path, new_lock)
+            if new_lock != lock or problem or not lock_path.exists():
+                lockfile.write_lock(lock_path, new_lock)
             written.append(Written(deck, target, report, skipped))
     finally:
         if outputs is not None:

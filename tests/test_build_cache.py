@@ -119,3 +119,24 @@ def test_cached_and_uncached_builds_write_the_same_bytes(deck_dir: Path, tmp_pat
     plain = (tmp_path / "plain" / "test-deck.apkg").read_bytes()
     assert (tmp_path / "cached" / "test-deck.apkg").read_bytes() == plain
     assert (tmp_path / "cached2" / "test-deck.apkg").read_bytes() == plain
+
+
+def test_in_an_edited_file_only_the_edited_card_is_compiled(
+    deck_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    write_deck(deck_dir, {"a.md": "## A {#a}\none\n## B {#b}\ntwo\n## C {#c}\nthree\n"})
+    cache = tmp_path / "cache"
+    first = notes(deck_dir, cache)
+    compiled: list[str] = []
+    real = pipeline._card_notes
+
+    def spy(card: object, *args: object) -> object:
+        compiled.append(card.key)
+        return real(card, *args)
+
+    monkeypatch.setattr(pipeline, "_card_notes", spy)
+    (deck_dir / "a.md").write_text("## A {#a}\none\nmore lines\nabove\n## B {#b}\ntwo, edited\n## C {#c}\nthree\n")
+    second = notes(deck_dir, cache)
+    assert compiled == ["a", "b"]  # a changed (a line added), b changed; c only moved
+    assert second["c"].source == "a.md:7" and first["c"].source == "a.md:5"
+    assert dict(second["c"].fields) == dict(first["c"].fields)

@@ -106,13 +106,33 @@ def advance(
 
 
 def lock_text(lock: Lock) -> str:
-    """The lock as stable, diff-friendly JSON."""
-    data = {
-        "version": LOCK_VERSION,
-        "notes": {k: {"guid": e.guid, "hash": e.hash, "mod": e.mod} for k, e in sorted(lock.notes.items())},
-        "models": {k: {"hash": e.hash, "mod": e.mod} for k, e in sorted(lock.models.items())},
-    }
-    return json.dumps(data, indent=1, ensure_ascii=False) + "\n"
+    """The lock as stable, diff-friendly JSON: one line per note, sorted by key."""
+
+    def lines(entries: dict[str, Entry], with_guid: bool) -> str:
+        rows = []
+        for key, entry in sorted(entries.items()):
+            value = (
+                {"guid": entry.guid, "hash": entry.hash, "mod": entry.mod}
+                if with_guid
+                else {"hash": entry.hash, "mod": entry.mod}
+            )
+            rows.append(f"  {json.dumps(key, ensure_ascii=False)}: {json.dumps(value)}")
+        return "{\n" + ",\n".join(rows) + "\n }" if rows else "{}"
+
+    return (
+        f'{{"version": {LOCK_VERSION},\n "models": {lines(lock.models, False)},\n'
+        f' "notes": {lines(lock.notes, True)}}}\n'
+    )
+
+
+def lock_digest(lock: Lock) -> str:
+    """A hash of the lock's content (cheaper than its text)."""
+    digest = hashlib.sha256()
+    for table in (lock.models, lock.notes):
+        for key, entry in sorted(table.items()):
+            digest.update(f"{key}\x1f{entry.guid}\x1f{entry.hash}\x1f{entry.mod}\n".encode())
+        digest.update(b"\x00")
+    return digest.hexdigest()
 
 
 def write_lock(path: Path, lock: Lock) -> None:

@@ -81,9 +81,9 @@ def write_apkg(
 
 def _add(archive: zipfile.ZipFile, name: str, data: bytes) -> None:
     info = zipfile.ZipInfo(name, date_time=_ZIP_TIME)
-    info.compress_type = zipfile.ZIP_DEFLATED
     info.external_attr = 0o644 << 16
-    archive.writestr(info, data)
+    # level 1: most of the size saving of the default level at a fraction of its time
+    archive.writestr(info, data, compress_type=zipfile.ZIP_DEFLATED, compresslevel=1)
 
 
 def _collection_bytes(
@@ -117,35 +117,21 @@ def _collection_bytes(
 
 def _insert_notes(conn: sqlite3.Connection, notes: list[NoteSpec], deck_ids: Mapping[str, int]) -> None:
     used: set[int] = set()
+    note_rows, card_rows = [], []
     for note in notes:
-        note_type = NOTE_TYPES[note.kind]
         note_id = _unique_id(note.guid, used)
-        first = _TAG_RE.sub("", note.fields[0])
-        sort_field = html.unescape(first).strip()
+        sort_field = html.unescape(_TAG_RE.sub("", note.fields[0])).strip()
         checksum = int(hashlib.sha1(sort_field.encode()).hexdigest()[:8], 16)
         tags = f" {' '.join(note.tags)} " if note.tags else ""
-        conn.execute(
-            "INSERT INTO notes VALUES(?,?,?,?,?,?,?,?,?,?,?)",
-            (
-                note_id,
-                note.guid,
-                note_type.model_id,
-                note.mod,
-                -1,
-                tags,
-                _FIELD_SEP.join(note.fields),
-                sort_field,
-                checksum,
-                0,
-                "",
-            ),
-        )
+        fields = _FIELD_SEP.join(note.fields)
+        model_id = NOTE_TYPES[note.kind].model_id
+        note_rows.append((note_id, note.guid, model_id, note.mod, -1, tags, fields, sort_field, checksum, 0, ""))
         for ordinal in _card_ordinals(note):
             card_id = _unique_id(f"{note.guid}\x1f{ordinal}", used)
-            conn.execute(
-                "INSERT INTO cards VALUES(?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
-                (card_id, note_id, deck_ids[note.deck], ordinal, note.mod, -1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, ""),
-            )
+            deck = deck_ids[note.deck]
+            card_rows.append((card_id, note_id, deck, ordinal, note.mod, -1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, ""))
+    conn.executemany("INSERT INTO notes VALUES(?,?,?,?,?,?,?,?,?,?,?)", note_rows)
+    conn.executemany("INSERT INTO cards VALUES(?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)", card_rows)
 
 
 def _card_ordinals(note: NoteSpec) -> list[int]:
