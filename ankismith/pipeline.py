@@ -325,19 +325,30 @@ def _cached_cards(
         return found
     for file, (_, cards, _, _) in fresh.items():
         for card, card_media in zip(cards, media[file], strict=True):
-            key = file_key(settings, "card", _without_lines(asdict(card)), sorted(card_media.names.items()))
+            key = file_key(settings, "card", _card_content(card), sorted(card_media.names.items()))
             entry = store.files.get("cards", key)
             usable = entry is not None and all(m.unchanged() for m in card_media.files)
             found[id(card)] = _CachedCard(key, tuple(_note_from_json(n) for n in entry) if usable else None)
     return found
 
 
-def _without_lines(value: Any) -> Any:
-    if isinstance(value, dict):
-        return {k: _without_lines(v) for k, v in value.items() if k != "line"}
-    if isinstance(value, list | tuple):
-        return [_without_lines(v) for v in value]
-    return value
+def _card_content(card: Card) -> list[Any]:
+    """Everything of a card that reaches its notes, except line numbers (see _cached_cards)."""
+    numeric = card.numeric.spec if card.numeric is not None else None
+    return [
+        card.key,
+        card.kind.value,
+        card.heading,
+        card.question,
+        card.answer,
+        card.path,
+        card.subdeck,
+        card.tags,
+        [(c.text, c.correct) for c in card.choices],
+        numeric,
+        [p.name for p in card.placeholders],
+        [i.src for i in card.images],
+    ]
 
 
 def _check_variant_keys(config: DeckConfig, notes: Sequence[BuiltNote], errors: Collector) -> None:

@@ -92,11 +92,12 @@ def _collection_bytes(
     """The collection.anki2 SQLite file, built in memory."""
     conn = sqlite3.connect(":memory:")
     try:
-        conn.executescript(APKG_SCHEMA)
+        tables = "\n".join(line for line in APKG_SCHEMA.splitlines() if not line.startswith("CREATE INDEX"))
+        conn.executescript(tables)
         conn.executescript(APKG_COL)
         deck_ids = {spec.name: anki_deck_id(deck_id, spec.name) for spec in decks}
-        for note in notes:
-            deck_ids.setdefault(note.deck, anki_deck_id(deck_id, note.deck))
+        for name in {note.deck for note in notes} - deck_ids.keys():
+            deck_ids[name] = anki_deck_id(deck_id, name)
         descriptions = {spec.name: spec.description for spec in decks}
         (decks_json,) = conn.execute("SELECT decks FROM col").fetchone()
         all_decks = json.loads(decks_json)
@@ -109,6 +110,8 @@ def _collection_bytes(
             models[str(note_type.model_id)] = note_type.model().to_json(model_mods.get(kind, 0), first_deck)
         conn.execute("UPDATE col SET decks = ?, models = ?", (json.dumps(all_decks), json.dumps(models)))
         _insert_notes(conn, notes, deck_ids)
+        # indexes after the rows: one sort each instead of an update per row
+        conn.executescript("\n".join(line for line in APKG_SCHEMA.splitlines() if line.startswith("CREATE INDEX")))
         conn.commit()
         return conn.serialize()
     finally:
@@ -127,7 +130,7 @@ def _insert_notes(conn: sqlite3.Connection, notes: list[NoteSpec], deck_ids: Map
         model_id = NOTE_TYPES[note.kind].model_id
         note_rows.append((note_id, note.guid, model_id, note.mod, -1, tags, fields, sort_field, checksum, 0, ""))
         for ordinal in _card_ordinals(note):
-            card_id = _unique_id(f"{note.guid}\x1f{ordinal}", used)
+            card_id = _next_free(note_id + 1 + ordinal, used)
             deck = deck_ids[note.deck]
             card_rows.append((card_id, note_id, deck, ordinal, note.mod, -1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, ""))
     conn.executemany("INSERT INTO notes VALUES(?,?,?,?,?,?,?,?,?,?,?)", note_rows)
@@ -143,7 +146,12 @@ def _card_ordinals(note: NoteSpec) -> list[int]:
 
 def _unique_id(seed: str, used: set[int]) -> int:
     """A deterministic row id from `seed`; Anki reassigns ids that clash with its own."""
-    value = 1_500_000_000_000 + int.from_bytes(hashlib.sha256(seed.encode()).digest()[:6], "big") % 10**12
+    return _next_free(
+        1_500_000_000_000 + int.from_bytes(hashlib.sha256(seed.encode()).digest()[:6], "big") % 10**12, used
+    )
+
+
+def _next_free(value: int, used: set[int]) -> int:
     while value in used:
         value += 1
     used.add(value)
