@@ -21,12 +21,15 @@ LIBRARIES = ("markdown", "pymdown-extensions", "pygments", "numpy", "genanki", "
 
 @cache
 def code_fingerprint() -> str:
-    """Hash of ankismith's sources and the versions of the libraries it builds with."""
+    """Hash of ankismith's sources, its Markdown settings and the versions of its libraries."""
     digest = hashlib.sha256()
     package = Path(__file__).resolve().parent
     for path in sorted(package.rglob("*.py")):
         digest.update(path.relative_to(package).as_posix().encode())
         digest.update(path.read_bytes())
+    from ankismith.cards import extensions
+
+    digest.update(json.dumps([extensions.EXTENSIONS, extensions.EXTENSION_CONFIGS], sort_keys=True).encode())
     for name in LIBRARIES:
         try:
             digest.update(f"{name}={metadata.version(name)}".encode())
@@ -51,7 +54,8 @@ class BuildCache:
 
     def __init__(self, directory: Path) -> None:
         directory.mkdir(parents=True, exist_ok=True)
-        self._db = sqlite3.connect(directory / "build.sqlite")
+        self.path = directory / "build.sqlite"
+        self._db = sqlite3.connect(self.path)
         for table in self.TABLES:
             self._db.execute(f"CREATE TABLE IF NOT EXISTS {table} (key TEXT PRIMARY KEY, value TEXT NOT NULL)")
         self._db.execute("CREATE TABLE IF NOT EXISTS outputs (path TEXT PRIMARY KEY, digest TEXT, sha TEXT)")
@@ -89,6 +93,24 @@ class BuildCache:
             for table, entries in self._pending.items():
                 self._db.executemany(f"INSERT OR REPLACE INTO {table} VALUES (?, ?)", entries.items())
                 entries.clear()
+
+    def close(self) -> None:
+        """Close the database."""
+        self._db.close()
+
+
+class CacheReader:
+    """Read-only access for worker processes (SQLite allows many readers)."""
+
+    def __init__(self, path: Path) -> None:
+        self._db = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
+
+    def get(self, table: str, key: str) -> Any:
+        """The stored entry, or None."""
+        if table not in BuildCache.TABLES:
+            raise ValueError(f"unknown cache table {table!r}")
+        row = self._db.execute(f"SELECT value FROM {table} WHERE key = ?", (key,)).fetchone()
+        return json.loads(row[0]) if row else None
 
     def close(self) -> None:
         """Close the database."""

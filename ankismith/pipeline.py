@@ -12,7 +12,7 @@ import html
 import os
 import time
 from collections import Counter
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -21,7 +21,7 @@ from ankismith.buildcache import BuildCache, file_key
 from ankismith.builder import lock as lockfile
 from ankismith.builder.ids import guid_for
 from ankismith.builder.models import NOTE_TYPES
-from ankismith.cards.media import CardMedia, MediaFile, resolve_media
+from ankismith.cards.media import MediaFile, resolve_media
 from ankismith.cards.model import Card, DeckConfig, Kind
 from ankismith.cards.placeholders import Value, fill
 from ankismith.cards.reader import KeyRef, card_files, check_unique_keys, read_bytes, read_card_file, read_config
@@ -31,7 +31,6 @@ from ankismith.errors import Collector, SourceError
 if TYPE_CHECKING:
     from ankismith import solver
     from ankismith.builder.package import DeckSpec
-    from ankismith.cards.cache import CachedRenderer
     from ankismith.cards.render import Renderer
 
 LETTERS = "ABCDEFGHIJKLMNOPQRSTUVWXYZ"
@@ -150,11 +149,11 @@ def compile_decks(
 ) -> Compiled:
     """Read, solve and render every deck; raises DeckErrors with all problems of all decks.
 
-    With `cache_dir`, compiled card files and rendered HTML are kept there and reused;
+    With `cache_dir`, compiled card files and cards are kept there and reused (buildcache);
     `on_progress` is called with (bytes of card files done, bytes in all).
     """
     errors = Collector()
-    store = _Stores(cache_dir)
+    store = BuildCache(cache_dir) if cache_dir is not None else None
     try:
         configs = []
         for path in find_decks(paths):
@@ -172,10 +171,11 @@ def compile_decks(
                     1,
                     f"deck id {deck.config.id!r} is used by another deck in this run; ids must differ",
                 )
-        if not errors.errors:
+        if store is not None and not errors.errors:
             store.save()
     finally:
-        store.close()
+        if store is not None:
+            store.close()
     errors.raise_if_any()
     return Compiled(tuple(built), tuple(errors.warnings))
 
@@ -197,38 +197,9 @@ def _read_sources(config: DeckConfig, errors: Collector) -> list[tuple[Path, byt
     return files
 
 
-class _Stores:
-    """The build cache and the render cache of a run, or neither; the renderer made on first use."""
-
-    def __init__(self, cache_dir: Path | None) -> None:
-        self.files = BuildCache(cache_dir) if cache_dir is not None else None
-        self._cache_dir = cache_dir
-        self._renderer: Renderer | CachedRenderer | None = None
-
-    @property
-    def renderer(self) -> Renderer | CachedRenderer:
-        if self._renderer is None:
-            if self._cache_dir is not None:
-                from ankismith.cards.cache import CachedRenderer
-
-                self._renderer = CachedRenderer(self._cache_dir / "render.sqlite")
-            else:
-                from ankismith.cards.render import default_renderer
-
-                self._renderer = default_renderer()
-        return self._renderer
-
-    def save(self) -> None:
-        if self.files is not None:
-            self.files.save()
-        if self._renderer is not None and hasattr(self._renderer, "save"):
-            self._renderer.save()
-
-    def close(self) -> None:
-        if self.files is not None:
-            self.files.close()
-        if self._renderer is not None and hasattr(self._renderer, "close"):
-            self._renderer.close()
+def _settings(config: DeckConfig) -> list[Any]:
+    """The deck settings that reach a note (part of every cache key)."""
+    return [config.name, config.id, config.tags, config.seed, config.variants, config.root.as_posix()]
 
 
 class _Progress:
@@ -241,56 +212,55 @@ class _Progress:
             self.callback(self.done, self.total)
 
 
+PARALLEL_MIN_BYTES = 256 * 1024  # below this, starting worker processes costs more than it saves
+
+
+@dataclass(frozen=True)
+class _FileJob:
+    """One card file to compile, in this process or in a worker."""
+
+    config: DeckConfig
+    file: Path
+    data: bytes
+    cache: Path | None  # the build cache's database, read-only here
+
+
+@dataclass(frozen=True)
+class _FileOutcome:
+    result: _FileResult
+    errors: tuple[SourceError, ...]
+    cards: tuple[tuple[str, list[dict[str, Any]]], ...]  # new card entries for the cache
+
+
 def _compile_deck(
-    config: DeckConfig, files: list[tuple[Path, bytes]], store: _Stores, errors: Collector, progress: _Progress
+    config: DeckConfig,
+    files: list[tuple[Path, bytes]],
+    store: BuildCache | None,
+    errors: Collector,
+    progress: _Progress,
 ) -> BuiltDeck:
-    """Compile a deck's card files: from the cache where they are unchanged, afresh otherwise."""
+    """Compile a deck's card files: from the cache where unchanged, afresh (across cores) otherwise."""
     results: dict[Path, _FileResult] = {}
-    fresh: dict[Path, tuple[str | None, list[Card], list[KeyRef], Collector]] = {}
-    settings = [config.name, config.id, config.tags, config.seed, config.variants, config.root.as_posix()]
+    jobs: list[tuple[str | None, _FileJob]] = []
     for file, data in files:
-        key = file_key(settings, file.as_posix(), data) if store.files is not None else None
-        entry = store.files.get("files", key) if store.files is not None and key is not None else None
+        key = file_key(_settings(config), file.as_posix(), data) if store is not None else None
+        entry = store.get("files", key) if store is not None and key is not None else None
         if entry is not None:
             result = _FileResult.from_json(entry)
             if all(m.unchanged() for m in result.media):
                 results[file] = result
                 progress.advance(len(data))
                 continue
-        file_errors = Collector()
-        cards, keys = read_card_file(file, config.root, file_errors, data)
-        fresh[file] = (key, cards, keys, file_errors)
-    media = {file: [resolve_media(c, config.root, found[3]) for c in found[1]] for file, found in fresh.items()}
-    known = _cached_cards(settings, fresh, media, store)
-    pending = [
-        (card, card_media)
-        for file, found in fresh.items()
-        for card, card_media in zip(found[1], media[file], strict=True)
-        if known.get(id(card)) is None or known[id(card)].notes is None
-    ]
-    if len(pending) > 1 and hasattr(store.renderer, "warm"):
-        store.renderer.warm(_fragments([c for c, _ in pending], [m for _, m in pending]))
-    for file, data in files:
-        if file not in fresh:
-            continue
-        key, cards, keys, file_errors = fresh[file]
-        notes = []
-        for card, found in zip(cards, media[file], strict=True):
-            cached = known.get(id(card))
-            if cached is not None and cached.notes is not None:
-                notes.extend(replace(note, source=card.source) for note in cached.notes)
-                continue
-            before = len(file_errors.errors)
-            made = _card_notes(card, config, store.renderer, found.names, file_errors)
-            notes.extend(made)
-            if cached is not None and store.files is not None and len(file_errors.errors) == before:
-                store.files.put("cards", cached.key, [asdict(note) for note in made])
-        files_used = tuple(m for found in media[file] for m in found.files)
-        results[file] = _FileResult(tuple(keys), tuple(notes), files_used, tuple(file_errors.warnings))
-        if key is not None and store.files is not None and not file_errors.errors:
-            store.files.put("files", key, results[file].to_json())
-        errors.extend(file_errors.errors)
-        progress.advance(len(data))
+        jobs.append((key, _FileJob(config, file, data, store.path if store is not None else None)))
+    for (key, job), outcome in zip(jobs, _run(job for _, job in jobs), strict=True):
+        results[job.file] = outcome.result
+        errors.extend(outcome.errors)
+        if store is not None and key is not None:
+            for card_key, notes in outcome.cards:
+                store.put("cards", card_key, notes)
+            if not outcome.errors:
+                store.put("files", key, outcome.result.to_json())
+        progress.advance(len(job.data))
     ordered = [results[file] for file, _ in files if file in results]
     for result in ordered:
         errors.warnings.extend(result.warnings)
@@ -303,37 +273,62 @@ def _compile_deck(
     return BuiltDeck(config, notes, tuple(media_files[name] for name in sorted(media_files)))
 
 
-@dataclass(frozen=True)
-class _CachedCard:
-    key: str
-    notes: tuple[BuiltNote, ...] | None  # None: not in the cache (yet)
+def _run(jobs: Iterable[_FileJob]) -> Iterator[_FileOutcome]:
+    """Compile the jobs in order: in worker processes when there is enough work for two cores."""
+    jobs = list(jobs)
+    workers = min(os.cpu_count() or 1, len(jobs))
+    if workers < 2 or sum(len(job.data) for job in jobs) < PARALLEL_MIN_BYTES:
+        yield from map(_compile_file, jobs)
+        return
+    from concurrent.futures import ProcessPoolExecutor
+
+    with ProcessPoolExecutor(max_workers=workers) as pool:
+        yield from pool.map(_compile_file, jobs)
 
 
-def _cached_cards(
-    settings: list[Any],
-    fresh: dict[Path, tuple[str | None, list[Card], list[KeyRef], Collector]],
-    media: dict[Path, list[CardMedia]],
-    store: _Stores,
-) -> dict[int, _CachedCard]:
-    """For the cards of changed files, by id(card): the cache key, and the notes if unchanged.
+def _compile_file(job: _FileJob) -> _FileOutcome:
+    """Read one card file and compile its cards; cards unchanged since the last build come from the cache."""
+    from ankismith.buildcache import CacheReader
 
-    A card's key is its content without line numbers (lines move when lines above change; they
-    reach a note only through `source`, which is set afresh), its media and the deck settings.
-    """
-    found: dict[int, _CachedCard] = {}
-    if store.files is None:
-        return found
-    for file, (_, cards, _, _) in fresh.items():
-        for card, card_media in zip(cards, media[file], strict=True):
-            key = file_key(settings, "card", _card_content(card), sorted(card_media.names.items()))
-            entry = store.files.get("cards", key)
-            usable = entry is not None and all(m.unchanged() for m in card_media.files)
-            found[id(card)] = _CachedCard(key, tuple(_note_from_json(n) for n in entry) if usable else None)
-    return found
+    config, errors = job.config, Collector()
+    cards, keys = read_card_file(job.file, config.root, errors, job.data)
+    reader = CacheReader(job.cache) if job.cache is not None else None
+    notes: list[BuiltNote] = []
+    media: list[MediaFile] = []
+    entries: list[tuple[str, list[dict[str, Any]]]] = []
+    try:
+        for card in cards:
+            found = resolve_media(card, config.root, errors)
+            media.extend(found.files)
+            key = None
+            if reader is not None:
+                # the card's content without line numbers: lines move when lines above change,
+                # and reach a note only through `source`, which is set afresh
+                key = file_key(_settings(config), "card", _card_content(card), sorted(found.names.items()))
+                entry = reader.get("cards", key)
+                if entry is not None and all(m.unchanged() for m in found.files):
+                    notes.extend(replace(_note_from_json(n), source=card.source) for n in entry)
+                    continue
+            before = len(errors.errors)
+            made = _card_notes(card, config, _renderer(), found.names, errors)
+            notes.extend(made)
+            if key is not None and len(errors.errors) == before:
+                entries.append((key, [asdict(note) for note in made]))
+    finally:
+        if reader is not None:
+            reader.close()
+    result = _FileResult(tuple(keys), tuple(notes), tuple(media), tuple(errors.warnings))
+    return _FileOutcome(result, tuple(errors.errors), tuple(entries))
+
+
+def _renderer() -> Renderer:
+    from ankismith.cards.render import default_renderer  # Markdown: only when something is rendered
+
+    return default_renderer()
 
 
 def _card_content(card: Card) -> list[Any]:
-    """Everything of a card that reaches its notes, except line numbers (see _cached_cards)."""
+    """Everything of a card that reaches its notes, except line numbers."""
     numeric = card.numeric.spec if card.numeric is not None else None
     return [
         card.key,
@@ -363,18 +358,8 @@ def _check_variant_keys(config: DeckConfig, notes: Sequence[BuiltNote], errors: 
             )
 
 
-def _fragments(cards: Sequence[Card], media: Sequence[CardMedia]) -> Iterator[tuple[str, str, dict[str, str]]]:
-    """Every Markdown fragment `_card_notes` renders, as (mode, text, media map)."""
-    for card, found in zip(cards, media, strict=True):
-        yield "inline", card.heading, found.names
-        yield "block", card.question, found.names
-        yield "block", card.answer, found.names
-        for choice in card.choices:
-            yield "inline", choice.text, found.names
-
-
 def _card_notes(
-    card: Card, config: DeckConfig, renderer: Renderer | CachedRenderer, media: dict[str, str], errors: Collector
+    card: Card, config: DeckConfig, renderer: Renderer, media: dict[str, str], errors: Collector
 ) -> list[BuiltNote]:
     heading = renderer.inline(card.heading, media)
     question = renderer.block(card.question, media)
@@ -411,7 +396,7 @@ def _note(
     return BuiltNote(key, kind, guid_for(config.id, key), deck, tags, card.source, field_items, numeric, digest)
 
 
-def _choice_fields(card: Card, renderer: Renderer | CachedRenderer, media: dict[str, str]) -> dict[str, str]:
+def _choice_fields(card: Card, renderer: Renderer, media: dict[str, str]) -> dict[str, str]:
     texts = [renderer.inline(choice.text, media) for choice in card.choices]
     letters = LETTERS[: len(texts)]
     correct = [letter for letter, choice in zip(letters, card.choices, strict=True) if choice.correct]

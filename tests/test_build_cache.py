@@ -140,3 +140,48 @@ def test_in_an_edited_file_only_the_edited_card_is_compiled(
     assert compiled == ["a", "b"]  # a changed (a line added), b changed; c only moved
     assert second["c"].source == "a.md:7" and first["c"].source == "a.md:5"
     assert dict(second["c"].fields) == dict(first["c"].fields)
+
+
+def test_parallel_compile_gives_the_same_notes_and_errors(
+    deck_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    files = {f"{i}.md": f"## Card {i} {{#c{i}}}\n$x_{i}$ and **{i}**\n" for i in range(6)}
+    files["n.md"] = "## N {#n}\n```numeric\nanswer: a * 2\ngiven: {a: 3}\nparams: {a: 1..9}\n```\n{{a}}\n"
+    write_deck(deck_dir, files)
+    serial = compile_decks([deck_dir]).decks[0].notes
+    monkeypatch.setattr(pipeline, "PARALLEL_MIN_BYTES", 0)
+    monkeypatch.setattr(pipeline.os, "cpu_count", lambda: 2)
+    assert compile_decks([deck_dir]).decks[0].notes == serial
+    assert compile_decks([deck_dir], cache_dir=tmp_path / "cache").decks[0].notes == serial
+    assert compile_decks([deck_dir], cache_dir=tmp_path / "cache").decks[0].notes == serial
+    (deck_dir / "3.md").write_text("## Bad\n- [ ] a\n- [ ] b\n")
+    with pytest.raises(DeckErrors, match=r"3\.md:2: no correct choice"):
+        compile_decks([deck_dir], cache_dir=tmp_path / "cache")
+
+
+def test_a_markdown_setting_or_library_version_change_recompiles(
+    deck_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from ankismith import buildcache
+    from ankismith.cards import extensions, render
+
+    write_deck(deck_dir, {"a.md": "## Code {#code}\n```python\nx = 1\n```\n"})
+    cache = tmp_path / "cache"
+    before = dict(notes(deck_dir, cache)["code"].fields)["Back"]
+    assert '<div class="highlight">' in before
+    configs = {"pymdownx.highlight": {"use_pygments": True, "css_class": "code", "guess_lang": False}}
+    monkeypatch.setattr(extensions, "EXTENSION_CONFIGS", configs)
+    buildcache.code_fingerprint.cache_clear()
+    render.default_renderer.cache_clear()
+    try:
+        after = dict(notes(deck_dir, cache)["code"].fields)["Back"]
+        assert '<div class="code">' in after  # not the cached HTML of the old setting
+        parsed = count_parses(monkeypatch)
+        real = buildcache.metadata.version
+        monkeypatch.setattr(buildcache.metadata, "version", lambda name: "99.0" if name == "markdown" else real(name))
+        buildcache.code_fingerprint.cache_clear()
+        notes(deck_dir, cache)
+        assert parsed == ["a.md"]  # a Markdown upgrade: compiled again
+    finally:
+        buildcache.code_fingerprint.cache_clear()
+        render.default_renderer.cache_clear()

@@ -9,14 +9,9 @@ from functools import cache
 
 import markdown
 
+from ankismith.cards import extensions
 from ankismith.cards.lists import ListNestingExtension
 from ankismith.cards.mathext import MathExtension
-
-EXTENSIONS = ("tables", "pymdownx.superfences", "pymdownx.highlight", "sane_lists")
-EXTENSION_CONFIGS: dict[str, dict[str, object]] = {
-    # Pygments classes, not inline styles: the stylesheet colours them for day and night mode.
-    "pymdownx.highlight": {"use_pygments": True, "css_class": "highlight", "guess_lang": False},
-}
 
 _IMG_SRC = re.compile(r'(<img\b[^>]*?\bsrc=")([^"]*)(")', re.IGNORECASE)
 _SINGLE_PARAGRAPH = re.compile(r"^<p>(.*)</p>$", re.DOTALL)
@@ -27,8 +22,8 @@ class Renderer:
 
     def __init__(self) -> None:
         self._md = markdown.Markdown(
-            extensions=[*EXTENSIONS, MathExtension(), ListNestingExtension()],
-            extension_configs=EXTENSION_CONFIGS,
+            extensions=[*extensions.EXTENSIONS, MathExtension(), ListNestingExtension()],
+            extension_configs=extensions.EXTENSION_CONFIGS,
             output_format="html",
         )
 
