@@ -59,7 +59,8 @@ def test_yaml_bomb_is_refused(deck_dir: Path) -> None:
     write_deck(deck_dir, {"a.md": "## Q\nA\n"}, bomb)
     errors, _ = problems(deck_dir)
     assert errors == [
-        f"{deck_dir.as_posix()}/deck.yaml:3: invalid YAML: aliases (*name) are not supported; write the value out"
+        f"{deck_dir.as_posix()}/deck.yaml:2: invalid YAML: this anchored value (&name) is used again through an alias "
+        "(*name); aliases are not supported, write the value out"
     ]
 
 

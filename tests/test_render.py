@@ -5,8 +5,10 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
-from ankismith.cards.render import Renderer
+from ankismith.cards.render import Renderer, _plain_inline
 
 GOLDEN = Path(__file__).parent / "golden"
 CASES = sorted(p.stem for p in GOLDEN.glob("*.md"))
@@ -79,3 +81,19 @@ def test_images_point_at_packaged_names(renderer: Renderer) -> None:
 
 def test_inline_strips_the_paragraph(renderer: Renderer) -> None:
     assert renderer.inline("What is **$x$**?") == r'What is <strong><span class="math">\(x\)</span></strong>?'
+
+
+plain_pieces = st.one_of(
+    st.text(alphabet=st.characters(blacklist_categories=("Cs", "Cc")), max_size=12),
+    st.sampled_from(["$x$", "$a_1 * b_2$", "$a < b$", "$5 and $6", r"\frac{1}{2}", " ", "costs $5", "(x)", "é"]),
+)
+
+
+@settings(max_examples=400, deadline=None)
+@given(pieces=st.lists(plain_pieces, max_size=6))
+def test_plain_inline_fast_path_agrees_with_markdown(pieces: list[str]) -> None:
+    text = "".join(pieces).strip()
+    fast = _plain_inline(text)
+    if fast is not None:
+        slow = Renderer().block(text)
+        assert f"<p>{fast}</p>" == slow, text

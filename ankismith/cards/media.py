@@ -52,6 +52,8 @@ def resolve_media(card: Card, root: Path, errors: Collector) -> CardMedia:
     """Find each image of `card` on disk, relative to its Markdown file, inside the deck folder."""
     names: dict[str, str] = {}
     files: list[MediaFile] = []
+    if not card.images:
+        return CardMedia(names, ())
     deck_root = root.resolve()
     for ref in card.images:
         parsed = urlparse(ref.src)

@@ -11,10 +11,14 @@ import markdown
 
 from ankismith.cards import extensions
 from ankismith.cards.lists import ListNestingExtension
-from ankismith.cards.mathext import MathExtension
+from ankismith.cards.mathext import INLINE_DOLLAR, MathExtension, math_html
 
 _IMG_SRC = re.compile(r'(<img\b[^>]*?\bsrc=")([^"]*)(")', re.IGNORECASE)
 _SINGLE_PARAGRAPH = re.compile(r"^<p>(.*)</p>$", re.DOTALL)
+# Inline text that Markdown would pass through unchanged but for `$..$` math: no character that
+# starts any inline syntax, escape or entity, no HTML, one line (tested against Markdown itself).
+_PLAIN = re.compile(r"[^\\`*_\[\]<>&!{}~|#=^$\n\t\r]*")
+_INLINE_MATH = re.compile(INLINE_DOLLAR)
 
 
 class Renderer:
@@ -37,9 +41,29 @@ class Renderer:
 
     def inline(self, text: str, media: Mapping[str, str] | None = None) -> str:
         """Render one line of Markdown (a heading, a choice) without the surrounding <p>."""
+        fast = _plain_inline(text)
+        if fast is not None:
+            return fast
         rendered = self.block(text, media)
         match = _SINGLE_PARAGRAPH.match(rendered)
         return match.group(1) if match and "<p>" not in match.group(1) else rendered
+
+
+def _plain_inline(text: str) -> str | None:
+    """The HTML of plain text with `$..$` math, without Markdown (most headings); else None."""
+    if text != text.strip() or not text:
+        return None
+    parts, position = [], 0
+    for match in _INLINE_MATH.finditer(text):
+        if not _PLAIN.fullmatch(text, position, match.start()):
+            return None
+        parts.append(text[position : match.start()])
+        parts.append(math_html(match["math"], display=False))
+        position = match.end()
+    if not _PLAIN.fullmatch(text, position):
+        return None
+    parts.append(text[position:])
+    return "".join(parts)
 
 
 @cache

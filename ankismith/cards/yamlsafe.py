@@ -6,19 +6,32 @@ from dataclasses import dataclass
 from typing import Any
 
 import yaml
-from yaml.events import AliasEvent
+
+# libyaml's C loader when PyYAML has it (several times faster), the pure-Python one otherwise
+_Loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
 
-class _NoAliasLoader(yaml.SafeLoader):
-    """SafeLoader that refuses aliases: they are how 'billion laughs' YAML bombs expand."""
-
-    def compose_node(self, parent: Any, index: Any) -> Any:
-        if self.check_event(AliasEvent):
-            event = self.peek_event()
+def _refuse_aliases(node: yaml.Node) -> None:
+    """Raise on a node reached twice: that is an alias (*name), the way 'billion laughs' YAML
+    bombs expand. Walking stops at the first repeat, so a bomb costs no more than its text."""
+    seen: set[int] = set()
+    stack = [node]
+    while stack:
+        current = stack.pop()
+        if id(current) in seen:
             raise yaml.MarkedYAMLError(
-                None, None, "aliases (*name) are not supported; write the value out", event.start_mark
+                None,
+                None,
+                "this anchored value (&name) is used again through an alias (*name); "
+                "aliases are not supported, write the value out",
+                current.start_mark,
             )
-        return super().compose_node(parent, index)
+        seen.add(id(current))
+        if isinstance(current, yaml.SequenceNode):
+            stack.extend(current.value)
+        elif isinstance(current, yaml.MappingNode):
+            for key, value in current.value:
+                stack.extend((key, value))
 
 
 @dataclass(frozen=True)
@@ -41,11 +54,13 @@ class YamlProblem(Exception):
 def load_mapping(text: str, first_line: int = 1) -> YamlMapping:
     """Parse `text` as a YAML mapping (empty text is an empty mapping); lines offset by `first_line`."""
     try:
-        loader = _NoAliasLoader(text)  # its reader already rejects control characters
+        loader = _Loader(text)  # the pure-Python reader rejects control characters here
     except yaml.YAMLError as exc:
         raise YamlProblem(f"invalid YAML: {exc}", 0) from None
     try:
         node = loader.get_single_node()
+        if node is not None:
+            _refuse_aliases(node)
         if node is None:
             return YamlMapping({}, {})
         if not isinstance(node, yaml.MappingNode):
