@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 import unicodedata
 from collections.abc import Iterator
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -170,12 +170,13 @@ def read_card_file(
     lines = text.replace("\r\n", "\n").replace("\r", "\n").split("\n")
     subdeck, file_tags, start = _front_matter(lines, shown, errors)
     cards, keys = [], []
+    inner = file.relative_to(root).as_posix()
     for heading, body in _split_cards(lines, start):
-        card, key = _parse_card(heading, body, shown, file, subdeck, file_tags, errors)
+        card, key = _parse_card(heading, body, shown, inner, file, subdeck, file_tags, errors)
         if key:
             keys.append(KeyRef(key, shown, heading.number))
         if card is not None:
-            cards.append(replace(card, path=file.relative_to(root).as_posix()))
+            cards.append(card)
     return cards, keys
 
 
@@ -277,6 +278,7 @@ def _parse_card(
     heading: _Line,
     body: list[_Line],
     shown: str,
+    inner: str,
     file: Path,
     subdeck: str,
     file_tags: tuple[str, ...],
@@ -341,7 +343,7 @@ def _parse_card(
         heading=title,
         question=_join(question_lines),
         answer=_join(answer_lines),
-        path=shown,
+        path=inner,
         shown_path=shown,
         line=heading.number,
         subdeck=subdeck,
@@ -459,7 +461,7 @@ def _kind(
 def _images(lines: list[_Line]) -> tuple[ImageRef, ...]:
     refs = []
     for line in lines:
-        if line.in_fence:
+        if line.in_fence or ("![" not in line.text and "<img" not in line.text.lower()):
             continue
         text = _CODE_SPAN.sub("", line.text)
         for pattern in (_MD_IMAGE, _HTML_IMAGE):
