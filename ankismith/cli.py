@@ -14,7 +14,7 @@ import typer
 from rich.console import Console
 
 if TYPE_CHECKING:
-    from ankismith.errors import SourceError
+    from ankismith.pipeline import SourceError
 
 app = typer.Typer(
     name="ankismith",
@@ -53,6 +53,12 @@ def _warn(warnings: tuple[SourceError, ...]) -> None:
         err.print(f"{warning} (warning)", markup=False, style="yellow")
 
 
+def _source_search(key: str) -> str:
+    """An Anki browser search for the note of card `key`: its Source field ends in '· key'."""
+    escaped = key.replace("\\", "\\\\").replace('"', '\\"').replace("*", "\\*").replace("_", "\\_")
+    return f'"Source:* · {escaped}"'
+
+
 class _ProgressBar:
     """A rich progress bar on stderr that appears only once a build has run for about a second."""
 
@@ -77,7 +83,7 @@ class _ProgressBar:
 
             self._bar = Progress(console=err, transient=True)
             self._bar.start()  # type: ignore[attr-defined]
-            self._task = self._bar.add_task("rendering cards", total=total)  # type: ignore[attr-defined]
+            self._task = self._bar.add_task("compiling cards", total=total)  # type: ignore[attr-defined]
         self._bar.update(self._task, completed=done)  # type: ignore[attr-defined]
 
     def __exit__(self, *exc: object) -> None:
@@ -103,14 +109,14 @@ def build(
     seed: Seed = None,
     variants: Variants = None,
     cache: Annotated[
-        Path, typer.Option("--cache-dir", help="Render cache (safe to delete; keep it out of git).")
+        Path, typer.Option("--cache-dir", help="Build cache: compiled cards (safe to delete; keep it out of git).")
     ] = Path(".ankismith-cache"),
-    no_cache: Annotated[bool, typer.Option("--no-cache", help="Render everything afresh, keep no cache.")] = False,
+    no_cache: Annotated[bool, typer.Option("--no-cache", help="Compile every card afresh and keep no cache.")] = False,
 ) -> None:
     """Build DIR/<deck id>.apkg for each deck."""
     if (stop := _no_decks(decks)) is not None:
         raise stop
-    from ankismith.errors import DeckErrors
+    from ankismith.pipeline import DeckErrors
     from ankismith.pipeline import build as run_build
 
     with _ProgressBar() as progress:
@@ -123,18 +129,19 @@ def build(
     _warn(warnings)
     for item in written:
         report = item.report
+        state = " (up to date)" if item.skipped else ""
         out.print(
-            f"{item.path}: {len(item.deck.notes)} notes ({len(report.added)} added, {len(report.updated)} updated, "
-            f"{len(report.unchanged)} unchanged), {len(item.deck.media)} media files",
+            f"{item.path}{state}: {len(item.deck.notes)} notes ({len(report.added)} added, "
+            f"{len(report.updated)} updated, {len(report.unchanged)} unchanged), {len(item.deck.media)} media files",
             markup=False,
         )
         if report.models_changed:
             out.print(f"  note types changed: {', '.join(report.models_changed)}", markup=False)
         if report.removed:
             keys = ", ".join(key for key, _ in report.removed)
-            guids = " or ".join(f"guid:{guid}" for _, guid in report.removed)
+            searches = " or ".join(_source_search(key) for key, _ in report.removed)
             out.print(
-                f"  gone from the sources but kept by Anki: {keys}\n  find them in Anki's browser with: {guids}",
+                f"  gone from the sources but kept by Anki: {keys}\n  find them in Anki's browser with: {searches}",
                 markup=False,
             )
 
@@ -144,8 +151,7 @@ def check(decks: DeckDirs = None) -> None:
     """Validate decks without writing anything; every problem as path:line: message."""
     if (stop := _no_decks(decks)) is not None:
         raise stop
-    from ankismith.errors import DeckErrors
-    from ankismith.pipeline import compile_decks
+    from ankismith.pipeline import DeckErrors, compile_decks
 
     try:
         compiled = compile_decks(decks or [])
@@ -163,8 +169,7 @@ def list_decks(decks: DeckDirs = None) -> None:
         raise stop
     from collections import Counter
 
-    from ankismith.errors import DeckErrors
-    from ankismith.pipeline import compile_decks
+    from ankismith.pipeline import DeckErrors, compile_decks
 
     try:
         compiled = compile_decks(decks or [])
@@ -192,8 +197,7 @@ def export(
         raise typer.Exit(2)
     if (stop := _no_decks(decks)) is not None:
         raise stop
-    from ankismith.errors import DeckErrors
-    from ankismith.pipeline import compile_decks
+    from ankismith.pipeline import DeckErrors, compile_decks
 
     try:
         compiled = compile_decks(decks or [], seed, variants)
@@ -211,9 +215,9 @@ def export(
 @app.command()
 def problems() -> None:
     """The solver families: their params and what they compute."""
-    from ankismith.solver import FAMILIES
+    from ankismith.pipeline import problem_families
 
-    for family in FAMILIES.values():
+    for family in problem_families().values():
         out.print(f"[bold]{family.name}[/bold]: {family.summary}")
         for param in family.params:
             out.print(f"    {param.describe()}", markup=False)

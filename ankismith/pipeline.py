@@ -26,12 +26,14 @@ from ankismith.cards.model import Card, DeckConfig, Kind
 from ankismith.cards.placeholders import Value, fill
 from ankismith.cards.reader import KeyRef, card_files, check_unique_keys, read_bytes, read_card_file, read_config
 from ankismith.cards.reader import shown_path as _shown_path
-from ankismith.errors import Collector, SourceError
+from ankismith.errors import Collector, DeckErrors, SourceError
 
 if TYPE_CHECKING:
     from ankismith import solver
     from ankismith.builder.package import DeckSpec
     from ankismith.cards.render import Renderer
+
+__all__ = ["BuiltDeck", "BuiltNote", "Compiled", "DeckErrors", "Written", "build", "compile_decks", "problem_families"]
 
 LETTERS = "ABCDEFGHIJKLMNOPQRSTUVWXYZ"
 
@@ -558,6 +560,13 @@ def _write_package(target: Path, deck: BuiltDeck, lock: lockfile.Lock) -> None:
     media = {m.name: Path(m.path).read_bytes() for m in deck.media}
     models = {kind: entry.mod for kind, entry in lock.models.items()}
     write_apkg(target, deck.config.id, deck.deck_specs(), notes, media, models)
+
+
+def problem_families() -> dict[str, Any]:
+    """The solver's problem families, by name (for `ankismith problems`)."""
+    from ankismith.solver import FAMILIES
+
+    return FAMILIES
 
 
 def _now() -> int:

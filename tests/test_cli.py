@@ -164,3 +164,35 @@ def test_help_does_not_import_heavy_modules() -> None:
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert out.strip() == "[]"
+
+
+def test_removed_cards_are_named_with_a_search_that_finds_them_in_anki(
+    deck_dir: Path, tmp_path: Path, anki_collection: object
+) -> None:
+    from conftest import import_apkg, notes_by_key
+
+    write_deck(deck_dir, {"a.md": "## Keep {#keep}\nA\n## Drop {#drop}\nB\n"})
+    out = tmp_path / "out"
+    assert run("build", str(deck_dir), "-o", str(out)).exit_code == 0
+    import_apkg(anki_collection, out / "test-deck.apkg")
+    (deck_dir / "a.md").write_text("## Keep {#keep}\nA\n")
+    result = run("build", str(deck_dir), "-o", str(out))
+    assert "gone from the sources but kept by Anki: drop" in result.output
+    search = result.output.split("find them in Anki's browser with: ", 1)[1].strip()
+    assert anki_collection.find_notes(search) == [notes_by_key(anki_collection)["drop"].id]
+
+
+def test_source_search_escapes_wildcards(anki_collection: object) -> None:
+    from ankismith.cli import _source_search
+
+    model = anki_collection.models.by_name("Basic")
+    anki_collection.models.add_field(model, anki_collection.models.new_field("Source"))
+    anki_collection.models.update_dict(model)
+    keys = ("a*b", "c_d", "e\\f", "plain", "axb", "cxd")
+    for key in keys:
+        note = anki_collection.new_note(anki_collection.models.by_name("Basic"))
+        note["Front"], note["Source"] = key, f"dir/file.md · {key}"
+        anki_collection.add_note(note, anki_collection.decks.id("Default"))
+    for key in ("a*b", "c_d", "e\\f", "plain"):
+        found = anki_collection.find_notes(_source_search(key))
+        assert [anki_collection.get_note(n)["Front"] for n in found] == [key]

@@ -93,4 +93,5 @@ class ListNestingExtension(Extension):
     """Register the list re-indenting preprocessor before any block parsing."""
 
     def extendMarkdown(self, md: Markdown) -> None:  # noqa: N802 (Python-Markdown's API)
+        """Called by Python-Markdown when the extension is loaded."""
         md.preprocessors.register(_ListPreprocessor(md), "ankismith-lists", 28)

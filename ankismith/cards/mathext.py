@@ -109,6 +109,7 @@ class MathExtension(Extension):
     """Register the math patterns just below code spans (priority 190), above escapes (180)."""
 
     def extendMarkdown(self, md: Markdown) -> None:  # noqa: N802 (Python-Markdown's API)
+        """Called by Python-Markdown when the extension is loaded."""
         if "$" not in md.ESCAPED_CHARS:
             md.ESCAPED_CHARS.append("$")
         md.preprocessors.register(_DisplayBlocks(md), "ankismith-math-blocks", 29)

@@ -40,28 +40,34 @@ class Draw:
 
 @dataclass(frozen=True)
 class Fixed(Draw):
+    """A value given as it is."""
+
     value: Any
 
-    def draw(self, rng: np.random.Generator) -> Any:
+    def draw(self, rng: np.random.Generator) -> Any:  # noqa: D102 (see Draw.draw)
         return self.value
 
 
 @dataclass(frozen=True)
 class IntRange(Draw):
+    """A whole number from `low` to `high`, both included."""
+
     low: int
     high: int
 
-    def draw(self, rng: np.random.Generator) -> Any:
+    def draw(self, rng: np.random.Generator) -> Any:  # noqa: D102 (see Draw.draw)
         return int(rng.integers(self.low, self.high + 1))
 
 
 @dataclass(frozen=True)
 class Grid(Draw):
+    """A number on the grid low, low + step, ... (decimals stay exact: 0.1 + 0.2 is 0.3)."""
+
     low: Decimal
     step: Decimal
     count: int  # number of grid points
 
-    def draw(self, rng: np.random.Generator) -> Any:
+    def draw(self, rng: np.random.Generator) -> Any:  # noqa: D102 (see Draw.draw)
         value = self.low + self.step * int(rng.integers(0, self.count))
         whole = self.low == self.low.to_integral() and self.step == self.step.to_integral()
         return int(value) if whole else float(value)
@@ -69,19 +75,23 @@ class Grid(Draw):
 
 @dataclass(frozen=True)
 class Choice(Draw):
+    """One of the options, each drawn in turn."""
+
     options: tuple[Draw, ...]
 
-    def draw(self, rng: np.random.Generator) -> Any:
+    def draw(self, rng: np.random.Generator) -> Any:  # noqa: D102 (see Draw.draw)
         return self.options[int(rng.integers(0, len(self.options)))].draw(rng)
 
 
 @dataclass(frozen=True)
 class Matrix(Draw):
+    """A rows x cols matrix, each entry drawn from `values`."""
+
     rows: int
     cols: int
     values: Draw
 
-    def draw(self, rng: np.random.Generator) -> Any:
+    def draw(self, rng: np.random.Generator) -> Any:  # noqa: D102 (see Draw.draw)
         entries = [[self.values.draw(rng) for _ in range(self.cols)] for _ in range(self.rows)]
         whole = all(isinstance(v, int) for row in entries for v in row)
         return np.array(entries, dtype=np.int64 if whole else np.float64)
@@ -89,17 +99,21 @@ class Matrix(Draw):
 
 @dataclass(frozen=True)
 class Each(Draw):
+    """A list drawn element by element."""
+
     items: tuple[Draw, ...]
 
-    def draw(self, rng: np.random.Generator) -> Any:
+    def draw(self, rng: np.random.Generator) -> Any:  # noqa: D102 (see Draw.draw)
         return [item.draw(rng) for item in self.items]
 
 
 @dataclass(frozen=True)
 class Fields(Draw):
+    """A mapping drawn key by key (a cnn_params layer)."""
+
     items: tuple[tuple[str, Draw], ...]
 
-    def draw(self, rng: np.random.Generator) -> Any:
+    def draw(self, rng: np.random.Generator) -> Any:  # noqa: D102 (see Draw.draw)
         return {key: item.draw(rng) for key, item in self.items}
 
 
