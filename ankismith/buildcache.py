@@ -50,7 +50,7 @@ def file_key(*parts: Any) -> str:
 class BuildCache:
     """Compiled card files and cards, and written packages, remembered between builds."""
 
-    TABLES = ("files", "cards")
+    TABLES = ("files", "cards", "runs")
 
     def __init__(self, directory: Path) -> None:
         directory.mkdir(parents=True, exist_ok=True)

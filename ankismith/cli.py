@@ -131,8 +131,8 @@ def build(
         report = item.report
         state = " (up to date)" if item.skipped else ""
         out.print(
-            f"{item.path}{state}: {len(item.deck.notes)} notes ({len(report.added)} added, "
-            f"{len(report.updated)} updated, {len(report.unchanged)} unchanged), {len(item.deck.media)} media files",
+            f"{item.path}{state}: {item.notes} notes ({len(report.added)} added, "
+            f"{len(report.updated)} updated, {len(report.unchanged)} unchanged), {item.media} media files",
             markup=False,
         )
         if report.models_changed:

@@ -8,6 +8,7 @@ Markdown, numpy and genanki are imported only when something needs them.
 
 from __future__ import annotations
 
+import hashlib
 import html
 import os
 import time
@@ -96,8 +97,10 @@ class Compiled:
 class Written:
     """One package written (or found up to date), with what changed since the last build."""
 
-    deck: BuiltDeck
+    config: DeckConfig
     path: Path
+    notes: int
+    media: int
     report: lockfile.ChangeReport
     skipped: bool = False
 
@@ -514,14 +517,18 @@ def build(
     """Compile every deck, then write each package and its lock; nothing is written on error.
 
     With `cache_dir`, a package whose content is what was last written to it, and which is
-    still on disk unchanged, is not written again.
+    still on disk unchanged, is not written again; when no input of any deck changed since
+    the last build (sources, settings, lock, images, ankismith itself), nothing is compiled.
     """
-    compiled = compile_decks(paths, seed, variants, cache_dir, on_progress)
-    now = now if now is not None else _now()
-    written = []
-    warnings = list(compiled.warnings)
-    outputs = BuildCache(cache_dir) if cache_dir is not None else None
+    store = BuildCache(cache_dir) if cache_dir is not None else None
     try:
+        inputs = {path: _input_digest(path, seed, variants, out_dir) for path in find_decks(paths)} if store else {}
+        if store is not None and (done := _up_to_date(inputs, store)) is not None:
+            return done
+        compiled = compile_decks(paths, seed, variants, cache_dir, on_progress)
+        now = now if now is not None else _now()
+        written = []
+        warnings = list(compiled.warnings)
         for deck in compiled.decks:
             lock_path = deck.config.root / lockfile.LOCK_NAME
             lock, problem = lockfile.read_lock(lock_path)
@@ -536,17 +543,65 @@ def build(
                 [asdict(spec) for spec in deck.deck_specs()],
                 [(m.name, m.size, m.mtime_ns) for m in deck.media],
             )
-            skipped = outputs is not None and outputs.output_is(target, digest)
+            skipped = store is not None and store.output_is(target, digest)
             if not skipped:
                 _write_package(target, deck, new_lock)
-                if outputs is not None:
-                    outputs.record_output(target, digest)
+                if store is not None:
+                    store.record_output(target, digest)
             if new_lock != lock or problem or not lock_path.exists():
                 lockfile.write_lock(lock_path, new_lock)
-            written.append(Written(deck, target, report, skipped))
+            written.append(Written(deck.config, target, len(deck.notes), len(deck.media), report, skipped))
+            if store is not None:
+                # what the next build needs to see that nothing changed (the lock as written now)
+                run = {
+                    "target": str(target),
+                    "digest": digest,
+                    "keys": [n.key for n in deck.notes],
+                    "media": [asdict(m) for m in deck.media],
+                    "warnings": [asdict(w) for w in compiled.warnings if w.path.startswith(_deck_prefix(deck.config))],
+                }
+                store.put("runs", _input_digest(deck.config.root, seed, variants, out_dir), run)
+        if store is not None:
+            store.save()
+        return written, tuple(warnings)
     finally:
-        if outputs is not None:
-            outputs.close()
+        if store is not None:
+            store.close()
+
+
+def _deck_prefix(config: DeckConfig) -> str:
+    return f"{config.root.as_posix().rstrip('/')}/"
+
+
+def _input_digest(root: Path, seed: int | None, variants: int | None, out_dir: Path) -> str:
+    """A hash of everything a deck's package is made from, images aside (they are checked apart)."""
+    parts: list[Any] = [root.as_posix(), seed, variants, out_dir.resolve().as_posix()]
+    for path in (root / "deck.yaml", root / lockfile.LOCK_NAME, *card_files(root)):
+        try:
+            parts.append([path.relative_to(root).as_posix(), hashlib.sha256(path.read_bytes()).hexdigest()])
+        except OSError:
+            parts.append([path.relative_to(root).as_posix(), None])
+    return file_key(*parts)
+
+
+def _up_to_date(inputs: dict[Path, str], store: BuildCache) -> tuple[list[Written], tuple[SourceError, ...]] | None:
+    """The result of the last build when no deck's inputs changed and its package is intact."""
+    if not inputs:
+        return None
+    written, warnings = [], []
+    for root, digest in inputs.items():
+        run = store.get("runs", digest)
+        if run is None or not all(MediaFile(**m).unchanged() for m in run["media"]):
+            return None
+        target = Path(run["target"])
+        if not store.output_is(target, run["digest"]):
+            return None
+        config = read_config(root, Collector())
+        if config is None:
+            return None
+        report = lockfile.ChangeReport(unchanged=tuple(run["keys"]))
+        written.append(Written(config, target, len(run["keys"]), len(run["media"]), report, skipped=True))
+        warnings.extend(SourceError(**w) for w in run["warnings"])
     return written, tuple(warnings)
 
 

@@ -185,3 +185,35 @@ def test_a_markdown_setting_or_library_version_change_recompiles(
     finally:
         buildcache.code_fingerprint.cache_clear()
         render.default_renderer.cache_clear()
+
+
+def test_nothing_changed_means_nothing_compiled(
+    deck_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    write_deck(deck_dir, {"fig.png": PNG_A, "a.md": "---\ncolour: red\n---\n## A {#a}\n![f](fig.png)\n## B {#b}\nx\n"})
+    out, cache = tmp_path / "out", tmp_path / "cache"
+    build([deck_dir], out, now=1000, cache_dir=cache)
+    calls: list[int] = []
+    real = pipeline.compile_decks
+    monkeypatch.setattr(pipeline, "compile_decks", lambda *a, **k: calls.append(1) or real(*a, **k))
+    again, warnings = build([deck_dir], out, now=2000, cache_dir=cache)
+    assert calls == [] and again[0].skipped
+    assert (again[0].notes, again[0].media, again[0].report.unchanged) == (2, 1, ("a", "b"))
+    assert any("unknown front-matter key 'colour'" in str(w) for w in warnings)
+    # each input, changed, brings the compile back
+    changes = [
+        lambda: (deck_dir / "fig.png").write_bytes(PNG_B),
+        lambda: (deck_dir / "deck.yaml").write_text("name: Other\nid: test-deck\n"),
+        lambda: (deck_dir / "ankismith.lock").write_text("{}"),
+        lambda: (deck_dir / "b.md").write_text("## C {#c}\nnew file\n"),
+    ]
+    for change in changes:
+        change()
+        before = len(calls)
+        build([deck_dir], out, now=3000, cache_dir=cache)
+        assert len(calls) == before + 1
+        build([deck_dir], out, now=3000, cache_dir=cache)
+        assert len(calls) == before + 1  # and the build after it is quick again
+    before = len(calls)
+    build([deck_dir], out, seed=5, now=4000, cache_dir=cache)  # another seed is another input
+    assert len(calls) == before + 1
