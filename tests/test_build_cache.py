@@ -217,3 +217,11 @@ def test_nothing_changed_means_nothing_compiled(
     before = len(calls)
     build([deck_dir], out, seed=5, now=4000, cache_dir=cache)  # another seed is another input
     assert len(calls) == before + 1
+
+
+def test_progress_is_reported_up_to_the_total(deck_dir: Path) -> None:
+    write_deck(deck_dir, {f"{i}.md": f"## C{i} {{#c{i}}}\ntext {i}\n" for i in range(3)})
+    seen: list[tuple[int, int]] = []
+    compile_decks([deck_dir], on_progress=lambda done, total: seen.append((done, total)))
+    assert len(seen) == 3 and seen[-1][0] == seen[-1][1] > 0
+    assert [done for done, _ in seen] == sorted(done for done, _ in seen)

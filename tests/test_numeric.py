@@ -187,3 +187,12 @@ def test_number_formatting() -> None:
     assert format_number(6.0) == "6"
     assert to_tex(np.array([[1.5, 2.5], [6.0, 5.0]])) == r"\begin{bmatrix} 1.5 & 2.5 \\ 6.0 & 5.0 \end{bmatrix}"
     assert to_tex(np.array([[1, -2]])) == r"\begin{bmatrix} 1 & -2 \end{bmatrix}"
+
+
+def test_export_gives_cnn_layers_in_the_normalized_form(bundled_copy: Path) -> None:
+    lenet = next(n for n in compile_decks([bundled_copy]).decks[0].notes if n.key == "lenet-params")
+    layers = lenet.numeric["params"]["layers"]
+    assert lenet.numeric["problem"] == "cnn_params" and lenet.numeric["answer"] == 61706
+    assert all(set(layer) == {"type", "out", "kernel", "stride", "padding"} for layer in layers)
+    assert layers[1] == {"type": "pool", "out": None, "kernel": 2, "stride": 2, "padding": 0}
+    assert layers[5] == {"type": "fc", "out": 84, "kernel": None, "stride": None, "padding": None}
