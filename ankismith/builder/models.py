@@ -40,6 +40,7 @@ _BASE_CSS = """\
   overflow-wrap: break-word;
 }
 .card.nightMode, .nightMode .card, .night_mode .card { color: #e8e8e8; background-color: #1e1e1e; }
+.nightMode, .night_mode { color-scheme: dark; }  /* dark scrollbars under wide formulas */
 .question { font-weight: 600; }
 hr#answer { margin: 1em 0; }
 img { max-width: 100%; height: auto; }

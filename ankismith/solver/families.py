@@ -286,7 +286,7 @@ CNN_PARAMS = Family(
     check=_cnn_check,
     solve=lambda p: int(sum(w + b for _, _, _, w, b in _cnn_walk(p))),
     steps=_cnn_steps,
-    convention="A fc layer after conv/pool layers takes the flattened C x H x W features.",
+    convention="An fc layer after conv and pool layers takes the flattened C×H×W features as its input.",
 )
 
 

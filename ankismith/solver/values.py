@@ -99,8 +99,12 @@ def to_tex(value: Any) -> str:
     if isinstance(value, np.ndarray):
         return to_tex(value.tolist())
     if isinstance(value, list | tuple):
+        if value and all(_is_layer(v) for v in value):
+            return " \\to ".join(f"\\text{{{layer_text(v)}}}" for v in value)
         return "[" + ", ".join(to_tex(v) for v in value) + "]"
     if isinstance(value, dict):
+        if _is_layer(value):
+            return f"\\text{{{layer_text(value)}}}"
         return ", ".join(f"\\text{{{k}}}={to_tex(v)}" for k, v in value.items() if v is not None)
     if isinstance(value, str):
         return f"\\text{{{value}}}"
@@ -112,10 +116,34 @@ def to_text(value: Any) -> str:
     if isinstance(value, np.ndarray):
         return to_text(value.tolist())
     if isinstance(value, list | tuple):
+        if value and all(_is_layer(v) for v in value):
+            return " → ".join(layer_text(v) for v in value)
         return "[" + ", ".join(to_text(v) for v in value) + "]"
     if isinstance(value, dict):
+        if _is_layer(value):
+            return layer_text(value)
         return ", ".join(f"{k}={to_text(v)}" for k, v in value.items() if v is not None)
     return format_number(value)
+
+
+def _is_layer(value: Any) -> bool:
+    return isinstance(value, dict) and value.get("type") in ("conv", "pool", "fc")
+
+
+def layer_text(layer: dict[str, Any]) -> str:
+    """A CNN layer as a course writes it: 'conv 6@5×5', 'pool 2×2', 'fc 84' (stride and padding
+    only where they are not the usual 1 / window size and 0)."""
+    if layer["type"] == "fc":
+        return f"fc {layer['out']}"
+    kernel = layer.get("kernel")
+    text = f"conv {layer['out']}@{kernel}×{kernel}" if layer["type"] == "conv" else f"pool {kernel}×{kernel}"
+    usual_stride = 1 if layer["type"] == "conv" else kernel
+    extras = []
+    if layer.get("stride") not in (None, usual_stride):
+        extras.append(f"stride {layer['stride']}")
+    if layer.get("padding"):
+        extras.append(f"padding {layer['padding']}")
+    return f"{text} ({', '.join(extras)})" if extras else text
 
 
 def to_json(value: Any) -> Any:
