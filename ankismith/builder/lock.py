@@ -109,14 +109,11 @@ def lock_text(lock: Lock) -> str:
     """The lock as stable, diff-friendly JSON: one line per note, sorted by key."""
 
     def lines(entries: dict[str, Entry], with_guid: bool) -> str:
+        encode = json.JSONEncoder(ensure_ascii=False).encode
         rows = []
         for key, entry in sorted(entries.items()):
-            value = (
-                {"guid": entry.guid, "hash": entry.hash, "mod": entry.mod}
-                if with_guid
-                else {"hash": entry.hash, "mod": entry.mod}
-            )
-            rows.append(f"  {json.dumps(key, ensure_ascii=False)}: {json.dumps(value)}")
+            guid = f'"guid": {encode(entry.guid)}, ' if with_guid else ""
+            rows.append(f'  {encode(key)}: {{{guid}"hash": {encode(entry.hash)}, "mod": {int(entry.mod)}}}')
         return "{\n" + ",\n".join(rows) + "\n }" if rows else "{}"
 
     return (
