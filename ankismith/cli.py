@@ -14,7 +14,7 @@ import typer
 from rich.console import Console
 
 if TYPE_CHECKING:
-    from ankismith.pipeline import SourceError
+    from ankismith.pipeline import Compiled, SourceError
 
 app = typer.Typer(
     name="ankismith",
@@ -146,18 +146,24 @@ def build(
             )
 
 
-@app.command()
-def check(decks: DeckDirs = None) -> None:
-    """Validate decks without writing anything; every problem as path:line: message."""
+def _compile(decks: list[Path] | None, seed: int | None = None, variants: int | None = None) -> Compiled:
+    """Compile the decks for check, list and export; errors end the command with status 1."""
     if (stop := _no_decks(decks)) is not None:
         raise stop
     from ankismith.pipeline import DeckErrors, compile_decks
 
     try:
-        compiled = compile_decks(decks or [])
+        compiled = compile_decks(decks or [], seed, variants)
     except DeckErrors as exc:
         raise _fail(exc.errors) from None
     _warn(compiled.warnings)
+    return compiled
+
+
+@app.command()
+def check(decks: DeckDirs = None) -> None:
+    """Validate decks without writing anything; every problem as path:line: message."""
+    compiled = _compile(decks)
     for deck in compiled.decks:
         out.print(f"{deck.config.root.as_posix()}: ok, {len(deck.notes)} notes", markup=False)
 
@@ -165,17 +171,9 @@ def check(decks: DeckDirs = None) -> None:
 @app.command(name="list")
 def list_decks(decks: DeckDirs = None) -> None:
     """Each deck: name, id, notes by kind."""
-    if (stop := _no_decks(decks)) is not None:
-        raise stop
     from collections import Counter
 
-    from ankismith.pipeline import DeckErrors, compile_decks
-
-    try:
-        compiled = compile_decks(decks or [])
-    except DeckErrors as exc:
-        raise _fail(exc.errors) from None
-    _warn(compiled.warnings)
+    compiled = _compile(decks)
     for deck in compiled.decks:
         kinds = Counter(note.kind for note in deck.notes)
         by_kind = ", ".join(f"{kinds[k]} {k}" for k in ("basic", "cloze", "choice", "numeric") if kinds[k])
@@ -195,15 +193,7 @@ def export(
     if format != "json":
         err.print(f"unsupported format {format!r}; expected: json", markup=False)
         raise typer.Exit(2)
-    if (stop := _no_decks(decks)) is not None:
-        raise stop
-    from ankismith.pipeline import DeckErrors, compile_decks
-
-    try:
-        compiled = compile_decks(decks or [], seed, variants)
-    except DeckErrors as exc:
-        raise _fail(exc.errors) from None
-    _warn(compiled.warnings)
+    compiled = _compile(decks, seed, variants)
     data = {
         "decks": [
             {"id": d.config.id, "name": d.config.name, "notes": [n.to_json() for n in d.notes]} for d in compiled.decks

@@ -4,7 +4,9 @@ and nothing stale is ever served (edited files, changed images, settings, errors
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import genanki
 import pytest
@@ -23,16 +25,21 @@ def notes(deck: Path, cache: Path, **kwargs: object) -> dict[str, object]:
     return {n.key: n for n in compile_decks([deck], cache_dir=cache, **kwargs).decks[0].notes}
 
 
+def spy(monkeypatch: pytest.MonkeyPatch, name: str, label: Callable[[Any], str]) -> list[str]:
+    """Record label(first argument) of each call of pipeline.<name>, then call it."""
+    calls: list[str] = []
+    real = getattr(pipeline, name)
+
+    def recording(first: Any, *args: object, **kwargs: object) -> object:
+        calls.append(label(first))
+        return real(first, *args, **kwargs)
+
+    monkeypatch.setattr(pipeline, name, recording)
+    return calls
+
+
 def count_parses(monkeypatch: pytest.MonkeyPatch) -> list[str]:
-    parsed: list[str] = []
-    real = pipeline.read_card_file
-
-    def spy(file: Path, *args: object) -> object:
-        parsed.append(file.name)
-        return real(file, *args)
-
-    monkeypatch.setattr(pipeline, "read_card_file", spy)
-    return parsed
+    return spy(monkeypatch, "read_card_file", lambda file: file.name)
 
 
 def test_guid_matches_genanki() -> None:
@@ -127,14 +134,7 @@ def test_in_an_edited_file_only_the_edited_card_is_compiled(
     write_deck(deck_dir, {"a.md": "## A {#a}\none\n## B {#b}\ntwo\n## C {#c}\nthree\n"})
     cache = tmp_path / "cache"
     first = notes(deck_dir, cache)
-    compiled: list[str] = []
-    real = pipeline._card_notes
-
-    def spy(card: object, *args: object) -> object:
-        compiled.append(card.key)
-        return real(card, *args)
-
-    monkeypatch.setattr(pipeline, "_card_notes", spy)
+    compiled = spy(monkeypatch, "_card_notes", lambda card: card.key)
     (deck_dir / "a.md").write_text("## A {#a}\none\nmore lines\nabove\n## B {#b}\ntwo, edited\n## C {#c}\nthree\n")
     second = notes(deck_dir, cache)
     assert compiled == ["a", "b"]  # a changed (a line added), b changed; c only moved
@@ -193,9 +193,7 @@ def test_nothing_changed_means_nothing_compiled(
     write_deck(deck_dir, {"fig.png": PNG_A, "a.md": "---\ncolour: red\n---\n## A {#a}\n![f](fig.png)\n## B {#b}\nx\n"})
     out, cache = tmp_path / "out", tmp_path / "cache"
     build([deck_dir], out, now=1000, cache_dir=cache)
-    calls: list[int] = []
-    real = pipeline.compile_decks
-    monkeypatch.setattr(pipeline, "compile_decks", lambda *a, **k: calls.append(1) or real(*a, **k))
+    calls = spy(monkeypatch, "compile_decks", lambda paths: "compile")
     again, warnings = build([deck_dir], out, now=2000, cache_dir=cache)
     assert calls == [] and again[0].skipped
     assert (again[0].notes, again[0].media, again[0].report.unchanged) == (2, 1, ("a", "b"))
