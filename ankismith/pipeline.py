@@ -527,34 +527,14 @@ def build(
             return done
         compiled = compile_decks(paths, seed, variants, cache_dir, on_progress)
         now = now if now is not None else _now()
-        written = []
-        warnings = list(compiled.warnings)
+        written, warnings = [], list(compiled.warnings)
         for deck in compiled.decks:
-            lock_path = deck.config.root / lockfile.LOCK_NAME
-            lock, problem = lockfile.read_lock(lock_path)
-            if problem:
-                warnings.append(SourceError(lock_path.as_posix(), 1, problem))
-            entries = ((n.key, n.guid, n.hash) for n in deck.notes)
-            new_lock, report = lockfile.advance(lock, entries, model_hashes(), now)
-            target = out_dir / f"{deck.config.id}.apkg"
-            digest = lockfile.content_hash(
-                lockfile.lock_digest(new_lock),
-                [n.key for n in deck.notes],
-                [asdict(spec) for spec in deck.deck_specs()],
-                [(m.name, m.size, m.mtime_ns) for m in deck.media],
-            )
-            skipped = store is not None and store.output_is(target, digest)
-            if not skipped:
-                _write_package(target, deck, new_lock)
-                if store is not None:
-                    store.record_output(target, digest)
-            if new_lock != lock or problem or not lock_path.exists():
-                lockfile.write_lock(lock_path, new_lock)
-            written.append(Written(deck.config, target, len(deck.notes), len(deck.media), report, skipped))
+            item, digest = _package_deck(deck, out_dir, now, store, warnings)
+            written.append(item)
             if store is not None:
-                # what the next build needs to see that nothing changed (the lock as written now)
+                # what the next build needs to see that nothing changed (with the lock as now written)
                 run = {
-                    "target": str(target),
+                    "target": str(item.path),
                     "digest": digest,
                     "keys": [n.key for n in deck.notes],
                     "media": [asdict(m) for m in deck.media],
@@ -567,6 +547,33 @@ def build(
     finally:
         if store is not None:
             store.close()
+
+
+def _package_deck(
+    deck: BuiltDeck, out_dir: Path, now: int, store: BuildCache | None, warnings: list[SourceError]
+) -> tuple[Written, str]:
+    """Advance the deck's lock, write its package unless it is already on disk, write the lock."""
+    lock_path = deck.config.root / lockfile.LOCK_NAME
+    lock, problem = lockfile.read_lock(lock_path)
+    if problem:
+        warnings.append(SourceError(lock_path.as_posix(), 1, problem))
+    entries = ((n.key, n.guid, n.hash) for n in deck.notes)
+    new_lock, report = lockfile.advance(lock, entries, model_hashes(), now)
+    target = out_dir / f"{deck.config.id}.apkg"
+    digest = lockfile.content_hash(
+        lockfile.lock_digest(new_lock),
+        [n.key for n in deck.notes],
+        [asdict(spec) for spec in deck.deck_specs()],
+        [(m.name, m.size, m.mtime_ns) for m in deck.media],
+    )
+    skipped = store is not None and store.output_is(target, digest)
+    if not skipped:
+        _write_package(target, deck, new_lock)
+        if store is not None:
+            store.record_output(target, digest)
+    if new_lock != lock or problem or not lock_path.exists():
+        lockfile.write_lock(lock_path, new_lock)
+    return Written(deck.config, target, len(deck.notes), len(deck.media), report, skipped), digest
 
 
 def _deck_prefix(config: DeckConfig) -> str:
