@@ -25,7 +25,7 @@ from ankismith.builder.models import NOTE_TYPES
 from ankismith.cards.media import MediaFile, resolve_media
 from ankismith.cards.model import Card, DeckConfig, Kind
 from ankismith.cards.placeholders import Value, fill
-from ankismith.cards.reader import KeyRef, card_files, check_unique_keys, read_bytes, read_card_file, read_config
+from ankismith.cards.reader import KeyRef, card_files, check_keys, read_bytes, read_card_file, read_config
 from ankismith.cards.reader import shown_path as _shown_path
 from ankismith.errors import Collector, DeckErrors, SourceError
 
@@ -269,10 +269,8 @@ def _compile_deck(
     ordered = [results[file] for file, _ in files if file in results]
     for result in ordered:
         errors.warnings.extend(result.warnings)
-    check_unique_keys([k for r in ordered for k in r.keys], errors)
+    check_keys(config.root, [k for r in ordered for k in r.keys], errors)
     notes = tuple(n for r in ordered for n in r.notes)
-    if not any(r.keys for r in ordered):
-        errors.warn(f"{config.root.as_posix()}/deck.yaml", 1, "the deck has no cards: no `## ` heading in any .md file")
     _check_variant_keys(config, notes, errors)
     media_files = {m.name: m for r in ordered for m in r.media}
     return BuiltDeck(config, notes, tuple(media_files[name] for name in sorted(media_files)))

@@ -65,9 +65,7 @@ def read_deck(root: Path, errors: Collector) -> Deck | None:
         file_cards, file_keys = read_card_file(file, root, errors)
         cards.extend(file_cards)
         keys.extend(file_keys)
-    check_unique_keys(keys, errors)
-    if not cards:
-        errors.warn(shown_path(root / "deck.yaml", root), 1, "the deck has no cards: no `## ` heading in any .md file")
+    check_keys(root, keys, errors)
     return Deck(config, tuple(cards))
 
 
@@ -478,8 +476,11 @@ class KeyRef:
     line: int
 
 
-def check_unique_keys(keys: list[KeyRef], errors: Collector) -> None:
-    """Two cards with one key in a deck is an error naming both."""
+def check_keys(root: Path, keys: list[KeyRef], errors: Collector) -> None:
+    """Checks across a deck's files: two cards with one key are an error naming both; a deck
+    without any card gets a warning."""
+    if not keys:
+        errors.warn(shown_path(root / "deck.yaml", root), 1, "the deck has no cards: no `## ` heading in any .md file")
     seen: dict[str, KeyRef] = {}
     for ref in keys:
         if ref.key in seen:
