@@ -14,6 +14,8 @@ import typer
 from rich.console import Console
 
 if TYPE_CHECKING:
+    from rich.progress import Progress, TaskID
+
     from ankismith.pipeline import Compiled, SourceError
 
 app = typer.Typer(
@@ -60,7 +62,11 @@ def _source_search(key: str) -> str:
 
 
 class _ProgressBar:
-    """A rich progress bar on stderr that appears only once a build has run for about a second."""
+    """A rich progress bar on stderr that appears only once a build has run for about a second.
+
+    It redraws from `update` itself, with no refresh thread: the build forks worker processes,
+    and forking while another thread holds a lock can hang the child.
+    """
 
     DELAY = 1.0
 
@@ -69,26 +75,27 @@ class _ProgressBar:
 
         self._clock = time.monotonic
         self._start = self._clock()
-        self._bar: object | None = None
-        self._task: object | None = None
+        self._bar: Progress | None = None
+        self._task: TaskID | None = None
 
     def __enter__(self) -> _ProgressBar:
         return self
 
     def update(self, done: int, total: int) -> None:
+        """Show `done` of `total` (once the delay has passed, and only on a terminal)."""
         if self._bar is None:
             if self._clock() - self._start < self.DELAY or not err.is_terminal:
                 return
             from rich.progress import Progress
 
-            self._bar = Progress(console=err, transient=True)
-            self._bar.start()  # type: ignore[attr-defined]
-            self._task = self._bar.add_task("compiling cards", total=total)  # type: ignore[attr-defined]
-        self._bar.update(self._task, completed=done)  # type: ignore[attr-defined]
+            self._bar = Progress(console=err, transient=True, auto_refresh=False)
+            self._bar.start()
+            self._task = self._bar.add_task("compiling cards", total=total)
+        self._bar.update(self._task, completed=done, refresh=True)
 
     def __exit__(self, *exc: object) -> None:
         if self._bar is not None:
-            self._bar.stop()  # type: ignore[attr-defined]
+            self._bar.stop()
 
 
 def _no_decks(paths: list[Path] | None) -> typer.Exit | None:
