@@ -78,6 +78,14 @@ def test_front_matter_subdeck_and_tags(deck_dir: Path) -> None:
     assert card.subdeck == "Short Answer" and card.tags == ("act", "more") and card.line == 5
 
 
+def test_only_level_two_headings_start_cards(deck_dir: Path) -> None:
+    write_deck(deck_dir, {"a.md": "## Q {#q}\n### a sub-heading\n###\n#### deeper\n##not a heading\nbody\n"})
+    deck, errors = read(deck_dir)
+    assert not errors.errors
+    (card,) = deck.cards
+    assert "### a sub-heading" in card.answer and "##not a heading" in card.answer
+
+
 def test_heading_inside_code_fence_is_not_a_card(deck_dir: Path) -> None:
     write_deck(deck_dir, {"a.md": "## Q\n```markdown\n## not a card\n???\n```\n???\nanswer\n"})
     deck, errors = read(deck_dir)

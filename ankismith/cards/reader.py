@@ -33,7 +33,7 @@ FRONT_MATTER_KEYS = {"subdeck", "tags"}
 MAX_VARIANTS = 100
 
 _FENCE = re.compile(r"^ {0,3}(?P<fence>`{3,}|~{3,})\s*(?P<info>[^`\s]*)[^`]*$")
-_HEADING = re.compile(r"^##(?:[ \t]+(?P<text>.*?))?[ \t]*#*[ \t]*$")
+_HEADING = re.compile(r"^##(?!#)(?:[ \t]+(?P<text>.*?))?[ \t]*#*[ \t]*$")
 _ATTRS = re.compile(r"\{(?P<body>[^{}]*)\}\s*$")
 _ATTR_KEY = re.compile(r"^#(?P<key>[^\s~\"{}]+)$")
 _ATTR_TAGS = re.compile(r'^tags="(?P<tags>[^"]*)"$')
