@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, replace
 from typing import Any
 
 import numpy as np
@@ -55,7 +55,6 @@ class Instance:
     exact: bool
     steps: tuple[str, ...]
     convention: str = ""
-    shown: dict[str, Any] = field(default_factory=dict)  # params as the user gave them (for export)
 
 
 @dataclass(frozen=True)
@@ -65,7 +64,6 @@ class _Problem:
     family: Family | None
     formula: Any  # a vetted ast.Expression for `answer:` cards
     where: Any
-    names: frozenset[str]
 
     def solve(self, raw: Mapping[str, Any]) -> Instance:
         values = self.family.complete(raw) if self.family else _formula_values(raw)
@@ -124,29 +122,15 @@ def instantiate(spec: Mapping[str, Any], seed: int, key: str, variants: int) -> 
             instance = problem.solve(given)
         except InvalidParams as exc:
             raise SpecErrors([SpecIssue("given", f"the given values cannot be used: {exc}")]) from None
-        instances.append(_with(instance, "", given))
+        instances.append(instance)
     count = spec.get("variants", variants) if draws else 0
     seen = [_fingerprint(i.params) for i in instances]
     for index in range(1, count + 1):
         rng = np.random.default_rng([seed, *_key_words(key), index])
-        instance, raw = _draw_valid(problem, draws, given or {}, rng, seen, key, index)
+        instance = _draw_valid(problem, draws, given or {}, rng, seen, key, index)
         seen.append(_fingerprint(instance.params))
-        instances.append(_with(instance, f"~{index}", raw))
+        instances.append(replace(instance, suffix=f"~{index}"))
     return instances
-
-
-def _with(instance: Instance, suffix: str, raw: Mapping[str, Any]) -> Instance:
-    return Instance(
-        instance.suffix or suffix,
-        instance.problem,
-        instance.params,
-        instance.answer,
-        instance.answer_tex,
-        instance.exact,
-        instance.steps,
-        instance.convention,
-        dict(raw),
-    )
 
 
 def _draw_valid(
@@ -157,12 +141,12 @@ def _draw_valid(
     seen: list[str],
     key: str,
     index: int,
-) -> tuple[Instance, dict[str, Any]]:
+) -> Instance:
     """Rejection sampling with a bound; prefers draws unlike the instances before it.
 
     Params that `params:` does not draw keep their `given` value.
     """
-    fallback: tuple[Instance, dict[str, Any]] | None = None
+    fallback: Instance | None = None
     last_reason = ""
     for attempt in range(MAX_TRIES):
         raw = {**given, **{name: draw.draw(rng) for name, draw in draws.items()}}
@@ -172,8 +156,8 @@ def _draw_valid(
             last_reason = str(exc)
             continue
         if _fingerprint(instance.params) not in seen:
-            return instance, raw
-        fallback = fallback or (instance, raw)
+            return instance
+        fallback = fallback or instance
         if attempt >= MAX_TRIES // 4:
             break
     if fallback is not None:
@@ -247,7 +231,7 @@ def _read(spec: Mapping[str, Any]) -> tuple[_Problem, dict[str, Draw], list[Spec
             where = safe_eval.parse(spec["where"], set(names))
         except safe_eval.FormulaError as exc:
             issues.append(SpecIssue("where", f"where: {exc}"))
-    return _Problem(family, formula, where, names), draws, issues
+    return _Problem(family, formula, where), draws, issues
 
 
 def _key_words(key: str) -> list[int]:
