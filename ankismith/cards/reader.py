@@ -297,30 +297,24 @@ def _parse_card(
         errors.error(
             shown, extra.number, f"second `???` in one card (the first is at line {splits[0].number}); expected one"
         )
+    numeric, numeric_lines = _numeric_block(body, shown, errors)
+    if numeric is not None and splits and numeric_lines[0].number > splits[0].number:
+        errors.error(shown, numeric.line, "the ```numeric block must come before `???` (it belongs to the question)")
     if splits:
         cut = body.index(splits[0])
         question_lines, answer_lines = body[:cut], body[cut + 1 :]
-    else:
+    else:  # without `???`: a basic card's body is its answer, any other card's its question
         question_lines, answer_lines = [], body
-    numeric, numeric_lines = _numeric_block(body, shown, errors)
-    if numeric is not None:
-        if splits and numeric_lines[0].number > splits[0].number:
-            errors.error(
-                shown, numeric.line, "the ```numeric block must come before `???` (it belongs to the question)"
-            )
-        if not splits:
-            question_lines, answer_lines = answer_lines, []
-        question_lines = [line for line in question_lines if line not in numeric_lines]
-    choices, question_lines = _choices(question_lines)
-    if not splits and numeric is None:
-        choices, rest = _choices(answer_lines)
-        if choices:  # choices but no `???`: a multiple-choice card without explanation
-            question_lines, answer_lines = rest, []
+    choices, rest = _choices(question_lines if splits else body)
     everything = [heading, *body]
     has_cloze = any(not line.in_fence and _CLOZE.search(line.text) for line in everything)
     kind = _kind(has_cloze, choices, numeric, heading.number, shown, errors)
-    if kind is Kind.CLOZE and not splits:
-        question_lines, answer_lines = answer_lines, []  # a cloze card's body is its text
+    if not splits and kind is not Kind.BASIC:
+        question_lines, answer_lines = body, []
+    if kind is Kind.CHOICE:
+        question_lines = rest
+    block_lines = {line.number for line in numeric_lines}
+    question_lines = [line for line in question_lines if line.number not in block_lines]
     if choices and not any(c.correct for c in choices):
         errors.error(shown, choices[0].line, "no correct choice: mark the right one(s) with `- [x]`")
     if len(choices) == 1:
