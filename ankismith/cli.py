@@ -133,6 +133,10 @@ def build(
             )
         except DeckErrors as exc:
             raise _fail(exc.errors) from None
+        except OSError as exc:  # the output folder: not writable, a file in the way, a full disk
+            where = exc.filename or output
+            err.print(f"{where}: cannot write: {exc.strerror or exc}", markup=False)
+            raise typer.Exit(1) from None
     _warn(warnings)
     for item in written:
         report = item.report

@@ -11,6 +11,7 @@ from __future__ import annotations
 import hashlib
 import html
 import os
+import sqlite3
 import time
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator, Sequence
@@ -158,7 +159,9 @@ def compile_decks(
     `on_progress` is called with (bytes of card files done, bytes in all).
     """
     errors = Collector()
-    store = BuildCache(cache_dir) if cache_dir is not None else None
+    store, problem = _open_cache(cache_dir)
+    if problem is not None:
+        errors.warnings.append(problem)
     try:
         configs = []
         for path in find_decks(paths):
@@ -183,6 +186,17 @@ def compile_decks(
             store.close()
     errors.raise_if_any()
     return Compiled(tuple(built), tuple(errors.warnings))
+
+
+def _open_cache(cache_dir: Path | None) -> tuple[BuildCache | None, SourceError | None]:
+    """The build cache, or None and a warning when it cannot be used: a build never fails for
+    want of its cache."""
+    if cache_dir is None:
+        return None, None
+    try:
+        return BuildCache(cache_dir), None
+    except (OSError, sqlite3.Error) as exc:
+        return None, SourceError(cache_dir.as_posix(), 1, f"cache not used ({exc}); building without it")
 
 
 def _override(config: DeckConfig, seed: int | None, variants: int | None) -> DeckConfig:
@@ -518,14 +532,16 @@ def build(
     still on disk unchanged, is not written again; when no input of any deck changed since
     the last build (sources, settings, lock, images, ankismith itself), nothing is compiled.
     """
-    store = BuildCache(cache_dir) if cache_dir is not None else None
+    store, problem = _open_cache(cache_dir)
+    if store is None:
+        cache_dir = None  # compile without it too (the warning is given once, below)
     try:
         inputs = {path: _input_digest(path, seed, variants, out_dir) for path in find_decks(paths)} if store else {}
         if store is not None and (done := _up_to_date(inputs, store)) is not None:
             return done
         compiled = compile_decks(paths, seed, variants, cache_dir, on_progress)
         now = now if now is not None else _now()
-        written, warnings = [], list(compiled.warnings)
+        written, warnings = [], [*([problem] if problem else []), *compiled.warnings]
         for deck in compiled.decks:
             item, digest = _package_deck(deck, out_dir, now, store, warnings)
             written.append(item)

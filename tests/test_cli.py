@@ -196,3 +196,20 @@ def test_source_search_escapes_wildcards(anki_collection: object) -> None:
     for key in ("a*b", "c_d", "e\\f", "plain"):
         found = anki_collection.find_notes(_source_search(key))
         assert [anki_collection.get_note(n)["Front"] for n in found] == [key]
+
+
+def test_unwritable_output_is_a_message_not_a_traceback(deck_dir: Path, tmp_path: Path) -> None:
+    write_deck(deck_dir, {"a.md": "## Q\nA\n"})
+    (tmp_path / "file").write_text("in the way")
+    result = run("build", str(deck_dir), "-o", str(tmp_path / "file"))
+    assert result.exit_code == 1
+    assert "cannot write" in result.output and "Traceback" not in result.output
+    assert not (deck_dir / "ankismith.lock").exists()
+
+
+def test_unusable_cache_warns_and_builds(deck_dir: Path, tmp_path: Path) -> None:
+    write_deck(deck_dir, {"a.md": "## Q\nA\n"})
+    (tmp_path / "file").write_text("in the way")
+    result = run("build", str(deck_dir), "-o", str(tmp_path / "out"), "--cache-dir", str(tmp_path / "file" / "c"))
+    assert result.exit_code == 0, result.output
+    assert "cache not used" in result.output and (tmp_path / "out" / "test-deck.apkg").is_file()
