@@ -147,6 +147,8 @@ def test_matrix_params_render_as_bmatrix(deck_dir: Path) -> None:
         ("answer: a\nparams: {a: {shape: [100, 100], values: 1..2}}\n", 4, "shape must be [rows, cols], each 1..12"),
         ("answer: b\ngiven: {a: 1}\n", 3, "unknown name 'b'"),
         ("answer: a\nparams: {a: 1..3}\nvariants: 1000\n", 5, "`variants` must be a whole number from 0 to 100"),
+        ("answer: a\ngiven: {a: .nan}\n", 4, "a must be a finite number or a matrix"),
+        ("problem: gd_step\ngiven: {x: .inf, lr: 0.1, grad: 1}\n", 4, "x must be a finite number"),
     ],
 )
 def test_malformed_blocks_are_errors_at_their_line(deck_dir: Path, block: str, line: int, message: str) -> None:

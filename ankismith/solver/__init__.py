@@ -8,6 +8,7 @@ key and the variant index only, so editing one card never reshuffles another.
 from __future__ import annotations
 
 import hashlib
+import math
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from typing import Any
@@ -104,8 +105,8 @@ def _formula_values(raw: Mapping[str, Any]) -> dict[str, Any]:
             value = Param(name, "matrix", name).coerce(value)
         elif isinstance(value, np.ndarray):
             pass
-        elif isinstance(value, bool) or not isinstance(value, int | float):
-            raise InvalidParams(f"{name} must be a number or a matrix, found {value!r}")
+        elif isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
+            raise InvalidParams(f"{name} must be a finite number or a matrix, found {value!r}")
         values[name] = value
     return values
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -121,7 +122,11 @@ def _int(param: Param, value: Any) -> int:
 def _number(param: Param, value: Any) -> int | float:
     if isinstance(value, bool | np.bool_) or not isinstance(value, int | float | np.number):
         raise InvalidParams(f"{param.name} must be a number, found {value!r}")
-    return int(value) if isinstance(value, int | np.integer) else float(value)
+    if isinstance(value, int | np.integer):
+        return int(value)
+    if not math.isfinite(value):
+        raise InvalidParams(f"{param.name} must be a finite number, found {value!r}")
+    return float(value)
 
 
 def _list(param: Param, value: Any, item: Callable[[Param, Any], Any]) -> list[Any]:
