@@ -151,3 +151,62 @@ def test_fuzz_reader_and_pipeline_never_crash(tmp_path: Path, body: list[str]) -
 @given(text=st.text(alphabet=st.characters(blacklist_categories=("Cs",)), max_size=200))
 def test_fuzz_renderer_never_crashes(text: str) -> None:
     assert isinstance(Renderer().block(text), str)
+
+
+yaml_values = st.recursive(
+    st.one_of(
+        st.integers(-(10**20), 10**20),
+        st.floats(allow_nan=True, allow_infinity=True),
+        st.text(max_size=8),
+        st.booleans(),
+        st.none(),
+        st.sampled_from(["1..5", "0.1..0.9 step 0.1", "9..1", "a..b", "max", "conv"]),
+    ),
+    lambda inner: st.one_of(st.lists(inner, max_size=4), st.dictionaries(st.text(max_size=6), inner, max_size=3)),
+    max_leaves=12,
+)
+family_names = st.sampled_from(
+    [
+        "dense_params",
+        "conv_output_size",
+        "same_padding",
+        "conv2d",
+        "cnn_params",
+        "gd_step",
+        "pool2d",
+        "adam_step",
+        "softmax_cross_entropy",
+        "receptive_field",
+        "maxpool_backward",
+    ]
+)
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(
+    family=family_names,
+    given_values=st.dictionaries(
+        st.sampled_from(["W", "F", "P", "S", "I", "K", "layers", "input", "x", "z", "y"]), yaml_values, max_size=4
+    ),
+    params=st.dictionaries(st.sampled_from(["W", "F", "I", "layers", "x", "lr"]), yaml_values, max_size=3),
+    formula=st.sampled_from([None, "x * 2", "x ** x", "W @ W", "sum(I)", "x / 0"]),
+)
+def test_fuzz_numeric_blocks_give_errors_not_crashes(
+    tmp_path: Path, family: str, given_values: dict, params: dict, formula: str | None
+) -> None:
+    import json
+
+    spec = {"answer": formula} if formula else {"problem": family}
+    spec |= {"given": given_values, "params": params, "variants": 2}
+    deck = tmp_path / "fuzz-numeric"
+    block = (
+        json.dumps(spec, allow_nan=True)
+        .replace("NaN", ".nan")
+        .replace("-Infinity", "-.inf")
+        .replace("Infinity", ".inf")
+    )
+    write_deck(deck, {"a.md": f"## N {{#n}}\n```numeric\n{block}\n```\n{{{{answer}}}}\n"})
+    try:
+        compile_decks([deck])
+    except DeckErrors as exc:
+        assert all(str(e).startswith(f"{deck.as_posix()}/a.md:") for e in exc.errors)

@@ -148,6 +148,7 @@ def test_matrix_params_render_as_bmatrix(deck_dir: Path) -> None:
         ("answer: b\ngiven: {a: 1}\n", 3, "unknown name 'b'"),
         ("answer: a\nparams: {a: 1..3}\nvariants: 1000\n", 5, "`variants` must be a whole number from 0 to 100"),
         ("answer: a\ngiven: {a: .nan}\n", 4, "a must be a finite number or a matrix"),
+        ("answer: W * 2\ngiven: {}\nparams: {W: 1..3}\n", 4, "no value for 'W'"),  # found by the fuzz test
         ("problem: gd_step\ngiven: {x: .inf, lr: 0.1, grad: 1}\n", 4, "x must be a finite number"),
     ],
 )

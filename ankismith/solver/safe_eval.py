@@ -163,7 +163,9 @@ def _eval(node: ast.AST, values: Mapping[str, Any]) -> Any:
     if isinstance(node, ast.Name):
         if node.id in values:
             return values[node.id]
-        return CONSTANTS[node.id]
+        if node.id in CONSTANTS:
+            return CONSTANTS[node.id]
+        raise FormulaError(f"no value for {node.id!r}: give it in `given:` or draw it in `params:`")
     if isinstance(node, ast.BinOp):
         left, right = _eval(node.left, values), _eval(node.right, values)
         if isinstance(node.op, ast.Pow):
