@@ -97,3 +97,16 @@ def test_plain_inline_fast_path_agrees_with_markdown(pieces: list[str]) -> None:
     if fast is not None:
         slow = Renderer().block(text)
         assert f"<p>{fast}</p>" == slow, text
+
+
+@pytest.mark.parametrize(
+    ("source", "expected"),
+    [
+        ("The reasons are:\n- one\n- two\n", "<p>The reasons are:</p>\n<ul>\n<li>one</li>\n<li>two</li>\n</ul>"),
+        ("Steps:\n1. one\n2. two\n", "<p>Steps:</p>\n<ol>\n<li>one</li>\n<li>two</li>\n</ol>"),
+        ("Born in\n1984. Then more.\n", "<p>Born in\n1984. Then more.</p>"),  # only `1.` may interrupt
+        ("- a\ncontinued\n- b\n", "<ul>\n<li>a\ncontinued</li>\n<li>b</li>\n</ul>"),  # lazy line stays tight
+    ],
+)
+def test_a_list_may_start_right_after_a_paragraph_line(renderer: Renderer, source: str, expected: str) -> None:
+    assert renderer.block(source) == expected

@@ -2,7 +2,8 @@
 
 CommonMark's rule: a list item is a child of the item above when it is indented at least to that
 item's content column (2 for `- `, 3 for `1. `). This preprocessor re-indents list items, their
-continuation lines and fenced code inside them to Python-Markdown's 4 spaces per level.
+continuation lines and fenced code inside them to Python-Markdown's 4 spaces per level, and lets
+a list start right after a paragraph line, as on GitHub.
 """
 
 from __future__ import annotations
@@ -51,6 +52,8 @@ def normalize_lists(lines: list[str]) -> list[str]:
             continue
         item = _ITEM.match(line)
         if item and (stack or indent < 4):
+            if not stack and not blank_before and _interrupts_paragraph(item):
+                out.append("")  # GitHub starts a list right after a paragraph line; Markdown needs a blank
             while stack and indent < stack[-1].content:
                 stack.pop()
             depth = len(stack)
@@ -75,6 +78,13 @@ def normalize_lists(lines: list[str]) -> list[str]:
         out.append(_shift(line, shift))
         blank_before = False
     return out
+
+
+def _interrupts_paragraph(item: re.Match[str]) -> bool:
+    """CommonMark: a list item may interrupt a paragraph unless it is empty or an ordered item
+    not numbered 1 (so that "in 1984. Then" wrapped onto a new line stays text)."""
+    marker = item["marker"]
+    return bool(item["rest"].strip()) and (marker in "-*+" or int(marker[:-1]) == 1)
 
 
 def _shift(line: str, shift: int) -> str:
