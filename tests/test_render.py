@@ -110,3 +110,9 @@ def test_plain_inline_fast_path_agrees_with_markdown(pieces: list[str]) -> None:
 )
 def test_a_list_may_start_right_after_a_paragraph_line(renderer: Renderer, source: str, expected: str) -> None:
     assert renderer.block(source) == expected
+
+
+def test_task_lists_outside_the_question_render_as_checkboxes(renderer: Renderer) -> None:
+    rendered = renderer.block("- [x] one\n- [ ] two\n")
+    assert '<input type="checkbox" disabled checked/> one' in rendered
+    assert '<input type="checkbox" disabled/> two' in rendered

@@ -59,6 +59,7 @@ ul.choices .letter { display: inline-block; width: 1.8em; text-indent: 0; font-w
 ul.choices li.correct { font-weight: 600; color: #127a2e; }
 ul.choices li.wrong { opacity: 0.55; }
 .nightMode ul.choices li.correct, .night_mode ul.choices li.correct { color: #6fd48a; }
+ul.task-list { list-style: none; padding-left: 1.2em; }
 .hint { font-size: 0.8em; font-style: italic; color: #6e6e73; }
 .result { font-size: 1.3em; font-weight: 700; margin: 0.3em 0 0.6em; }
 .solution { margin-top: 0.5em; }
