@@ -136,6 +136,7 @@ def test_kinds_choice_cloze_numeric(deck_dir: Path) -> None:
 def test_slugify() -> None:
     assert slugify("Why do **modern** networks use $f(x)$?") == "why-do-modern-networks-use-f-x"
     assert slugify("Größe der Ausgabe") == "größe-der-ausgabe"
+    assert slugify("ReLU is {{c1::max(0, x)::a function}}.") == "relu-is-max-0-x"
 
 
 @pytest.mark.parametrize(

@@ -39,6 +39,7 @@ _ATTR_KEY = re.compile(r"^#(?P<key>[^\s~\"{}]+)$")
 _ATTR_TAGS = re.compile(r'^tags="(?P<tags>[^"]*)"$')
 _TASK = re.compile(r"^[-*+] \[(?P<mark>[ xX])\][ \t]+(?P<text>.*)$")
 _CLOZE = re.compile(r"\{\{c\d+::")
+_CLOZE_MARKUP = re.compile(r"\{\{c\d+::(?P<text>.*?)(?:::[^}]*)?\}\}")
 _PLACEHOLDER = re.compile(r"\{\{\s*(?P<name>[A-Za-z_][A-Za-z0-9_]*)\s*\}\}")
 _CODE_SPAN = re.compile(r"(`+)(?:.+?)\1")
 _MD_IMAGE = re.compile(r"!\[[^\]]*\]\(\s*<?(?P<src>[^)\s>]+)>?(?:\s+[\"'][^\"']*[\"'])?\s*\)")
@@ -372,7 +373,7 @@ def _heading_attrs(title: str, line: int, shown: str, errors: Collector) -> tupl
 
 def slugify(text: str) -> str:
     """Key of a heading without {#key}: lowercase words joined by '-'."""
-    text = unicodedata.normalize("NFKC", text).lower()
+    text = _CLOZE_MARKUP.sub(lambda m: m["text"], unicodedata.normalize("NFKC", text)).lower()
     text = re.sub(r"[`*_$\\{}()\[\]<>]", " ", text)
     slug = re.sub(r"[^\w]+", "-", text).strip("-_")
     return slug[:80].rstrip("-")
