@@ -202,3 +202,18 @@ def test_all_errors_of_a_deck_at_once(deck_dir: Path) -> None:
     write_deck(deck_dir, {"a.md": "## Q\n- [ ] a\n- [ ] b\n", "b.md": "## R\n???\nx\n???\ny\n"})
     _, errors = read(deck_dir)
     assert len(errors.errors) == 2
+
+
+def test_fence_marks() -> None:
+    from ankismith.cards.fences import Mark, fence_marks
+
+    lines = ["text", "````md", "```", "```python", "````", "~~~", "??? in code", "  ~~~~", "after", "```", "open"]
+    O, I, C = Mark.OPEN, Mark.INSIDE, Mark.CLOSE  # noqa: E741, N806
+    assert fence_marks(lines) == [None, O, I, I, C, O, I, C, None, O, I]
+
+
+def test_split_marker_inside_an_indented_fence_is_code(deck_dir: Path) -> None:
+    write_deck(deck_dir, {"a.md": "## Q {#q}\n- item\n\n    ```\n    ???\n    ```\n???\nanswer\n"})
+    deck, errors = read(deck_dir)
+    assert not errors.errors
+    assert "???" in deck.cards[0].question and deck.cards[0].answer == "answer"

@@ -14,8 +14,9 @@ from dataclasses import dataclass
 from markdown import Extension, Markdown
 from markdown.preprocessors import Preprocessor
 
+from ankismith.cards.fences import Mark, fence_marks
+
 _ITEM = re.compile(r"^(?P<indent> *)(?P<marker>[-*+]|\d{1,9}[.)])(?P<gap> {1,4}|$)(?P<rest>.*)$")
-_FENCE = re.compile(r"^ *(`{3,}|~{3,})")
 
 
 @dataclass
@@ -35,16 +36,13 @@ def normalize_lists(lines: list[str]) -> list[str]:
     """Re-indent nested lists so that Python-Markdown nests them as GitHub renders them."""
     out: list[str] = []
     stack: list[_Item] = []
-    fence, fence_shift = "", 0
+    fence_shift = 0
     blank_before = True
-    for raw in lines:
-        line = _expand_tabs(raw)
+    expanded = [_expand_tabs(raw) for raw in lines]
+    for line, mark in zip(expanded, fence_marks(expanded), strict=True):
         indent = len(line) - len(line.lstrip(" "))
-        if fence:
-            out.append(_shift(line, fence_shift))
-            match = _FENCE.match(line)
-            if match and match.group(1)[0] == fence[0] and len(match.group(1)) >= len(fence):
-                fence = ""
+        if mark in (Mark.INSIDE, Mark.CLOSE):
+            out.append(_shift(line, fence_shift))  # code moves with the fence that opened it
             continue
         if not line.strip():
             out.append("")
@@ -66,15 +64,14 @@ def normalize_lists(lines: list[str]) -> list[str]:
             if blank_before:
                 while stack and indent < stack[-1].content:
                     stack.pop()
-            elif not _FENCE.match(line):
+            elif mark is not Mark.OPEN:
                 out.append(line)  # lazy continuation of the paragraph above
                 continue
         shift = 0
         if stack:
             shift = 4 * (stack[-1].depth + 1) - stack[-1].content
-        match = _FENCE.match(line)
-        if match:
-            fence, fence_shift = match.group(1), shift
+        if mark is Mark.OPEN:
+            fence_shift = shift
         out.append(_shift(line, shift))
         blank_before = False
     return out

@@ -16,12 +16,13 @@ from markdown import Extension, Markdown
 from markdown.inlinepatterns import InlineProcessor
 from markdown.preprocessors import Preprocessor
 
+from ankismith.cards.fences import fence_marks
+
 INLINE_DISPLAY = r"(?<!\\)\$\$(?P<math>(?:\\.|[^\\$])+?)\$\$"
 INLINE_DOLLAR = r"(?<![\\$])\$(?![\s$])(?P<math>(?:\\.|[^\\$])*?[^\s\\$]|\\.)\$(?![\d$])"
 INLINE_ROUND = r"(?<!\\)\\\((?P<math>(?:\\[^)]|[^\\])+?)\\\)"
 INLINE_SQUARE = r"(?<!\\)\\\[(?P<math>(?:\\[^\]]|[^\\])+?)\\\]"
 
-_FENCE = re.compile(r"^ {0,3}(`{3,}|~{3,})")
 _BLOCK_OPEN = re.compile(r"^(?P<open>\$\$|\\\[)(?P<rest>.*)$")
 
 
@@ -46,19 +47,11 @@ class _DisplayBlocks(Preprocessor):
 
     def run(self, lines: list[str]) -> list[str]:
         out: list[str] = []
-        fence = ""
+        marks = fence_marks(lines)
         i = 0
         while i < len(lines):
             line = lines[i]
-            fence_match = _FENCE.match(line)
-            if fence:
-                if fence_match and fence_match.group(1)[0] == fence[0] and len(fence_match.group(1)) >= len(fence):
-                    fence = ""
-                out.append(line)
-                i += 1
-                continue
-            if fence_match:
-                fence = fence_match.group(1)
+            if marks[i] is not None:  # code: never math
                 out.append(line)
                 i += 1
                 continue

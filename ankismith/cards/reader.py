@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from ankismith.cards.fences import Mark, fence_marks, info_word
 from ankismith.cards.model import (
     Card,
     Choice,
@@ -32,7 +33,6 @@ DECK_KEYS = {"name", "id", "description", "tags", "seed", "variants"}
 FRONT_MATTER_KEYS = {"subdeck", "tags"}
 MAX_VARIANTS = 100
 
-_FENCE = re.compile(r"^ {0,3}(?P<fence>`{3,}|~{3,})\s*(?P<info>[^`\s]*)[^`]*$")
 _HEADING = re.compile(r"^##(?!#)(?:[ \t]+(?P<text>.*?))?[ \t]*#*[ \t]*$")
 _ATTRS = re.compile(r"\{(?P<body>[^{}]*)\}\s*$")
 _ATTR_KEY = re.compile(r"^#(?P<key>[^\s~\"{}]+)$")
@@ -243,19 +243,8 @@ def _front_matter(lines: list[str], shown: str, errors: Collector) -> tuple[str,
 
 def _mark_fences(lines: list[str], start: int) -> Iterator[_Line]:
     """Number the lines from `start` and tell which lie inside fenced code."""
-    fence = ""
-    for index in range(start, len(lines)):
-        text = lines[index]
-        match = _FENCE.match(text)
-        if fence:
-            if match and match["fence"][0] == fence[0] and len(match["fence"]) >= len(fence) and not match["info"]:
-                fence = ""
-            yield _Line(index + 1, text, True)
-        elif match:
-            fence = match["fence"]
-            yield _Line(index + 1, text, True)
-        else:
-            yield _Line(index + 1, text, False)
+    for index, mark in enumerate(fence_marks(lines[start:]), start=start):
+        yield _Line(index + 1, lines[index], mark is not None)
 
 
 def _split_cards(lines: list[str], start: int) -> Iterator[tuple[_Line, list[_Line]]]:
@@ -383,14 +372,13 @@ def _numeric_block(body: list[_Line], shown: str, errors: Collector) -> tuple[Nu
     """The card's ```numeric block, parsed, and the lines it spans (fences included)."""
     blocks: list[list[_Line]] = []
     current: list[_Line] | None = None
-    for line in body:
-        match = _FENCE.match(line.text) if line.in_fence else None
+    for line, mark in zip(body, fence_marks([line.text for line in body]), strict=True):
         if current is None:
-            if match and match["info"] == "numeric":
+            if mark is Mark.OPEN and info_word(line.text) == "numeric":
                 current = [line]
         else:
             current.append(line)
-            if match and not match["info"]:
+            if mark is Mark.CLOSE:
                 blocks.append(current)
                 current = None
     if current is not None:
