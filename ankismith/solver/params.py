@@ -126,7 +126,7 @@ def parse_draw(name: str, value: Any, kind: str | None) -> Draw:
             options = value["one_of"]
             if set(value) != {"one_of"} or not isinstance(options, list) or not options:
                 raise SpecProblem(f"{name}: `one_of` needs a non-empty list of values, and nothing beside it")
-            return Choice(tuple(parse_draw(name, option, _element_kind(kind)) for option in options))
+            return Choice(tuple(parse_draw(name, option, kind) for option in options))
         if "shape" in value:
             return _matrix(name, value)
         return Fields(tuple((str(k), parse_draw(f"{name}.{k}", v, None)) for k, v in value.items()))
@@ -138,13 +138,8 @@ def parse_draw(name: str, value: Any, kind: str | None) -> Draw:
         if kind in LIST_KINDS:
             element = "layer" if kind == "layers" else None
             return Each(tuple(parse_draw(f"{name}[{i}]", v, element) for i, v in enumerate(value)))
-        return Choice(tuple(parse_draw(name, v, _element_kind(kind)) for v in value))
+        return Choice(tuple(parse_draw(name, v, kind) for v in value))
     return Fixed(value)
-
-
-def _element_kind(kind: str | None) -> str | None:
-    """What a choice's options are: the param's own kind (a choice of whole lists keeps it)."""
-    return kind if kind not in LIST_KINDS else "fixed-list"
 
 
 def _range(name: str, text: str) -> Draw:
