@@ -52,9 +52,13 @@ class BuildCache:
 
     TABLES = ("files", "cards", "runs")
 
+    MAX_BYTES = 1 << 30  # entries are never updated in place, only added: start afresh past this
+
     def __init__(self, directory: Path) -> None:
         directory.mkdir(parents=True, exist_ok=True)
         self.path = directory / "build.sqlite"
+        if self.path.exists() and self.path.stat().st_size > self.MAX_BYTES:
+            self.path.unlink()
         self._db = sqlite3.connect(self.path)
         for table in self.TABLES:
             self._db.execute(f"CREATE TABLE IF NOT EXISTS {table} (key TEXT PRIMARY KEY, value TEXT NOT NULL)")

@@ -223,3 +223,14 @@ def test_progress_is_reported_up_to_the_total(deck_dir: Path) -> None:
     compile_decks([deck_dir], on_progress=lambda done, total: seen.append((done, total)))
     assert len(seen) == 3 and seen[-1][0] == seen[-1][1] > 0
     assert [done for done, _ in seen] == sorted(done for done, _ in seen)
+
+
+def test_an_oversized_cache_starts_afresh(deck_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from ankismith.buildcache import BuildCache
+
+    write_deck(deck_dir, {"a.md": "## A {#a}\none\n"})
+    cache = tmp_path / "cache"
+    first = notes(deck_dir, cache)
+    monkeypatch.setattr(BuildCache, "MAX_BYTES", 0)
+    parsed = count_parses(monkeypatch)
+    assert notes(deck_dir, cache) == first and parsed == ["a.md"]
