@@ -41,8 +41,7 @@ Variants = Annotated[
 ]
 
 
-def _fail(errors: tuple[SourceError, ...], warnings: tuple[SourceError, ...] = ()) -> typer.Exit:
-    _warn(warnings)
+def _fail(errors: tuple[SourceError, ...]) -> typer.Exit:
     for error in errors:
         err.print(str(error), markup=False)
     count = len(errors)
