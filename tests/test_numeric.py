@@ -202,7 +202,10 @@ def test_export_gives_cnn_layers_in_the_normalized_form(bundled_copy: Path) -> N
 
 
 def test_one_of_picks_whole_values_for_list_params(deck_dir: Path) -> None:
-    write_deck(deck_dir, {"a.md": """
+    write_deck(
+        deck_dir,
+        {
+            "a.md": """
         ## Dense {#dense}
         ```numeric
         problem: dense_params
@@ -211,7 +214,9 @@ def test_one_of_picks_whole_values_for_list_params(deck_dir: Path) -> None:
         variants: 6
         ```
         Layers {{layers}}?
-        """})
+        """
+        },
+    )
     drawn = [note.numeric["params"]["layers"] for note in numeric_notes(deck_dir).values()]
     assert len(drawn) == 6 and all(layers in ([9, 4, 2], [5, 3, 1]) for layers in drawn)
     assert {tuple(layers) for layers in drawn} == {(9, 4, 2), (5, 3, 1)}

@@ -8,7 +8,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from ankismith.cards.render import Renderer, _plain_inline
+from ankismith.cards.render import Renderer, _plain_inline, _protect_block_start
 
 GOLDEN = Path(__file__).parent / "golden"
 CASES = sorted(p.stem for p in GOLDEN.glob("*.md"))
@@ -92,11 +92,40 @@ plain_pieces = st.one_of(
 @settings(max_examples=400, deadline=None)
 @given(pieces=st.lists(plain_pieces, max_size=6))
 def test_plain_inline_fast_path_agrees_with_markdown(pieces: list[str]) -> None:
-    text = "".join(pieces).strip()
+    text = _protect_block_start("".join(pieces).strip())
     fast = _plain_inline(text)
     if fast is not None:
         slow = Renderer().block(text)
         assert f"<p>{fast}</p>" == slow, text
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    pieces=st.lists(
+        st.one_of(plain_pieces, st.sampled_from(["-", "1.", "1)", "#", ">", "*", "---", "```", " "])), max_size=5
+    )
+)
+def test_inline_text_never_becomes_a_block(pieces: list[str]) -> None:
+    text = "".join(pieces)
+    rendered = Renderer().inline(text)
+    for tag in ("<ul", "<ol", "<h1", "<h2", "<h3", "<h4", "<h5", "<h6", "<blockquote", "<hr", "<pre", "<p>"):
+        assert tag not in rendered, (text, rendered)
+
+
+@pytest.mark.parametrize(
+    ("heading", "expected"),
+    [
+        ("1. Why ReLU?", "1. Why ReLU?"),
+        ("2) Second", "2) Second"),
+        ("- dash first", "- dash first"),
+        ("# hash", "# hash"),
+        ("> quoted", "&gt; quoted"),
+        ("**bold** start", "<strong>bold</strong> start"),
+        ("1.5 is a number", "1.5 is a number"),
+    ],
+)
+def test_headings_use_inline_syntax_only(renderer: Renderer, heading: str, expected: str) -> None:
+    assert renderer.inline(heading) == expected
 
 
 @pytest.mark.parametrize(

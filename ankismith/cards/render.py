@@ -40,13 +40,29 @@ class Renderer:
         return _rewrite_images(rendered, media) if media else rendered
 
     def inline(self, text: str, media: Mapping[str, str] | None = None) -> str:
-        """Render one line of Markdown (a heading, a choice) without the surrounding <p>."""
+        """Render one line of Markdown (a heading, a choice) without the surrounding <p>.
+
+        Only inline syntax applies, as in a GitHub heading: "## 1. Why?" is not a list.
+        """
+        text = _protect_block_start(text.strip())
         fast = _plain_inline(text)
         if fast is not None:
             return fast
         rendered = self.block(text, media)
         match = _SINGLE_PARAGRAPH.match(rendered)
         return match.group(1) if match and "<p>" not in match.group(1) else rendered
+
+
+_BLOCK_START = re.compile(r"^(?:[#>]|```|[-+*_](?=\s|$|[-+*_ ]+$)|\d{1,9}(?P<ordered>[.)])(?=\s|$))")
+
+
+def _protect_block_start(text: str) -> str:
+    """Escape what would make one line a block (heading, quote, list item, rule, code fence)."""
+    match = _BLOCK_START.match(text)
+    if match is None:
+        return text
+    cut = match.start("ordered") if match["ordered"] else 0
+    return f"{text[:cut]}\\{text[cut:]}"
 
 
 def _plain_inline(text: str) -> str | None:
