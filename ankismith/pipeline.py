@@ -536,7 +536,8 @@ def build(
     if store is None:
         cache_dir = None  # compile without it too (the warning is given once, below)
     try:
-        inputs = {path: _input_digest(path, seed, variants, out_dir) for path in find_decks(paths)} if store else {}
+        sources = {path: _deck_sources(path, seed, variants, out_dir) for path in find_decks(paths)} if store else {}
+        inputs = {path: _input_digest(path, hashes) for path, hashes in sources.items()}
         if store is not None and (done := _up_to_date(inputs, store)) is not None:
             return done
         compiled = compile_decks(paths, seed, variants, cache_dir, on_progress)
@@ -554,7 +555,8 @@ def build(
                     "media": [asdict(m) for m in deck.media],
                     "warnings": [asdict(w) for w in compiled.warnings if w.path.startswith(_deck_prefix(deck.config))],
                 }
-                store.put("runs", _input_digest(deck.config.root, seed, variants, out_dir), run)
+                # sources as hashed before compiling: a file edited meanwhile makes the next build compile
+                store.put("runs", _input_digest(deck.config.root, sources[deck.config.root]), run)
         if store is not None:
             store.save()
         return written, tuple(warnings)
@@ -594,15 +596,24 @@ def _deck_prefix(config: DeckConfig) -> str:
     return f"{config.root.as_posix().rstrip('/')}/"
 
 
-def _input_digest(root: Path, seed: int | None, variants: int | None, out_dir: Path) -> str:
-    """A hash of everything a deck's package is made from, images aside (they are checked apart)."""
+def _deck_sources(root: Path, seed: int | None, variants: int | None, out_dir: Path) -> list[Any]:
+    """Hashes of what a deck's package is made from but the lock (and images: checked apart)."""
     parts: list[Any] = [root.as_posix(), seed, variants, out_dir.resolve().as_posix()]
-    for path in (root / "deck.yaml", root / lockfile.LOCK_NAME, *card_files(root)):
-        try:
-            parts.append([path.relative_to(root).as_posix(), hashlib.sha256(path.read_bytes()).hexdigest()])
-        except OSError:
-            parts.append([path.relative_to(root).as_posix(), None])
-    return file_key(*parts)
+    for path in (root / "deck.yaml", *card_files(root)):
+        parts.append([path.relative_to(root).as_posix(), _file_hash(path)])
+    return parts
+
+
+def _input_digest(root: Path, sources: list[Any]) -> str:
+    """The deck's inputs: its sources' hashes and its lock as it is on disk now."""
+    return file_key(*sources, _file_hash(root / lockfile.LOCK_NAME))
+
+
+def _file_hash(path: Path) -> str | None:
+    try:
+        return hashlib.sha256(path.read_bytes()).hexdigest()
+    except OSError:
+        return None
 
 
 def _up_to_date(inputs: dict[Path, str], store: BuildCache) -> tuple[list[Written], tuple[SourceError, ...]] | None:
