@@ -39,7 +39,7 @@ def code_fingerprint() -> str:
 
 
 def file_key(*parts: Any) -> str:
-    """Key of a card file's entry: its bytes, where it is, its deck's settings and the code."""
+    """A cache key: a hash of the parts (bytes as they are, anything else as JSON) and of the code."""
     digest = hashlib.sha256(code_fingerprint().encode())
     for part in parts:
         digest.update(b"\x00")
@@ -47,48 +47,65 @@ def file_key(*parts: Any) -> str:
     return digest.hexdigest()
 
 
-class BuildCache:
-    """Compiled card files and cards, and written packages, remembered between builds."""
+def file_hash(path: Path) -> str | None:
+    """SHA-256 of a file's bytes, or None when it cannot be read."""
+    try:
+        return hashlib.sha256(path.read_bytes()).hexdigest()
+    except OSError:
+        return None
 
-    TABLES = ("files", "cards", "runs")
+
+TABLES = ("files", "cards", "runs")
+
+
+class CacheReader:
+    """Read access to the cache's entries; read-only as such, for worker processes (SQLite
+    allows many readers)."""
+
+    def __init__(self, path: Path, writable: bool = False) -> None:
+        self.path = path
+        self._db = sqlite3.connect(path) if writable else sqlite3.connect(f"file:{path}?mode=ro", uri=True)
+
+    def get(self, table: str, key: str) -> Any:
+        """The stored entry, or None."""
+        row = self._db.execute(f"SELECT value FROM {_table(table)} WHERE key = ?", (key,)).fetchone()
+        return json.loads(row[0]) if row else None
+
+    def close(self) -> None:
+        """Close the database."""
+        self._db.close()
+
+
+class BuildCache(CacheReader):
+    """Compiled card files and cards, and written packages, remembered between builds."""
 
     MAX_BYTES = 1 << 30  # entries are never updated in place, only added: start afresh past this
 
     def __init__(self, directory: Path) -> None:
         directory.mkdir(parents=True, exist_ok=True)
-        self.path = directory / "build.sqlite"
-        if self.path.exists() and self.path.stat().st_size > self.MAX_BYTES:
-            self.path.unlink()
-        self._db = sqlite3.connect(self.path)
-        for table in self.TABLES:
+        path = directory / "build.sqlite"
+        if path.exists() and path.stat().st_size > self.MAX_BYTES:
+            path.unlink()
+        super().__init__(path, writable=True)
+        for table in TABLES:
             self._db.execute(f"CREATE TABLE IF NOT EXISTS {table} (key TEXT PRIMARY KEY, value TEXT NOT NULL)")
         self._db.execute("CREATE TABLE IF NOT EXISTS outputs (path TEXT PRIMARY KEY, digest TEXT, sha TEXT)")
-        self._pending: dict[str, dict[str, str]] = {table: {} for table in self.TABLES}
-
-    def get(self, table: str, key: str) -> Any:
-        """The stored entry, or None."""
-        row = self._db.execute(f"SELECT value FROM {self._table(table)} WHERE key = ?", (key,)).fetchone()
-        return json.loads(row[0]) if row else None
+        self._pending: dict[str, dict[str, str]] = {table: {} for table in TABLES}
 
     def put(self, table: str, key: str, entry: Any) -> None:
         """Remember an entry (stored by `save`)."""
-        self._pending[self._table(table)][key] = json.dumps(entry, ensure_ascii=False)
-
-    def _table(self, table: str) -> str:
-        if table not in self.TABLES:
-            raise ValueError(f"unknown cache table {table!r}")
-        return table
+        self._pending[_table(table)][key] = json.dumps(entry, ensure_ascii=False)
 
     def output_is(self, target: Path, digest: str) -> bool:
         """Whether `target` is, byte for byte, the package last written for `digest`."""
         row = self._db.execute("SELECT digest, sha FROM outputs WHERE path = ?", (str(target.resolve()),)).fetchone()
-        return bool(row) and row[0] == digest and target.is_file() and _sha(target) == row[1]
+        return bool(row) and row[0] == digest and file_hash(target) == row[1]
 
     def record_output(self, target: Path, digest: str) -> None:
         """Remember what was written to `target`."""
         with self._db:
             self._db.execute(
-                "INSERT OR REPLACE INTO outputs VALUES (?, ?, ?)", (str(target.resolve()), digest, _sha(target))
+                "INSERT OR REPLACE INTO outputs VALUES (?, ?, ?)", (str(target.resolve()), digest, file_hash(target))
             )
 
     def save(self) -> None:
@@ -98,28 +115,8 @@ class BuildCache:
                 self._db.executemany(f"INSERT OR REPLACE INTO {table} VALUES (?, ?)", entries.items())
                 entries.clear()
 
-    def close(self) -> None:
-        """Close the database."""
-        self._db.close()
 
-
-class CacheReader:
-    """Read-only access for worker processes (SQLite allows many readers)."""
-
-    def __init__(self, path: Path) -> None:
-        self._db = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
-
-    def get(self, table: str, key: str) -> Any:
-        """The stored entry, or None."""
-        if table not in BuildCache.TABLES:
-            raise ValueError(f"unknown cache table {table!r}")
-        row = self._db.execute(f"SELECT value FROM {table} WHERE key = ?", (key,)).fetchone()
-        return json.loads(row[0]) if row else None
-
-    def close(self) -> None:
-        """Close the database."""
-        self._db.close()
-
-
-def _sha(path: Path) -> str:
-    return hashlib.sha256(path.read_bytes()).hexdigest()
+def _table(table: str) -> str:
+    if table not in TABLES:
+        raise ValueError(f"unknown cache table {table!r}")
+    return table

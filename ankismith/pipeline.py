@@ -8,7 +8,6 @@ Markdown, numpy and genanki are imported only when something needs them.
 
 from __future__ import annotations
 
-import hashlib
 import html
 import os
 import sqlite3
@@ -19,7 +18,7 @@ from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from ankismith.buildcache import BuildCache, file_key
+from ankismith.buildcache import BuildCache, file_hash, file_key
 from ankismith.builder import lock as lockfile
 from ankismith.builder.ids import guid_for
 from ankismith.builder.models import NOTE_TYPES
@@ -600,20 +599,13 @@ def _deck_sources(root: Path, seed: int | None, variants: int | None, out_dir: P
     """Hashes of what a deck's package is made from but the lock (and images: checked apart)."""
     parts: list[Any] = [root.as_posix(), seed, variants, out_dir.resolve().as_posix()]
     for path in (root / "deck.yaml", *card_files(root)):
-        parts.append([path.relative_to(root).as_posix(), _file_hash(path)])
+        parts.append([path.relative_to(root).as_posix(), file_hash(path)])
     return parts
 
 
 def _input_digest(root: Path, sources: list[Any]) -> str:
     """The deck's inputs: its sources' hashes and its lock as it is on disk now."""
-    return file_key(*sources, _file_hash(root / lockfile.LOCK_NAME))
-
-
-def _file_hash(path: Path) -> str | None:
-    try:
-        return hashlib.sha256(path.read_bytes()).hexdigest()
-    except OSError:
-        return None
+    return file_key(*sources, file_hash(root / lockfile.LOCK_NAME))
 
 
 def _up_to_date(inputs: dict[Path, str], store: BuildCache) -> tuple[list[Written], tuple[SourceError, ...]] | None:
