@@ -13,6 +13,8 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 from rich.console import Console
 
+from ankismith.rules import MAX_VARIANTS
+
 if TYPE_CHECKING:
     from rich.progress import Progress, TaskID
 
@@ -37,7 +39,7 @@ DeckDirs = Annotated[
 Seed = Annotated[int | None, typer.Option("--seed", min=0, help="Seed of the numeric variants (overrides deck.yaml).")]
 Variants = Annotated[
     int | None,
-    typer.Option("--variants", min=0, max=100, help="Drawn variants per numeric card (overrides deck.yaml)."),
+    typer.Option("--variants", min=0, max=MAX_VARIANTS, help="Drawn variants per numeric card (overrides deck.yaml)."),
 ]
 
 

@@ -27,11 +27,11 @@ from ankismith.cards.model import (
 )
 from ankismith.cards.yamlsafe import YamlProblem, load_mapping
 from ankismith.errors import Collector
+from ankismith.rules import MAX_VARIANTS, is_int
 
 MAX_FILE_BYTES = 8 * 1024 * 1024
 DECK_KEYS = {"name", "id", "description", "tags", "seed", "variants"}
 FRONT_MATTER_KEYS = {"subdeck", "tags"}
-MAX_VARIANTS = 100
 
 _HEADING = re.compile(r"^##(?!#)(?:[ \t]+(?P<text>.*?))?[ \t]*#*[ \t]*$")
 _ATTRS = re.compile(r"\{(?P<body>[^{}]*)\}\s*$")
@@ -122,10 +122,10 @@ def read_config(root: Path, errors: Collector) -> DeckConfig | None:
         errors.error(shown, lines.get("description", 1), f"`description` must be text, found {description!r}")
     tags = parse_tags(data.get("tags", []), shown, lines.get("tags", 1), errors)
     seed = data.get("seed", 0)
-    if not _is_int(seed) or seed < 0:
+    if not is_int(seed) or seed < 0:
         errors.error(shown, lines.get("seed", 1), f"`seed` must be a whole number >= 0, found {seed!r}")
     variants = data.get("variants", 1)
-    if not _is_int(variants) or not 0 <= variants <= MAX_VARIANTS:
+    if not is_int(variants) or not 0 <= variants <= MAX_VARIANTS:
         errors.error(
             shown,
             lines.get("variants", 1),
@@ -485,7 +485,3 @@ def shown_path(path: Path, root: Path) -> str:
     """Path shown in messages: the deck folder as given, then the file inside it."""
     inner = path.relative_to(root).as_posix()
     return inner if root == Path(".") else f"{root.as_posix().rstrip('/')}/{inner}"
-
-
-def _is_int(value: Any) -> bool:
-    return isinstance(value, int) and not isinstance(value, bool)

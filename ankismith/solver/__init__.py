@@ -15,6 +15,7 @@ from typing import Any
 
 import numpy as np
 
+from ankismith.rules import MAX_VARIANTS, is_int
 from ankismith.solver import safe_eval
 from ankismith.solver.families import FAMILIES
 from ankismith.solver.family import Family, InvalidParams, Param
@@ -25,7 +26,6 @@ __all__ = ["FAMILIES", "Instance", "SpecIssue", "instantiate", "is_matrix", "to_
 
 BLOCK_KEYS = ("problem", "answer", "given", "params", "where", "variants")
 MAX_TRIES = 1000
-MAX_VARIANTS = 100
 
 
 @dataclass(frozen=True)
@@ -201,9 +201,7 @@ def _read(spec: Mapping[str, Any]) -> tuple[_Problem, dict[str, Draw], list[Spec
     if given is None and not params:
         issues.append(SpecIssue(None, "a numeric block needs `given:` values, `params:` to draw from, or both"))
     variants = spec.get("variants")
-    if variants is not None and (
-        not isinstance(variants, int) or isinstance(variants, bool) or not 0 <= variants <= MAX_VARIANTS
-    ):
+    if variants is not None and (not is_int(variants) or not 0 <= variants <= MAX_VARIANTS):
         issues.append(
             SpecIssue("variants", f"`variants` must be a whole number from 0 to {MAX_VARIANTS}, found {variants!r}")
         )

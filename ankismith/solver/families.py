@@ -252,7 +252,6 @@ def _cnn_steps(p: Params, answer: int) -> list[str]:
         "\\text{fc}: N_{in} \\times N_{out} + N_{out}, \\quad \\text{pool}: 0"
     ]
     channels = p["input"][0]
-    inputs = None
     for name, layer, shape, weights, biases in _cnn_walk(p):
         out_shape = " \\times ".join(str(v) for v in shape)
         if layer["type"] == "conv":
@@ -270,8 +269,6 @@ def _cnn_steps(p: Params, answer: int) -> list[str]:
                 f"\\text{{{name}}} &: {num(n_in, True)} \\times {layer['out']} + {layer['out']} "
                 f"= {num(weights, True)} + {biases} = {num(weights + biases, True)}"
             )
-            inputs = layer["out"]
-    del inputs
     lines.append(f"\\text{{Total}} &= {num(answer, True)}")
     return lines
 

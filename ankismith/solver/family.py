@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -79,7 +79,6 @@ class Family:
     check: Callable[[Params], str | None] = lambda p: None
     answer_tex: Callable[[Params, Any], str] | None = None
     convention: str = ""
-    notes: tuple[str, ...] = field(default=())
 
     def param(self, name: str) -> Param | None:
         """The schema entry of `name`, if the family has one."""
@@ -105,7 +104,8 @@ class Family:
         return values
 
 
-def _is_int(value: Any) -> bool:
+def _is_whole(value: Any) -> bool:
+    """A whole number, also when written as a float (`2.0`) or drawn by numpy."""
     if isinstance(value, bool | np.bool_):
         return False
     if isinstance(value, int | np.integer):
@@ -114,7 +114,7 @@ def _is_int(value: Any) -> bool:
 
 
 def _int(param: Param, value: Any) -> int:
-    if not _is_int(value):
+    if not _is_whole(value):
         raise InvalidParams(f"{param.name} must be a whole number, found {value!r}")
     return int(value)
 
@@ -181,7 +181,7 @@ def _layer(param: Param, value: Any) -> dict[str, Any]:
 
     def whole(key: str, default: Any, low: int) -> Any:
         number = value.get(key, default)
-        if number is None or not _is_int(number) or int(number) < low:
+        if number is None or not _is_whole(number) or int(number) < low:
             raise InvalidParams(f"{kind} layer needs `{key}` as a whole number >= {low}, found {number!r}")
         return int(number)
 

@@ -112,7 +112,7 @@ def to_tex(value: Any) -> str:
 
 
 def to_text(value: Any) -> str:
-    """Plain text for a value outside math (matrices are left to math: see `needs_math`)."""
+    """Plain text for a value outside math (a matrix as a bracketed list: where shown, it goes through math)."""
     if isinstance(value, np.ndarray):
         return to_text(value.tolist())
     if isinstance(value, list | tuple):
