@@ -24,8 +24,9 @@ def test_golden(name: str, renderer: Renderer, update_golden: bool) -> None:
     source = (GOLDEN / f"{name}.md").read_text(encoding="utf-8")
     expected_path = GOLDEN / f"{name}.html"
     rendered = renderer.block(source) + "\n"
-    if update_golden or not expected_path.exists():
+    if update_golden:
         expected_path.write_text(rendered, encoding="utf-8")
+    assert expected_path.exists(), f"no golden file {expected_path.name}: check the output, then use --update-golden"
     assert rendered == expected_path.read_text(encoding="utf-8")
 
 

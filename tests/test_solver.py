@@ -267,3 +267,11 @@ def test_params_are_checked() -> None:
 def test_every_family_has_docs_and_defaults_that_validate(name: str) -> None:
     family = FAMILIES[name]
     assert family.summary and all(p.doc for p in family.params)
+    for param in family.params:
+        if param.required:
+            continue
+        if param.default is None:  # "none given": the family fills it in, and the doc must say how
+            assert "default" in param.doc, f"{name}.{param.name}: a None default must be explained"
+            continue
+        # a default is a value the param itself accepts, unchanged, inside its own bounds and options
+        assert param.coerce(param.default) == param.default, f"{name}.{param.name}"
