@@ -1,9 +1,11 @@
-"""What a build may skip: card files whose compiled notes are known, packages already written.
+"""What a build may skip: card files and cards whose notes are known, packages already written.
 
-One SQLite file in the cache folder (safe to delete, kept out of git). A card file's entry is
-keyed by a hash of its bytes, its deck's settings and a fingerprint of ankismith's own code and
-of the libraries that shape its output, and is used only while the images it refers to keep
-their size and mtime. Entries are JSON, never pickles: a cache file cannot run code.
+One SQLite file in the cache folder (safe to delete, kept out of git). Entries are keyed by a hash
+of what they were made from (a card file's bytes, its deck's settings) and of a fingerprint of
+ankismith's own code and of the libraries that shape its output; an entry is used only while the
+images it refers to keep their size and mtime. Entries are JSON, never pickles: a cache file
+cannot run code. The records themselves (`FileNotes`, the parts of each key) are written here too,
+so that the pipeline only asks and tells.
 """
 
 from __future__ import annotations
@@ -11,12 +13,21 @@ from __future__ import annotations
 import hashlib
 import json
 import sqlite3
+from dataclasses import asdict, dataclass
 from functools import cache
 from importlib import metadata
 from pathlib import Path
 from typing import Any
 
+from ankismith.builder.lock import LOCK_NAME, content_hash
+from ankismith.cards.media import MediaFile
+from ankismith.cards.model import Card, DeckConfig
+from ankismith.cards.reader import KeyRef, card_files
+from ankismith.errors import Collector, SourceError
+from ankismith.notes import BuiltNote
+
 LIBRARIES = ("markdown", "pymdown-extensions", "pygments", "numpy", "genanki", "pyyaml")
+TABLES = ("files", "cards", "runs")
 
 
 @cache
@@ -38,13 +49,11 @@ def code_fingerprint() -> str:
     return digest.hexdigest()
 
 
-def file_key(*parts: Any) -> str:
-    """A cache key: a hash of the parts (bytes as they are, anything else as JSON) and of the code."""
-    digest = hashlib.sha256(code_fingerprint().encode())
-    for part in parts:
-        digest.update(b"\x00")
-        digest.update(part if isinstance(part, bytes) else json.dumps(part, sort_keys=True, default=str).encode())
-    return digest.hexdigest()
+def cache_key(*parts: Any) -> str:
+    """A cache key: a hash of the parts (bytes by their SHA-256, anything else as JSON) and of the code."""
+    return content_hash(
+        code_fingerprint(), *(hashlib.sha256(p).hexdigest() if isinstance(p, bytes) else p for p in parts)
+    )
 
 
 def file_hash(path: Path) -> str | None:
@@ -53,9 +62,6 @@ def file_hash(path: Path) -> str | None:
         return hashlib.sha256(path.read_bytes()).hexdigest()
     except OSError:
         return None
-
-
-TABLES = ("files", "cards", "runs")
 
 
 class CacheReader:
@@ -116,7 +122,89 @@ class BuildCache(CacheReader):
                 entries.clear()
 
 
+def open_cache(cache_dir: Path | None, errors: Collector) -> BuildCache | None:
+    """The build cache in `cache_dir`, or None (with a warning when it cannot be used: a build never
+    fails for want of its cache)."""
+    if cache_dir is None:
+        return None
+    try:
+        return BuildCache(cache_dir)
+    except (OSError, sqlite3.Error) as exc:
+        errors.warn(cache_dir.as_posix(), 1, f"cache not used ({exc}); building without it")
+        return None
+
+
 def _table(table: str) -> str:
     if table not in TABLES:
         raise ValueError(f"unknown cache table {table!r}")
     return table
+
+
+# --- what the entries hold and are keyed by --------------------------------------------------
+
+
+@dataclass(frozen=True)
+class FileNotes:
+    """What one card file contributes to its deck: the `files` entry of the cache."""
+
+    keys: tuple[KeyRef, ...]
+    notes: tuple[BuiltNote, ...]
+    media: tuple[MediaFile, ...]
+    warnings: tuple[SourceError, ...]
+
+    def to_json(self) -> dict[str, Any]:
+        """The entry as plain JSON."""
+        return {
+            "keys": [asdict(k) for k in self.keys],
+            "notes": [n.to_json() for n in self.notes],
+            "media": [asdict(m) for m in self.media],
+            "warnings": [asdict(w) for w in self.warnings],
+        }
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> FileNotes:
+        """The entry `to_json` gave."""
+        return cls(
+            tuple(KeyRef(**k) for k in data["keys"]),
+            tuple(BuiltNote.from_json(n) for n in data["notes"]),
+            tuple(MediaFile(**m) for m in data["media"]),
+            tuple(SourceError(**w) for w in data["warnings"]),
+        )
+
+
+def deck_settings(config: DeckConfig) -> list[Any]:
+    """The deck settings that reach a note (part of every file's and card's key)."""
+    return [config.name, config.id, config.tags, config.seed, config.variants, config.root.as_posix()]
+
+
+def card_content(card: Card) -> list[Any]:
+    """Everything of a card that reaches its notes, except line numbers: lines move when lines above
+    change, and reach a note only through its `source`, which is set afresh."""
+    numeric = card.numeric.spec if card.numeric is not None else None
+    return [
+        card.key,
+        card.kind.value,
+        card.heading,
+        card.question,
+        card.answer,
+        card.file.inner,
+        card.subdeck,
+        card.tags,
+        [(c.text, c.correct) for c in card.choices],
+        numeric,
+        [p.name for p in card.placeholders],
+        [i.src for i in card.images],
+    ]
+
+
+def deck_inputs(root: Path, seed: int | None, variants: int | None, out_dir: Path) -> list[Any]:
+    """Hashes of what a deck's package is made from, but the lock (and images: checked apart)."""
+    parts: list[Any] = [root.as_posix(), seed, variants, out_dir.resolve().as_posix()]
+    for path in (root / "deck.yaml", *card_files(root)):
+        parts.append([path.relative_to(root).as_posix(), file_hash(path)])
+    return parts
+
+
+def inputs_digest(root: Path, inputs: list[Any]) -> str:
+    """The key of a deck's `runs` entry: its inputs, and its lock as it is on disk now."""
+    return cache_key(*inputs, file_hash(root / LOCK_NAME))

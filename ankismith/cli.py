@@ -143,8 +143,8 @@ def build(
         report = item.report
         state = " (up to date)" if item.skipped else ""
         out.print(
-            f"{item.path}{state}: {item.notes} notes ({len(report.added)} added, "
-            f"{len(report.updated)} updated, {len(report.unchanged)} unchanged), {item.media} media files",
+            f"{item.path}{state}: {item.note_count} notes ({len(report.added)} added, "
+            f"{len(report.updated)} updated, {len(report.unchanged)} unchanged), {item.media_count} media files",
             markup=False,
         )
         if report.models_changed:
@@ -185,10 +185,12 @@ def list_decks(decks: DeckDirs = None) -> None:
     """Each deck: name, id, notes by kind."""
     from collections import Counter
 
+    from ankismith.cards.model import Kind
+
     compiled = _compile(decks)
     for deck in compiled.decks:
         kinds = Counter(note.kind for note in deck.notes)
-        by_kind = ", ".join(f"{kinds[k]} {k}" for k in ("basic", "cloze", "choice", "numeric") if kinds[k])
+        by_kind = ", ".join(f"{kinds[k]} {k}" for k in Kind if kinds[k])
         out.print(
             f"{deck.config.name}  (id: {deck.config.id})  {len(deck.notes)} notes: {by_kind or 'none'}", markup=False
         )
@@ -208,7 +210,7 @@ def export(
     compiled = _compile(decks, seed, variants)
     data = {
         "decks": [
-            {"id": d.config.id, "name": d.config.name, "notes": [n.to_json() for n in d.notes]} for d in compiled.decks
+            {"id": d.config.id, "name": d.config.name, "notes": [n.export() for n in d.notes]} for d in compiled.decks
         ]
     }
     typer.echo(json.dumps(data, indent=2, ensure_ascii=False))

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
-from pathlib import Path
 
 
 @dataclass(frozen=True, order=True)
@@ -29,15 +28,6 @@ class DeckErrors(Exception):
 
 def _sort_key(error: SourceError) -> tuple[str, int, str]:
     return (error.path, error.line, error.message)
-
-
-def display_path(path: Path, base: Path | None = None) -> str:
-    """Path as the user should read it: relative to `base` (default: cwd) when below it."""
-    base = base or Path.cwd()
-    try:
-        return str(path.resolve().relative_to(base.resolve()))
-    except ValueError:
-        return str(path)
 
 
 class Collector:

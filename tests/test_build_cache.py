@@ -39,7 +39,7 @@ def spy(monkeypatch: pytest.MonkeyPatch, name: str, label: Callable[[Any], str])
 
 
 def count_parses(monkeypatch: pytest.MonkeyPatch) -> list[str]:
-    return spy(monkeypatch, "read_card_file", lambda file: file.name)
+    return spy(monkeypatch, "read_cards", lambda file: file.path.name)
 
 
 def test_guid_matches_genanki() -> None:
@@ -134,7 +134,7 @@ def test_in_an_edited_file_only_the_edited_card_is_compiled(
     write_deck(deck_dir, {"a.md": "## A {#a}\none\n## B {#b}\ntwo\n## C {#c}\nthree\n"})
     cache = tmp_path / "cache"
     first = notes(deck_dir, cache)
-    compiled = spy(monkeypatch, "_card_notes", lambda card: card.key)
+    compiled = spy(monkeypatch, "render_notes", lambda card: card.key)
     (deck_dir / "a.md").write_text("## A {#a}\none\nmore lines\nabove\n## B {#b}\ntwo, edited\n## C {#c}\nthree\n")
     second = notes(deck_dir, cache)
     assert compiled == ["a", "b"]  # a changed (a line added), b changed; c only moved
@@ -193,10 +193,10 @@ def test_nothing_changed_means_nothing_compiled(
     write_deck(deck_dir, {"fig.png": PNG_A, "a.md": "---\ncolour: red\n---\n## A {#a}\n![f](fig.png)\n## B {#b}\nx\n"})
     out, cache = tmp_path / "out", tmp_path / "cache"
     build([deck_dir], out, now=1000, cache_dir=cache)
-    calls = spy(monkeypatch, "compile_decks", lambda paths: "compile")
+    calls = spy(monkeypatch, "_compile", lambda paths: "compile")
     again, warnings = build([deck_dir], out, now=2000, cache_dir=cache)
     assert calls == [] and again[0].skipped
-    assert (again[0].notes, again[0].media, again[0].report.unchanged) == (2, 1, ("a", "b"))
+    assert (again[0].note_count, again[0].media_count, again[0].report.unchanged) == (2, 1, ("a", "b"))
     assert any("unknown front-matter key 'colour'" in str(w) for w in warnings)
     # each input, changed, brings the compile back
     changes = [

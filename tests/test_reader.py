@@ -2,19 +2,36 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 from conftest import write_deck
 
-from ankismith.cards.model import Kind
-from ankismith.cards.reader import read_deck, slugify
+from ankismith.cards.model import Card, DeckConfig, Kind
+from ankismith.cards.reader import check_keys, read_cards, read_deck, slugify
 from ankismith.errors import Collector
 
 
-def read(root: Path) -> tuple[object, Collector]:
+@dataclass(frozen=True)
+class Read:
+    config: DeckConfig
+    cards: list[Card]
+
+
+def read(root: Path) -> tuple[Read | None, Collector]:
+    """The reader's stages as the pipeline runs them: the deck, each file's cards, the key check."""
     errors = Collector()
-    return read_deck(root, errors), errors
+    deck = read_deck(root, errors)
+    if deck is None:
+        return None, errors
+    cards, keys = [], []
+    for file, data in deck.files:
+        file_cards, file_keys = read_cards(file, data, errors)
+        cards.extend(file_cards)
+        keys.extend(file_keys)
+    check_keys(root, keys, errors)
+    return Read(deck.config, cards), errors
 
 
 def messages(errors: Collector) -> list[str]:
@@ -63,7 +80,7 @@ def test_cards_in_path_order_with_lines_keys_and_split(deck_dir: Path) -> None:
     cards = deck.cards
     assert [c.key for c in cards] == ["x-key", "heading-without-key", "b-card"]
     first = cards[0]
-    assert (first.path, first.line, first.heading, first.tags) == ("a/z.md", 5, "What is $x$?", ("t1", "t2"))
+    assert (first.file.inner, first.line, first.heading, first.tags) == ("a/z.md", 5, "What is $x$?", ("t1", "t2"))
     assert first.question == "\nmore question\n".strip("\n") or first.question.strip() == "more question"
     assert first.answer.strip() == "the answer"
     assert cards[1].question == "" and cards[1].answer == "whole body is the answer"

@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from ankismith.builder.atomic import atomic_write
+from ankismith.errors import Collector
 
 LOCK_NAME = "ankismith.lock"
 LOCK_VERSION = 1
@@ -51,14 +52,15 @@ class ChangeReport:
 
 
 def content_hash(*parts: Any) -> str:
-    """A stable hash of a note's or note type's content."""
-    return hashlib.sha256(json.dumps(parts, sort_keys=True, ensure_ascii=False).encode()).hexdigest()[:32]
+    """A stable hash of JSON-like parts (a note's content, a note type's, a cache key's parts)."""
+    text = json.dumps(parts, sort_keys=True, ensure_ascii=False, default=str)
+    return hashlib.sha256(text.encode()).hexdigest()[:32]
 
 
-def read_lock(path: Path) -> tuple[Lock, str | None]:
-    """The lock at `path` (empty when missing) and a warning when it was unreadable."""
+def read_lock(path: Path, errors: Collector) -> Lock:
+    """The lock at `path`; empty when missing, and empty with a warning when unreadable."""
     if not path.exists():
-        return Lock(), None
+        return Lock()
     try:
         data = json.loads(path.read_text(encoding="utf-8"))
         if data.get("version") != LOCK_VERSION:
@@ -66,8 +68,9 @@ def read_lock(path: Path) -> tuple[Lock, str | None]:
         notes = {k: Entry(v["hash"], int(v["mod"]), v.get("guid", "")) for k, v in data["notes"].items()}
         models = {k: Entry(v["hash"], int(v["mod"])) for k, v in data["models"].items()}
     except (OSError, ValueError, KeyError, TypeError, AttributeError) as exc:
-        return Lock(), f"{path.name} is unreadable ({exc}); every note counts as changed this time"
-    return Lock(notes, models), None
+        errors.warn(path.as_posix(), 1, f"{path.name} is unreadable ({exc}); every note counts as changed this time")
+        return Lock()
+    return Lock(notes, models)
 
 
 def advance(

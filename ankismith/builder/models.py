@@ -10,6 +10,9 @@ from dataclasses import dataclass
 from functools import cache
 from typing import TYPE_CHECKING
 
+from ankismith.builder.lock import content_hash
+from ankismith.cards.model import Kind
+
 if TYPE_CHECKING:
     import genanki
 
@@ -84,7 +87,7 @@ def stylesheet() -> str:
 class NoteType:
     """A note type as ankismith defines it; `model()` turns it into genanki's."""
 
-    kind: str
+    kind: Kind
     model_id: int
     name: str
     fields: tuple[str, ...]
@@ -110,17 +113,17 @@ class NoteType:
         )
 
 
-NOTE_TYPES: dict[str, NoteType] = {
-    "basic": NoteType(
-        "basic",
+NOTE_TYPES: dict[Kind, NoteType] = {
+    Kind.BASIC: NoteType(
+        Kind.BASIC,
         BASIC_MODEL_ID,
         "ankismith Basic",
         BASIC_FIELDS,
         front='<div class="question">{{Front}}</div>',
         back='<div class="question">{{Front}}</div>\n<hr id="answer">\n<div class="back">{{Back}}</div>\n' + _SOURCE,
     ),
-    "cloze": NoteType(
-        "cloze",
+    Kind.CLOZE: NoteType(
+        Kind.CLOZE,
         CLOZE_MODEL_ID,
         "ankismith Cloze",
         CLOZE_FIELDS,
@@ -129,8 +132,8 @@ NOTE_TYPES: dict[str, NoteType] = {
         + _SOURCE,
         cloze=True,
     ),
-    "choice": NoteType(
-        "choice",
+    Kind.CHOICE: NoteType(
+        Kind.CHOICE,
         CHOICE_MODEL_ID,
         "ankismith Multiple Choice",
         CHOICE_FIELDS,
@@ -139,8 +142,8 @@ NOTE_TYPES: dict[str, NoteType] = {
         '<div class="result">Answer: {{Answer}}</div>\n'
         '{{#Explanation}}<div class="extra">{{Explanation}}</div>{{/Explanation}}\n' + _SOURCE,
     ),
-    "numeric": NoteType(
-        "numeric",
+    Kind.NUMERIC: NoteType(
+        Kind.NUMERIC,
         NUMERIC_MODEL_ID,
         "ankismith Numeric",
         NUMERIC_FIELDS,
@@ -150,3 +153,8 @@ NOTE_TYPES: dict[str, NoteType] = {
         '{{#Extra}}<div class="extra">{{Extra}}</div>{{/Extra}}\n' + _SOURCE,
     ),
 }
+
+
+def model_hashes() -> list[tuple[Kind, str]]:
+    """(kind, hash) of each note type: its name, fields, templates and stylesheet."""
+    return [(kind, content_hash(*t.content_hash_parts())) for kind, t in sorted(NOTE_TYPES.items())]

@@ -24,8 +24,8 @@ from genanki.apkg_schema import APKG_SCHEMA
 
 from ankismith.builder.atomic import atomic_write
 from ankismith.builder.models import NOTE_TYPES
+from ankismith.cards.model import CLOZE_OPEN, Kind
 
-_CLOZE_NUMBER = re.compile(r"\{\{c(\d+)::")
 _TAG_RE = re.compile(r"<[^>]*>")
 _ZIP_TIME = (1980, 1, 1, 0, 0, 0)
 _FIELD_SEP = "\x1f"
@@ -36,7 +36,7 @@ class NoteSpec:
     """One note ready for Anki: identity, note type, deck, HTML fields, tags and modification time."""
 
     guid: str
-    kind: str
+    kind: Kind
     deck: str
     fields: tuple[str, ...]
     tags: tuple[str, ...]
@@ -63,7 +63,7 @@ def write_apkg(
     decks: Iterable[DeckSpec],
     notes: Iterable[NoteSpec],
     media: Mapping[str, bytes],
-    model_mods: Mapping[str, int],
+    model_mods: Mapping[Kind, int],
 ) -> None:
     """Write the package to `target` atomically: a temporary file beside it, then a rename."""
     data = _collection_bytes(deck_id, list(decks), list(notes), model_mods)
@@ -87,7 +87,7 @@ def _add(archive: zipfile.ZipFile, name: str, data: bytes) -> None:
 
 
 def _collection_bytes(
-    deck_id: str, decks: list[DeckSpec], notes: list[NoteSpec], model_mods: Mapping[str, int]
+    deck_id: str, decks: list[DeckSpec], notes: list[NoteSpec], model_mods: Mapping[Kind, int]
 ) -> bytes:
     """The collection.anki2 SQLite file, built in memory."""
     conn = sqlite3.connect(":memory:")
@@ -140,7 +140,7 @@ def _insert_notes(conn: sqlite3.Connection, notes: list[NoteSpec], deck_ids: Map
 def _card_ordinals(note: NoteSpec) -> list[int]:
     if not NOTE_TYPES[note.kind].cloze:
         return [0]
-    numbers = {int(n) for field in note.fields for n in _CLOZE_NUMBER.findall(field)}
+    numbers = {int(n) for field in note.fields for n in CLOZE_OPEN.findall(field)}
     return sorted(n - 1 for n in numbers if n > 0) or [0]
 
 

@@ -59,12 +59,12 @@ def resolve_media(card: Card, root: Path, errors: Collector) -> CardMedia:
         parsed = urlparse(ref.src)
         if parsed.scheme in ("http", "https", "data"):
             continue  # remote images are left to the client, as a browser would
-        where = (card.shown_path, ref.line)
+        where = (card.file.shown, ref.line)
         relative = unquote(parsed.path if not parsed.scheme else ref.src)
         if Path(relative).is_absolute() or parsed.scheme:
             errors.error(*where, f"image {ref.src!r} is an absolute path; expected a path relative to the .md file")
             continue
-        path = (card.file.parent / relative).resolve()
+        path = (card.file.path.parent / relative).resolve()
         if not path.is_relative_to(deck_root):
             errors.error(*where, f"image {ref.src!r} lies outside the deck folder (symlinks included); move it inside")
             continue

@@ -1,11 +1,16 @@
-"""Typed, immutable values the reader produces: a deck's settings and its cards."""
+"""Typed, immutable values the reader produces: a deck's settings, its card files and its cards."""
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from enum import StrEnum
 from pathlib import Path
 from typing import Any
+
+# Anki's cloze markup: `{{c1::text}}` or `{{c1::text::hint}}` (the number makes the card)
+CLOZE_OPEN = re.compile(r"\{\{c(?P<number>\d+)::")
+CLOZE = re.compile(r"\{\{c(?P<number>\d+)::(?P<text>.*?)(?:::[^}]*)?\}\}")
 
 
 class Kind(StrEnum):
@@ -28,6 +33,15 @@ class DeckConfig:
     tags: tuple[str, ...] = ()
     seed: int = 0
     variants: int = 1
+
+
+@dataclass(frozen=True)
+class SourceFile:
+    """A card file of a deck: where it is on disk, and how notes and messages name it."""
+
+    path: Path  # on disk: for reading it and for resolving its images
+    inner: str  # inside the deck folder, with forward slashes: what notes and export show
+    shown: str  # what messages show: the deck folder as given, then `inner`
 
 
 @dataclass(frozen=True)
@@ -77,26 +91,24 @@ class Card:
     heading: str
     question: str
     answer: str
-    path: str  # relative to the deck root, with forward slashes: what notes and export show
-    line: int
+    file: SourceFile
+    line: int  # of the card's heading
     subdeck: str = ""
     tags: tuple[str, ...] = ()
     choices: tuple[Choice, ...] = ()
     numeric: NumericBlock | None = None
     placeholders: tuple[Placeholder, ...] = ()
     images: tuple[ImageRef, ...] = ()
-    file: Path = Path()  # the Markdown file on disk, for resolving images
-    shown_path: str = ""  # the file as error messages name it (deck folder included)
 
     @property
     def source(self) -> str:
         """`path:line` of the card's heading inside the deck, as export reports it."""
-        return f"{self.path}:{self.line}"
+        return f"{self.file.inner}:{self.line}"
 
 
 @dataclass(frozen=True)
 class Deck:
-    """A deck folder read into settings and cards, in path order."""
+    """A deck folder read: its settings, and each card file (in path order) with its bytes."""
 
     config: DeckConfig
-    cards: tuple[Card, ...]
+    files: tuple[tuple[SourceFile, bytes], ...]

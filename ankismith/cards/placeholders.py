@@ -7,10 +7,8 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-_MATH_OR_PLACEHOLDER = re.compile(
-    r"(?P<math>\\\(.*?\\\)|\\\[.*?\\\])|\{\{\s*(?P<name>[A-Za-z_][A-Za-z0-9_]*)\s*\}\}", re.DOTALL
-)
-_PLACEHOLDER = re.compile(r"\{\{\s*(?P<name>[A-Za-z_][A-Za-z0-9_]*)\s*\}\}")
+PLACEHOLDER = re.compile(r"\{\{\s*(?P<name>[A-Za-z_][A-Za-z0-9_]*)\s*\}\}")  # `{{name}}` in a numeric card
+_MATH_OR_PLACEHOLDER = re.compile(rf"(?P<math>\\\(.*?\\\)|\\\[.*?\\\])|{PLACEHOLDER.pattern}", re.DOTALL)
 
 
 @dataclass(frozen=True)
@@ -30,7 +28,7 @@ def fill(rendered: str, values: Mapping[str, Value]) -> str:
 
     def anywhere(match: re.Match[str]) -> str:
         if match["math"]:
-            return _PLACEHOLDER.sub(in_math, match["math"])
+            return PLACEHOLDER.sub(in_math, match["math"])
         name = match["name"]
         return values[name].html if name in values else match.group(0)
 

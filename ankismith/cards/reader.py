@@ -1,4 +1,4 @@
-"""Read a deck folder into a Deck: deck.yaml, card files in path order, each card with its line.
+"""Read a deck folder: deck.yaml and its card files (`read_deck`), then each file's cards (`read_cards`).
 
 Python-Markdown knows no source lines, so everything that needs a `path:line` (cards, the `???`
 split, choices, numeric blocks, images, placeholders) is found here, line by line, before any
@@ -16,6 +16,8 @@ from typing import Any
 
 from ankismith.cards.fences import Mark, fence_marks, info_word
 from ankismith.cards.model import (
+    CLOZE,
+    CLOZE_OPEN,
     Card,
     Choice,
     Deck,
@@ -24,7 +26,9 @@ from ankismith.cards.model import (
     Kind,
     NumericBlock,
     Placeholder,
+    SourceFile,
 )
+from ankismith.cards.placeholders import PLACEHOLDER
 from ankismith.cards.yamlsafe import YamlProblem, load_mapping
 from ankismith.errors import Collector
 from ankismith.rules import MAX_VARIANTS, is_int
@@ -38,9 +42,6 @@ _ATTRS = re.compile(r"\{(?P<body>[^{}]*)\}\s*$")
 _ATTR_KEY = re.compile(r"^#(?P<key>[^\s~\"{}]+)$")
 _ATTR_TAGS = re.compile(r'^tags="(?P<tags>[^"]*)"$')
 _TASK = re.compile(r"^[-*+] \[(?P<mark>[ xX])\][ \t]+(?P<text>.*)$")
-_CLOZE = re.compile(r"\{\{c\d+::")
-_CLOZE_MARKUP = re.compile(r"\{\{c\d+::(?P<text>.*?)(?:::[^}]*)?\}\}")
-_PLACEHOLDER = re.compile(r"\{\{\s*(?P<name>[A-Za-z_][A-Za-z0-9_]*)\s*\}\}")
 _CODE_SPAN = re.compile(r"(`+)(?:.+?)\1")
 _MD_IMAGE = re.compile(r"!\[[^\]]*\]\(\s*<?(?P<src>[^)\s>]+)>?(?:\s+[\"'][^\"']*[\"'])?\s*\)")
 _HTML_IMAGE = re.compile(r"<img\b[^>]*?\bsrc\s*=\s*[\"'](?P<src>[^\"']+)[\"']", re.IGNORECASE)
@@ -56,18 +57,24 @@ class _Line:
 
 
 def read_deck(root: Path, errors: Collector) -> Deck | None:
-    """Read the deck folder `root`; problems go to `errors`. None when deck.yaml is unusable."""
+    """Read the deck folder `root`: its settings and the bytes of its card files (cards come from
+    `read_cards`, file by file, so that a build can skip files it has compiled before). Problems go
+    to `errors`; None when deck.yaml is unusable."""
     config = read_config(root, errors)
     if config is None:
         return None
-    cards: list[Card] = []
-    keys: list[KeyRef] = []
-    for file in card_files(root):
-        file_cards, file_keys = read_card_file(file, root, errors)
-        cards.extend(file_cards)
-        keys.extend(file_keys)
-    check_keys(root, keys, errors)
-    return Deck(config, tuple(cards))
+    files = []
+    for path in card_files(root):
+        file = source_file(path, root)
+        data = read_bytes(path, file.shown, errors)
+        if data is not None:
+            files.append((file, data))
+    return Deck(config, tuple(files))
+
+
+def source_file(path: Path, root: Path) -> SourceFile:
+    """How the card file `path` of the deck folder `root` is named in notes and in messages."""
+    return SourceFile(path, path.relative_to(root).as_posix(), shown_path(path, root))
 
 
 def card_files(root: Path) -> list[Path]:
@@ -94,7 +101,7 @@ def read_config(root: Path, errors: Collector) -> DeckConfig | None:
     try:
         mapping = load_mapping(text)
     except YamlProblem as exc:
-        errors.error(shown, exc.line + 1, exc.message)
+        errors.error(shown, exc.line, exc.message)
         return None
     data, lines = mapping.data, mapping.key_lines
     before = len(errors.errors)
@@ -158,22 +165,18 @@ def parse_tags(value: Any, path: str, line: int, errors: Collector) -> tuple[str
     return tuple(dict.fromkeys(tags))
 
 
-def read_card_file(
-    file: Path, root: Path, errors: Collector, data: bytes | None = None
-) -> tuple[list[Card], list[KeyRef]]:
-    """Read one Markdown file (or its bytes, already read) into its cards, and every card's key."""
-    shown = shown_path(file, root)
-    text = _read_text(file, shown, errors, data)
+def read_cards(file: SourceFile, data: bytes, errors: Collector) -> tuple[list[Card], list[KeyRef]]:
+    """The cards of one card file (its bytes as read by `read_deck`), and every card's key."""
+    text = _read_text(file.path, file.shown, errors, data)
     if text is None:
         return [], []
     lines = text.replace("\r\n", "\n").replace("\r", "\n").split("\n")
-    subdeck, file_tags, start = _front_matter(lines, shown, errors)
+    subdeck, file_tags, start = _front_matter(lines, file.shown, errors)
     cards, keys = [], []
-    inner = file.relative_to(root).as_posix()
     for heading, body in _split_cards(lines, start):
-        card, key = _parse_card(heading, body, shown, inner, file, subdeck, file_tags, errors)
+        card, key = _parse_card(heading, body, file, subdeck, file_tags, errors)
         if key:
-            keys.append(KeyRef(key, shown, heading.number))
+            keys.append(KeyRef(key, file.shown, heading.number))
         if card is not None:
             cards.append(card)
     return cards, keys
@@ -228,7 +231,7 @@ def _front_matter(lines: list[str], shown: str, errors: Collector) -> tuple[str,
     try:
         mapping = load_mapping("\n".join(lines[1:end]), first_line=2)
     except YamlProblem as exc:
-        errors.error(shown, exc.line + 2, f"front matter: {exc.message}")
+        errors.error(shown, exc.line, f"front matter: {exc.message}")
         return "", (), end + 1
     data, key_lines = mapping.data, mapping.key_lines
     for key in sorted(set(data) - FRONT_MATTER_KEYS):
@@ -265,14 +268,13 @@ def _split_cards(lines: list[str], start: int) -> Iterator[tuple[_Line, list[_Li
 def _parse_card(
     heading: _Line,
     body: list[_Line],
-    shown: str,
-    inner: str,
-    file: Path,
+    file: SourceFile,
     subdeck: str,
     file_tags: tuple[str, ...],
     errors: Collector,
 ) -> tuple[Card | None, str]:
     """The card (None when it has errors) and its key."""
+    shown = file.shown
     before = len(errors.errors)
     title = (_HEADING.match(heading.text)["text"] or "").strip()
     key, card_tags, title = _heading_attrs(title, heading.number, shown, errors)
@@ -297,7 +299,7 @@ def _parse_card(
         question_lines, answer_lines = [], body
     choices, rest = _choices(question_lines if splits else body)
     everything = [heading, *body]
-    has_cloze = any(not line.in_fence and _CLOZE.search(line.text) for line in everything)
+    has_cloze = any(not line.in_fence and CLOZE_OPEN.search(line.text) for line in everything)
     kind = _kind(has_cloze, choices, numeric, heading.number, shown, errors)
     if not splits and kind is not Kind.BASIC:
         question_lines, answer_lines = body, []
@@ -315,7 +317,7 @@ def _parse_card(
             Placeholder(m["name"], line.number)
             for line in everything
             if not line.in_fence
-            for m in _PLACEHOLDER.finditer(line.text)
+            for m in PLACEHOLDER.finditer(line.text)
         )
     if len(errors.errors) > before:
         return None, key
@@ -325,8 +327,7 @@ def _parse_card(
         heading=title,
         question=_join(question_lines),
         answer=_join(answer_lines),
-        path=inner,
-        shown_path=shown,
+        file=file,
         line=heading.number,
         subdeck=subdeck,
         tags=tuple(dict.fromkeys((*file_tags, *card_tags))),
@@ -334,7 +335,6 @@ def _parse_card(
         numeric=numeric,
         placeholders=placeholders,
         images=_images(everything),
-        file=file,
     )
     return card, key
 
@@ -362,7 +362,7 @@ def _heading_attrs(title: str, line: int, shown: str, errors: Collector) -> tupl
 
 def slugify(text: str) -> str:
     """Key of a heading without {#key}: lowercase words joined by '-'."""
-    text = _CLOZE_MARKUP.sub(lambda m: m["text"], unicodedata.normalize("NFKC", text)).lower()
+    text = CLOZE.sub(lambda m: m["text"], unicodedata.normalize("NFKC", text)).lower()
     text = re.sub(r"[`*_$\\{}()\[\]<>]", " ", text)
     slug = re.sub(r"[^\w]+", "-", text).strip("-_")
     return slug[:80].rstrip("-")
@@ -394,7 +394,7 @@ def _numeric_block(body: list[_Line], shown: str, errors: Collector) -> tuple[Nu
     try:
         mapping = load_mapping("\n".join(line.text for line in lines[1:-1]), first_line=lines[0].number + 1)
     except YamlProblem as exc:
-        errors.error(shown, lines[0].number + 1 + exc.line, f"numeric block: {exc.message}")
+        errors.error(shown, exc.line, f"numeric block: {exc.message}")
         return None, lines
     return NumericBlock(mapping.data, lines[0].number, mapping.key_lines), lines
 

@@ -43,7 +43,7 @@ class YamlMapping:
 
 
 class YamlProblem(Exception):
-    """YAML that cannot be read, with the 0-based line inside the text where it went wrong."""
+    """YAML that cannot be read, with the line where it went wrong (counted as `first_line` says)."""
 
     def __init__(self, message: str, line: int) -> None:
         super().__init__(message)
@@ -52,11 +52,15 @@ class YamlProblem(Exception):
 
 
 def load_mapping(text: str, first_line: int = 1) -> YamlMapping:
-    """Parse `text` as a YAML mapping (empty text is an empty mapping); lines offset by `first_line`."""
+    """Parse `text` as a YAML mapping (empty text is an empty mapping).
+
+    `first_line` is the line number of the text's first line in its file: key lines and the line
+    of a YamlProblem are counted from it.
+    """
     try:
         loader = _Loader(text)  # the pure-Python reader rejects control characters here
     except yaml.YAMLError as exc:
-        raise YamlProblem(f"invalid YAML: {exc}", 0) from None
+        raise YamlProblem(f"invalid YAML: {exc}", first_line) from None
     try:
         node = loader.get_single_node()
         if node is not None:
@@ -66,7 +70,7 @@ def load_mapping(text: str, first_line: int = 1) -> YamlMapping:
         if not isinstance(node, yaml.MappingNode):
             raise YamlProblem(
                 f"expected a mapping of `key: value` lines, found {_node_kind(node)}",
-                node.start_mark.line,
+                node.start_mark.line + first_line,
             )
         key_lines = {}
         for key_node, _ in node.value:
@@ -77,15 +81,15 @@ def load_mapping(text: str, first_line: int = 1) -> YamlMapping:
         mark = exc.problem_mark or exc.context_mark
         line = mark.line if mark else 0
         problem = exc.problem or exc.context or "invalid YAML"
-        raise YamlProblem(f"invalid YAML: {problem}", line) from None
+        raise YamlProblem(f"invalid YAML: {problem}", line + first_line) from None
     except yaml.YAMLError as exc:
-        raise YamlProblem(f"invalid YAML: {exc}", 0) from None
+        raise YamlProblem(f"invalid YAML: {exc}", first_line) from None
     except RecursionError:
-        raise YamlProblem("invalid YAML: nested too deeply", 0) from None
+        raise YamlProblem("invalid YAML: nested too deeply", first_line) from None
     finally:
         loader.dispose()
     if not all(isinstance(k, str) for k in data):
-        raise YamlProblem("expected text keys", 0)
+        raise YamlProblem("expected text keys", first_line)
     return YamlMapping(data, key_lines)
 
 
