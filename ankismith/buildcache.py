@@ -32,10 +32,11 @@ TABLES = ("files", "cards", "runs")
 
 @cache
 def code_fingerprint() -> str:
-    """Hash of ankismith's sources, its Markdown settings and the versions of its libraries."""
+    """Hash of ankismith's sources (card script and CSS included), its Markdown settings and the
+    versions of its libraries."""
     digest = hashlib.sha256()
     package = Path(__file__).resolve().parent
-    for path in sorted(package.rglob("*.py")):
+    for path in sorted(p for p in package.rglob("*") if p.suffix in (".py", ".js", ".css")):
         digest.update(path.relative_to(package).as_posix().encode())
         digest.update(path.read_bytes())
     from ankismith.cards import extensions

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from functools import cache
+from importlib import resources
 from typing import TYPE_CHECKING
 
 from ankismith.builder.lock import content_hash
@@ -29,48 +30,12 @@ NUMERIC_FIELDS = ("Question", "Answer", "Solution", "Extra", "Source")
 
 _SOURCE = '<div class="source">{{Source}}</div>'
 
-_BASE_CSS = """\
-.card {
-  font-family: -apple-system, "Segoe UI", Roboto, "Helvetica Neue", Arial, sans-serif;
-  font-size: 20px;
-  line-height: 1.45;
-  text-align: left;
-  color: #1d1d1f;
-  background-color: #ffffff;
-  max-width: 42em;
-  margin: 0 auto;
-  padding: 0.6em;
-  overflow-wrap: break-word;
-}
-.card.nightMode, .nightMode .card, .night_mode .card { color: #e8e8e8; background-color: #1e1e1e; }
-.nightMode, .night_mode { color-scheme: dark; }  /* dark scrollbars under wide formulas */
-.question { font-weight: 600; }
-hr#answer { margin: 1em 0; }
-img { max-width: 100%; height: auto; }
-table { border-collapse: collapse; margin: 0.5em 0; display: block; overflow-x: auto; }
-th, td { border: 1px solid #c8c8c8; padding: 0.2em 0.5em; }
-.nightMode th, .nightMode td, .night_mode th, .night_mode td { border-color: #555; }
-code { font-family: "SF Mono", Menlo, Consolas, "Liberation Mono", monospace; font-size: 0.85em; }
-.highlight { border-radius: 6px; margin: 0.5em 0; }
-.highlight pre { padding: 0.6em 0.8em; overflow-x: auto; margin: 0; line-height: 1.35; }
-.math { overflow-x: auto; }
-div.math { margin: 0.5em 0; }
-.question .prompt { font-weight: normal; margin-top: 0.5em; }
-ul.choices { list-style: none; padding-left: 0; }
-ul.choices li { margin: 0.35em 0; padding-left: 1.8em; text-indent: -1.8em; }
-ul.choices .letter { display: inline-block; width: 1.8em; text-indent: 0; font-weight: 700; }
-ul.choices li.correct { font-weight: 600; color: #127a2e; }
-ul.choices li.wrong { opacity: 0.55; }
-.nightMode ul.choices li.correct, .night_mode ul.choices li.correct { color: #6fd48a; }
-ul.task-list { list-style: none; padding-left: 1.2em; }
-.hint { font-size: 0.8em; font-style: italic; color: #6e6e73; }
-.result { font-size: 1.3em; font-weight: 700; margin: 0.3em 0 0.6em; }
-.solution { margin-top: 0.5em; }
-.extra { margin-top: 0.8em; }
-.source { margin-top: 1.5em; font-size: 0.6em; color: #8e8e93; }
-.nightMode .hint, .night_mode .hint, .nightMode .source, .night_mode .source { color: #a0a0a5; }
-@media (max-width: 480px) { .card { font-size: 18px; padding: 0.3em; } }
-"""
+
+
+@cache
+def asset(name: str) -> str:
+    """A file of `builder/assets/`: what runs and is styled on the card lives in files of its own."""
+    return resources.files("ankismith.builder").joinpath("assets", name).read_text(encoding="utf-8")
 
 
 @cache
@@ -80,7 +45,7 @@ def stylesheet() -> str:
 
     day = HtmlFormatter(style="default").get_style_defs(".highlight")
     night = HtmlFormatter(style="monokai").get_style_defs((".nightMode .highlight", ".night_mode .highlight"))
-    return f"{_BASE_CSS}\n/* code, day */\n{day}\n/* code, night mode */\n{night}\n"
+    return f"{asset('card.css')}\n/* code, day */\n{day}\n/* code, night mode */\n{night}\n"
 
 
 @dataclass(frozen=True)
