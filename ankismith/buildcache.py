@@ -175,7 +175,15 @@ class FileNotes:
 
 def deck_settings(config: DeckConfig) -> list[Any]:
     """The deck settings that reach a note (part of every file's and card's key)."""
-    return [config.name, config.id, config.tags, config.seed, config.variants, config.root.as_posix()]
+    return [
+        config.name,
+        config.id,
+        config.tags,
+        config.seed,
+        config.variants,
+        asdict(config.review),
+        config.root.as_posix(),
+    ]
 
 
 def card_content(card: Card) -> list[Any]:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import textwrap
 from collections.abc import Iterator
@@ -48,6 +49,11 @@ def write_deck(root: Path, files: dict[str, str | bytes], deck_yaml: str | None 
         else:
             path.write_text(textwrap.dedent(content).lstrip("\n"), encoding="utf-8")
     return root
+
+
+def without_pool(field: str) -> str:
+    """A numeric note's Question field without the pool of instances it ends with."""
+    return re.sub(r'<script type="application/json" class="am-pool">.*?</script>', "", field, flags=re.S)
 
 
 @pytest.fixture

@@ -38,12 +38,15 @@ def test_every_bundled_note_imports_and_renders(bundled_copy: Path, bundled_coll
     assert len(notes) == len(expected) == col.note_count()
     assert set(notes) == {n.key for n in expected}
     for note in notes.values():
+        numeric = note.note_type()["name"] == "ankismith Numeric"
         for question, answer in rendered(note):
             assert question.strip() and answer.strip()
             for text in (question, answer):
                 assert "{{" not in text, text  # no unfilled template or placeholder
                 assert "template has a problem" not in text.lower()
-                assert "<script" not in text
+                # scripts: on numeric cards only, the pool (data, never run) and the card script
+                scripts = re.findall(r"<script[^>]*>", text)
+                assert scripts == (['<script type="application/json" class="am-pool">', "<script>"] if numeric else [])
 
 
 def test_bundled_decks_subdecks_and_tags(bundled_collection: object) -> None:
@@ -121,8 +124,11 @@ def test_bundled_calculations_give_the_exam_answers(
     _, answer = rendered(anki_note)[0]
     assert tex in answer
     assert r"\begin{aligned}" in answer  # the worked solution, as MathJax
-    variants = [k for k in notes_by_key(bundled_collection) if k.startswith(f"{key}~")]
-    assert sorted(variants) == [f"{key}~1", f"{key}~2", f"{key}~3"]
+    # fresh: one note, whose pool holds the exam's instance first and 20 drawn ones, all different
+    assert not [k for k in notes_by_key(bundled_collection) if k.startswith(f"{key}~")]
+    pool = note.numeric["pool"]
+    assert len(pool) == 21 and pool[0] == {"params": note.numeric["params"], "answer": value}
+    assert len({repr(entry["params"]) for entry in pool}) == 21
 
 
 def test_conv2d_question_shows_the_matrices_as_bmatrix(bundled_collection: object) -> None:

@@ -63,10 +63,12 @@ def test_settings_and_seed_are_part_of_the_key(deck_dir: Path, tmp_path: Path) -
     write_deck(deck_dir, {"a.md": "## N {#n}\n```numeric\nanswer: a\nparams: {a: 1..1000}\n```\n{{a}}\n"})
     cache = tmp_path / "cache"
     one = notes(deck_dir, cache, seed=1)
-    assert notes(deck_dir, cache, seed=2)["n~1"].numeric != one["n~1"].numeric
-    assert notes(deck_dir, cache, seed=1)["n~1"].numeric == one["n~1"].numeric
+    assert notes(deck_dir, cache, seed=2)["n"].numeric["pool"] != one["n"].numeric["pool"]
+    assert notes(deck_dir, cache, seed=1)["n"].numeric == one["n"].numeric
     (deck_dir / "deck.yaml").write_text("name: Renamed\nid: test-deck\n")
-    assert notes(deck_dir, cache, seed=1)["n~1"].deck == "Renamed"
+    assert notes(deck_dir, cache, seed=1)["n"].deck == "Renamed"
+    (deck_dir / "deck.yaml").write_text("name: Renamed\nid: test-deck\nfresh: false\n")
+    assert "n~1" in notes(deck_dir, cache, seed=1)
 
 
 def test_a_changed_image_recompiles_its_file(deck_dir: Path, tmp_path: Path) -> None:

@@ -119,17 +119,34 @@ def test_export_json_shape(deck_dir: Path) -> None:
         "a.md:5",
     )
     assert set(first["fields"]) == {"Front", "Back", "Source"}
-    assert [n["key"] for n in deck["notes"]] == ["q", "num", "num~1", "num~2"]
+    # fresh (the default): one note; its params and answer are the given instance's, then the pool
+    assert [n["key"] for n in deck["notes"]] == ["q", "num"]
     numeric = deck["notes"][1]["numeric"]
-    assert numeric == {"problem": "conv_output_size", "params": {"W": 7, "F": 3, "P": 2, "S": 2, "D": 1}, "answer": 5}
+    given = {"W": 7, "F": 3, "P": 2, "S": 2, "D": 1}
+    assert {k: numeric[k] for k in ("problem", "params", "answer")} == {
+        "problem": "conv_output_size",
+        "params": given,
+        "answer": 5,
+    }
+    assert len(numeric["pool"]) == 3 and numeric["pool"][0] == {"params": given, "answer": 5}
+    for entry in numeric["pool"][1:]:
+        p = entry["params"]
+        assert 5 <= p["W"] <= 9 and entry["answer"] == (p["W"] - 3 + 4) // 2 + 1
+    # fixed: one note per instance, no pool
+    (deck_dir / "deck.yaml").write_text("name: Test Deck\nid: test-deck\nfresh: false\n")
+    fixed = json.loads(run("export", str(deck_dir), "--format", "json").output)["decks"][0]["notes"]
+    assert [n["key"] for n in fixed] == ["q", "num", "num~1", "num~2"]
+    assert fixed[1]["numeric"] == {"problem": "conv_output_size", "params": given, "answer": 5}
 
 
 def test_export_seed_and_variants_flags(deck_dir: Path) -> None:
     write_deck(deck_dir, {"a.md": "## N {#n}\n```numeric\nanswer: a\nparams: {a: 1..1000}\n```\n{{a}}\n"})
     keys = lambda out: [n["key"] for n in json.loads(out)["decks"][0]["notes"]]  # noqa: E731
+    pool = lambda out: json.loads(out)["decks"][0]["notes"][0]["numeric"]["pool"]  # noqa: E731
     one = run("export", str(deck_dir), "--seed", "1", "--variants", "3")
     two = run("export", str(deck_dir), "--seed", "2", "--variants", "3")
-    assert keys(one.output) == keys(two.output) == ["n~1", "n~2", "n~3"]
+    assert keys(one.output) == keys(two.output) == ["n"]
+    assert len(pool(one.output)) == len(pool(two.output)) == 3  # no given: the drawn ones only
     assert one.output != two.output
 
 

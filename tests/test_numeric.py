@@ -6,7 +6,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from conftest import write_deck
+from conftest import without_pool, write_deck
 
 from ankismith.errors import DeckErrors
 from ankismith.pipeline import compile_decks
@@ -32,8 +32,14 @@ def numeric_notes(deck: Path, **overrides: int) -> dict[str, object]:
     return {n.key: n for n in compile_decks([deck], **overrides).decks[0].notes}
 
 
+def instances(deck: Path) -> list[dict[str, object]]:
+    """Params and answer of every instance of every numeric note: fresh notes' pools, fixed notes."""
+    notes = numeric_notes(deck).values()
+    return [entry for n in notes for entry in n.numeric.get("pool", [n.numeric])]
+
+
 def test_variants_are_deterministic_and_independent_of_other_cards(tmp_path: Path) -> None:
-    one = write_deck(tmp_path / "one", {"a.md": CARD.format(extra="variants: 3\n")})
+    one = write_deck(tmp_path / "one", {"a.md": CARD.format(extra="variants: 3\nfresh: false\n")})
     notes = numeric_notes(one)
     assert list(notes) == ["conv", "conv~1", "conv~2", "conv~3"]
     again = numeric_notes(one)
@@ -43,7 +49,7 @@ def test_variants_are_deterministic_and_independent_of_other_cards(tmp_path: Pat
         tmp_path / "two",
         {
             "0.md": "## Other {#other}\n```numeric\nanswer: a\nparams: {a: 1..9}\n```\n{{a}}\n",
-            "a.md": CARD.format(extra="variants: 3\n"),
+            "a.md": CARD.format(extra="variants: 3\nfresh: false\n"),
         },
     )
     moved = numeric_notes(two)
@@ -53,7 +59,7 @@ def test_variants_are_deterministic_and_independent_of_other_cards(tmp_path: Pat
 
 
 def test_another_seed_draws_other_numbers_under_the_same_keys(deck_dir: Path) -> None:
-    write_deck(deck_dir, {"a.md": CARD.format(extra="variants: 3\n")})
+    write_deck(deck_dir, {"a.md": CARD.format(extra="variants: 3\nfresh: false\n")})
     first, second = numeric_notes(deck_dir, seed=1), numeric_notes(deck_dir, seed=2)
     assert list(first) == list(second)
     assert first["conv"].numeric == second["conv"].numeric  # the given instance never changes
@@ -76,10 +82,12 @@ def test_placeholders_fill_as_text_and_as_math(deck_dir: Path) -> None:
 
 def test_every_draw_is_valid(deck_dir: Path) -> None:
     write_deck(deck_dir, {"a.md": CARD.format(extra="variants: 40\nwhere: (W - F + 2*P) % S == 0\n")})
-    for key, note in numeric_notes(deck_dir).items():
-        p = note.numeric["params"]
-        assert (p["W"] - p["F"] + 2 * p["P"]) % p["S"] == 0, key
-        assert note.numeric["answer"] == (p["W"] - p["F"] + 2 * p["P"]) // p["S"] + 1
+    drawn = instances(deck_dir)
+    assert len(drawn) == 41
+    for instance in drawn:
+        p = instance["params"]
+        assert (p["W"] - p["F"] + 2 * p["P"]) % p["S"] == 0, instance
+        assert instance["answer"] == (p["W"] - p["F"] + 2 * p["P"]) // p["S"] + 1
 
 
 def test_formula_cards_and_decimal_steps(deck_dir: Path) -> None:
@@ -101,11 +109,13 @@ def test_formula_cards_and_decimal_steps(deck_dir: Path) -> None:
     notes = numeric_notes(deck_dir)
     assert notes["step"].numeric["answer"] == 2.9
     assert r"\(2.9\)" in dict(notes["step"].fields)["Answer"]
-    for note in notes.values():
-        p = note.numeric["params"]
+    assert "0000000" not in str(notes["step"].fields)  # numbers as a person writes them (the pool too)
+    drawn = instances(deck_dir)
+    assert len(drawn) == 21
+    for instance in drawn:
+        p = instance["params"]
         assert round(p["lr"] / 0.05, 9) == round(p["lr"] / 0.05) and 0.05 <= p["lr"] <= 0.5
-        assert note.numeric["answer"] == pytest.approx(p["x"] - p["lr"] * p["grad"])
-        assert "0000000" not in str(note.fields)  # numbers as a person writes them
+        assert instance["answer"] == pytest.approx(p["x"] - p["lr"] * p["grad"])
 
 
 def test_matrix_params_render_as_bmatrix(deck_dir: Path) -> None:
@@ -118,6 +128,7 @@ def test_matrix_params_render_as_bmatrix(deck_dir: Path) -> None:
         problem: pool2d
         params: {I: {shape: [4, 4], values: 0..9}}
         variants: 2
+        fresh: false
         ```
         Pool $I = {{I}}$, or outside math: {{I}}.
         """
@@ -125,7 +136,7 @@ def test_matrix_params_render_as_bmatrix(deck_dir: Path) -> None:
     )
     notes = numeric_notes(deck_dir)
     assert list(notes) == ["pool~1", "pool~2"]
-    question = dict(notes["pool~1"].fields)["Question"]
+    question = without_pool(dict(notes["pool~1"].fields)["Question"])
     assert question.count(r"\begin{bmatrix}") == 2
     assert np.array(notes["pool~1"].numeric["params"]["I"]).shape == (4, 4)
 
@@ -217,6 +228,6 @@ def test_one_of_picks_whole_values_for_list_params(deck_dir: Path) -> None:
         """
         },
     )
-    drawn = [note.numeric["params"]["layers"] for note in numeric_notes(deck_dir).values()]
+    drawn = [entry["params"]["layers"] for entry in numeric_notes(deck_dir)["dense"].numeric["pool"]]
     assert len(drawn) == 6 and all(layers in ([9, 4, 2], [5, 3, 1]) for layers in drawn)
     assert {tuple(layers) for layers in drawn} == {(9, 4, 2), (5, 3, 1)}

@@ -26,6 +26,7 @@ answer: x - lr * grad
 given: {x: 3, lr: 0.1, grad: 1}
 params: {x: -5..5, lr: 0.1..0.9, grad: -3..3}
 variants: 2
+fresh: false
 ```
 x = {{x}}, lr = {{lr}}, grad = {{grad}}
 """

@@ -29,7 +29,7 @@ CHOICE_FIELDS = ("Question", "Choices", "Marked", "Answer", "Explanation", "Sour
 NUMERIC_FIELDS = ("Question", "Answer", "Solution", "Extra", "Source")
 
 _SOURCE = '<div class="source">{{Source}}</div>'
-
+_MATHJAX_HINT = '<span class="am-mathjax" hidden>\\(\\)</span>'
 
 
 @cache
@@ -45,7 +45,7 @@ def stylesheet() -> str:
 
     day = HtmlFormatter(style="default").get_style_defs(".highlight")
     night = HtmlFormatter(style="monokai").get_style_defs((".nightMode .highlight", ".night_mode .highlight"))
-    return f"{asset('card.css')}\n/* code, day */\n{day}\n/* code, night mode */\n{night}\n"
+    return f"{asset('card.css')}\n{asset('numeric.css')}\n/* code, day */\n{day}\n/* code, night mode */\n{night}\n"
 
 
 @dataclass(frozen=True)
@@ -59,20 +59,29 @@ class NoteType:
     front: str
     back: str
     cloze: bool = False
+    script: bool = False  # both sides end with the card script (builder/assets/card.js)
+
+    def templates(self) -> tuple[str, str]:
+        """The front and back templates as Anki stores them."""
+        if not self.script:
+            return self.front, self.back
+        script = f"\n<script>\n{asset('card.js')}</script>"
+        return self.front + script, self.back + script
 
     def content_hash_parts(self) -> tuple[object, ...]:
         """Everything Anki stores of the note type: a change moves its modification time."""
-        return (self.name, self.fields, self.front, self.back, self.cloze, stylesheet())
+        return (self.name, self.fields, *self.templates(), self.cloze, stylesheet())
 
     def model(self) -> genanki.Model:
         """The genanki Model (fresh each call: genanki mutates templates when serializing)."""
         import genanki
 
+        front, back = self.templates()
         return genanki.Model(
             self.model_id,
             self.name,
             fields=[{"name": name} for name in self.fields],
-            templates=[{"name": "Card 1" if not self.cloze else "Cloze", "qfmt": self.front, "afmt": self.back}],
+            templates=[{"name": "Card 1" if not self.cloze else "Cloze", "qfmt": front, "afmt": back}],
             css=stylesheet(),
             model_type=1 if self.cloze else 0,  # genanki.Model.CLOZE / FRONT_BACK
         )
@@ -112,10 +121,17 @@ NOTE_TYPES: dict[Kind, NoteType] = {
         NUMERIC_MODEL_ID,
         "ankismith Numeric",
         NUMERIC_FIELDS,
-        front='<div class="question">{{Question}}</div>',
-        back='<div class="question">{{Question}}</div>\n<hr id="answer">\n<div class="result">{{Answer}}</div>\n'
-        '{{#Solution}}<div class="solution">{{Solution}}</div>{{/Solution}}\n'
-        '{{#Extra}}<div class="extra">{{Extra}}</div>{{/Extra}}\n' + _SOURCE,
+        # data-am marks where the card script writes the instance of the day; the Question field ends
+        # with the pool it chooses from. AnkiDroid loads MathJax only for a card whose text holds
+        # \( or \[: the hidden empty formula makes sure it does when an instance has math and the
+        # first does not.
+        front='<div class="question" data-am="question">{{Question}}</div>\n'
+        '<div class="am-box" data-am="box"></div>\n' + _MATHJAX_HINT,
+        back='<div class="question" data-am="question">{{Question}}</div>\n<hr id="answer">\n'
+        '<div class="result" data-am="answer">{{Answer}}</div>\n<div data-am="verdict"></div>\n'
+        '{{#Solution}}<div class="solution" data-am="solution">{{Solution}}</div>{{/Solution}}\n'
+        '{{#Extra}}<div class="extra" data-am="extra">{{Extra}}</div>{{/Extra}}\n' + _SOURCE + "\n" + _MATHJAX_HINT,
+        script=True,
     ),
 }
 

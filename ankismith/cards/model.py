@@ -6,7 +6,7 @@ import re
 from dataclasses import dataclass, field
 from enum import StrEnum
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 # Anki's cloze markup: `{{c1::text}}` or `{{c1::text::hint}}` (the number makes the card)
 CLOZE_OPEN = re.compile(r"\{\{c(?P<number>\d+)::")
@@ -23,6 +23,17 @@ class Kind(StrEnum):
 
 
 @dataclass(frozen=True)
+class Review:
+    """How numeric cards behave at review time: deck.yaml sets it, a numeric block may override it."""
+
+    fresh: bool = True  # one note whose instance changes daily; False: one note per instance
+    type_answer: bool = True  # an answer box on the front, a graded verdict on the back
+    tolerance: float = 0.001  # relative: a typed number this close to the answer is right
+
+    KEYS: ClassVar[tuple[str, ...]] = ("fresh", "type_answer", "tolerance")
+
+
+@dataclass(frozen=True)
 class DeckConfig:
     """The settings of deck.yaml, with defaults filled in."""
 
@@ -32,7 +43,8 @@ class DeckConfig:
     description: str = ""
     tags: tuple[str, ...] = ()
     seed: int = 0
-    variants: int = 1
+    variants: int = 20
+    review: Review = Review()
 
 
 @dataclass(frozen=True)
@@ -63,11 +75,16 @@ class ImageRef:
 
 @dataclass(frozen=True)
 class NumericBlock:
-    """The YAML of a ```numeric block, parsed, with the line of each top-level key."""
+    """The YAML of a ```numeric block, parsed, with the line of each top-level key.
+
+    `spec` is what the solver reads (problem, answer, given, params, where, variants); `review`
+    holds the block's own review settings (fresh, type_answer, tolerance), given ones only.
+    """
 
     spec: dict[str, Any]
     line: int
     key_lines: dict[str, int] = field(default_factory=dict)
+    review: dict[str, Any] = field(default_factory=dict)
 
     def line_of(self, key: str | None) -> int:
         """Line of a top-level key of the block, or of the block's opening fence."""

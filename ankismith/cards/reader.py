@@ -26,6 +26,7 @@ from ankismith.cards.model import (
     Kind,
     NumericBlock,
     Placeholder,
+    Review,
     SourceFile,
 )
 from ankismith.cards.placeholders import PLACEHOLDER
@@ -34,7 +35,7 @@ from ankismith.errors import Collector
 from ankismith.rules import MAX_VARIANTS, is_int
 
 MAX_FILE_BYTES = 8 * 1024 * 1024
-DECK_KEYS = {"name", "id", "description", "tags", "seed", "variants"}
+DECK_KEYS = {"name", "id", "description", "tags", "seed", "variants", *Review.KEYS}
 FRONT_MATTER_KEYS = {"subdeck", "tags"}
 
 _HEADING = re.compile(r"^##(?!#)(?:[ \t]+(?P<text>.*?))?[ \t]*#*[ \t]*$")
@@ -131,13 +132,14 @@ def read_config(root: Path, errors: Collector) -> DeckConfig | None:
     seed = data.get("seed", 0)
     if not is_int(seed) or seed < 0:
         errors.error(shown, lines.get("seed", 1), f"`seed` must be a whole number >= 0, found {seed!r}")
-    variants = data.get("variants", 1)
+    variants = data.get("variants", DeckConfig.variants)
     if not is_int(variants) or not 0 <= variants <= MAX_VARIANTS:
         errors.error(
             shown,
             lines.get("variants", 1),
             f"`variants` must be a whole number from 0 to {MAX_VARIANTS}, found {variants!r}",
         )
+    review = read_review(data, lines, shown, errors)
     if len(errors.errors) > before:
         return None
     return DeckConfig(
@@ -148,7 +150,30 @@ def read_config(root: Path, errors: Collector) -> DeckConfig | None:
         tags=tags,
         seed=seed,
         variants=variants,
+        review=Review(**review),
     )
+
+
+def read_review(data: dict[str, Any], lines: dict[str, int], shown: str, errors: Collector) -> dict[str, Any]:
+    """The review settings given in `data` (deck.yaml or a numeric block), checked: only those given."""
+    found: dict[str, Any] = {}
+    for key in ("fresh", "type_answer"):
+        if key in data:
+            if isinstance(data[key], bool):
+                found[key] = data[key]
+            else:
+                errors.error(shown, lines.get(key, 1), f"`{key}` must be true or false, found {data[key]!r}")
+    if "tolerance" in data:
+        value = data["tolerance"]
+        if isinstance(value, int | float) and not isinstance(value, bool) and 0 <= value < 1:
+            found["tolerance"] = float(value)
+        else:
+            errors.error(
+                shown,
+                lines.get("tolerance", 1),
+                f"`tolerance` must be a relative tolerance from 0 to below 1 (like 0.001), found {value!r}",
+            )
+    return found
 
 
 def parse_tags(value: Any, path: str, line: int, errors: Collector) -> tuple[str, ...]:
@@ -396,7 +421,9 @@ def _numeric_block(body: list[_Line], shown: str, errors: Collector) -> tuple[Nu
     except YamlProblem as exc:
         errors.error(shown, exc.line, f"numeric block: {exc.message}")
         return None, lines
-    return NumericBlock(mapping.data, lines[0].number, mapping.key_lines), lines
+    spec = {key: value for key, value in mapping.data.items() if key not in Review.KEYS}
+    review = read_review(mapping.data, mapping.key_lines, shown, errors)
+    return NumericBlock(spec, lines[0].number, mapping.key_lines, review), lines
 
 
 def _choices(lines: list[_Line]) -> tuple[list[Choice], list[_Line]]:

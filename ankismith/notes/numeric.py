@@ -1,26 +1,71 @@
-"""Numeric cards: the solver's instances rendered into notes (question, answer, worked solution)."""
+"""Numeric cards: the solver's instances rendered into notes, fresh or fixed.
+
+Fresh (the default): one note under the card's key whose fields show the first instance (the
+`given` one) and whose Question field ends with the pool of every instance, rendered, for the card
+script to choose from at review time (`builder/assets/card.js`). Fixed: one note per instance
+(`key`, `key~1`, ...), each with a pool of one so that typed answers are graded alike.
+"""
 
 from __future__ import annotations
 
+import hashlib
 import html
+import json
+from dataclasses import dataclass, replace
 from typing import Any
 
 from ankismith import solver
 from ankismith.cards.mathext import math_html
-from ankismith.cards.model import Card, DeckConfig
+from ankismith.cards.model import Card, DeckConfig, Review
 from ankismith.cards.placeholders import Value, fill
 from ankismith.errors import Collector
 from ankismith.notes import BuiltNote, note
 
+POOL_VERSION = 1
+
+
+@dataclass(frozen=True)
+class _Shown:
+    """One instance as the card shows it: its HTML per field, and what grading needs."""
+
+    instance: solver.Instance
+    question: str
+    answer: str
+    solution: str
+    extra: str
+
+    def pool_entry(self) -> dict[str, Any]:
+        """The instance in the card's pool (FORMAT.md: the card script reads it)."""
+        answer = self.instance.answer
+        return {
+            "question": self.question,
+            "answer": self.answer,
+            "solution": self.solution,
+            "extra": self.extra,
+            "value": solver.to_json(answer),
+            "shown": _shown_text(answer),
+            "integer": _is_integral(answer),
+            **({"square": True} if _is_square(self.instance) else {}),
+        }
+
+    def data(self) -> dict[str, Any]:
+        """Problem, params and answer as plain JSON (for `export`)."""
+        return {
+            "problem": self.instance.problem,
+            "params": solver.to_json(self.instance.params),
+            "answer": solver.to_json(self.instance.answer),
+        }
+
 
 def numeric_notes(card: Card, config: DeckConfig, question: str, extra: str, errors: Collector) -> list[BuiltNote]:
-    """One note per instance: the `given` one under the card's key, drawn ones under `key~N`.
+    """The notes of a numeric card, fresh or fixed as deck.yaml and the block say.
 
     `question` and `extra` are the card's rendered front and the text below `???`, with their
     `{{placeholders}}` still in them.
     """
     assert card.numeric is not None
     block = card.numeric
+    review = replace(config.review, **block.review)
     try:
         instances = solver.instantiate(block.spec, config.seed, card.key, config.variants)
     except solver.SpecErrors as exc:
@@ -35,30 +80,58 @@ def numeric_notes(card: Card, config: DeckConfig, question: str, extra: str, err
             placeholder.line,
             f"unknown placeholder {{{{{placeholder.name}}}}}; expected one of: {', '.join(sorted(known))}",
         )
-    if bad:
+    if bad or not instances:
         return []
-    notes = []
-    for instance in instances:
-        answer_html = _answer_html(instance)
-        solution_html = _solution_html(instance)
-        values = {name: _value(v) for name, v in instance.params.items() if v is not None}
-        values["answer"] = Value(answer_html, instance.answer_tex)
-        values["solution"] = Value(solution_html, "")
-        key = card.key + instance.suffix
-        fields = {
-            "Question": fill(question, values),
-            "Answer": answer_html,
-            "Solution": solution_html,
-            "Extra": fill(extra, values),
-            "Source": html.escape(f"{card.file.inner} · {key}"),
-        }
-        numeric = {
-            "problem": instance.problem,
-            "params": solver.to_json(instance.params),
-            "answer": solver.to_json(instance.answer),
-        }
-        notes.append(note(card, config, key, fields, numeric))
-    return notes
+    shown = [_show(instance, question, extra) for instance in instances]
+    if review.fresh:
+        pool = [{key: value for key, value in s.data().items() if key != "problem"} for s in shown]
+        data = {**shown[0].data(), "pool": pool}
+        return [_note(card, config, card.key, shown, review, data)]
+    return [_note(card, config, card.key + s.instance.suffix, [s], review, s.data()) for s in shown]
+
+
+def _show(instance: solver.Instance, question: str, extra: str) -> _Shown:
+    answer = _answer_html(instance)
+    solution = _solution_html(instance)
+    values = {name: _value(v) for name, v in instance.params.items() if v is not None}
+    values["answer"] = Value(answer, instance.answer_tex)
+    values["solution"] = Value(solution, "")
+    return _Shown(instance, fill(question, values), answer, solution, fill(extra, values))
+
+
+def _note(
+    card: Card, config: DeckConfig, key: str, pool: list[_Shown], review: Review, data: dict[str, Any]
+) -> BuiltNote:
+    """A note showing pool[0] in its fields, with the pool at the end of its Question field."""
+    first = pool[0]
+    fields = {
+        "Question": first.question + pool_script(_salt(config.id, key), pool, review),
+        "Answer": first.answer,
+        "Solution": first.solution,
+        "Extra": first.extra,
+        "Source": html.escape(f"{card.file.inner} · {key}"),
+    }
+    return note(card, config, key, fields, data)
+
+
+def pool_script(salt: str, pool: list[_Shown], review: Review) -> str:
+    """The pool as a JSON script element the browser does not run (`<`, `>`, `&` escaped: the text
+    can never close the element, and entity-like text stays text)."""
+    data = {
+        "v": POOL_VERSION,
+        "salt": salt,
+        "type": review.type_answer,
+        "tolerance": review.tolerance,
+        "instances": [shown.pool_entry() for shown in pool],
+    }
+    text = json.dumps(data, ensure_ascii=False, separators=(",", ":"))
+    text = text.replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026")
+    return f'<script type="application/json" class="am-pool">{text}</script>'
+
+
+def _salt(deck_id: str, key: str) -> str:
+    """A note's salt for the choice of its daily instance: stable across builds, different per note."""
+    return hashlib.sha256(f"{deck_id}\x1f{key}".encode()).hexdigest()[:8]
 
 
 def _value(value: Any) -> Value:
@@ -79,3 +152,23 @@ def _solution_html(instance: solver.Instance) -> str:
     tex = "\\begin{aligned}\n" + " \\\\\n".join(instance.steps) + "\n\\end{aligned}"
     hint = f'\n<p class="hint">{html.escape(instance.convention)}</p>' if instance.convention else ""
     return math_html(tex, display=True, block=True) + hint
+
+
+def _shown_text(answer: Any) -> Any:
+    """The answer as the card writes it, without thousands separators: what 'rounds to the answer as
+    shown' compares with (a list of rows of such strings for a matrix)."""
+    if solver.is_matrix(answer):
+        return [[_shown_text(v) for v in row] for row in answer.tolist()]
+    return solver.to_text(answer).replace(",", "")
+
+
+def _is_integral(answer: Any) -> bool:
+    values = answer.tolist() if solver.is_matrix(answer) else [answer]
+    flat = [v for row in values for v in (row if isinstance(row, list) else [row])]
+    return all(isinstance(v, int) or (isinstance(v, float) and v.is_integer() and solver.is_exact(v)) for v in flat)
+
+
+def _is_square(instance: solver.Instance) -> bool:
+    """An answer written `N × N` (a feature map's size): `N` and `N×N` are both right."""
+    side = solver.to_tex(instance.answer)
+    return not solver.is_matrix(instance.answer) and instance.answer_tex == f"{side} \\times {side}"
