@@ -37,6 +37,9 @@ DeckDirs = Annotated[
     ),
 ]
 Seed = Annotated[int | None, typer.Option("--seed", min=0, help="Seed of the numeric variants (overrides deck.yaml).")]
+CacheDir = Annotated[
+    Path, typer.Option("--cache-dir", help="Build cache: compiled cards (safe to delete; keep it out of git).")
+]
 Variants = Annotated[
     int | None,
     typer.Option("--variants", min=0, max=MAX_VARIANTS, help="Drawn variants per numeric card (overrides deck.yaml)."),
@@ -214,6 +217,50 @@ def export(
         ]
     }
     typer.echo(json.dumps(data, indent=2, ensure_ascii=False))
+
+
+@app.command()
+def preview(
+    decks: DeckDirs = None,
+    output: Annotated[Path, typer.Option("--output", "-o", help="Folder for the preview site.")] = Path(
+        "dist/preview"
+    ),
+    mathjax: Annotated[
+        str | None,
+        typer.Option(
+            "--mathjax",
+            help="MathJax 3 to load: tex-chtml-full.js as a file, its folder or a URL (default: a local copy).",
+        ),
+    ] = None,
+    cache: CacheDir = Path(".ankismith-cache"),
+) -> None:
+    """Write a static HTML preview of every card, front and back, as Anki shows it."""
+    if (stop := _no_decks(decks)) is not None:
+        raise stop
+    from ankismith.pipeline import DeckErrors
+    from ankismith.pipeline import preview as run_preview
+    from ankismith.preview.site import find_mathjax
+
+    found = find_mathjax(mathjax)
+    if mathjax and found is None:
+        err.print(f"--mathjax {mathjax}: no tex-chtml-full.js there; expected it, its folder or a URL", markup=False)
+        raise typer.Exit(2)
+    try:
+        compiled, index = run_preview(decks or [], output, found, cache)
+    except DeckErrors as exc:
+        raise _fail(exc.errors) from None
+    except OSError as exc:
+        err.print(f"{exc.filename or output}: cannot write: {exc.strerror or exc}", markup=False)
+        raise typer.Exit(1) from None
+    _warn(compiled.warnings)
+    cards = sum(1 for deck in compiled.decks for _ in deck.notes)
+    out.print(f"{index}: {len(compiled.decks)} deck(s), {cards} notes; open it in a browser", markup=False)
+    if found is None:
+        out.print(
+            "MathJax not found: math shows as TeX source. For a local copy: "
+            "npm install --prefix ~/.cache/ankismith/mathjax-3.2.2 mathjax@3.2.2 (or pass --mathjax)",
+            markup=False,
+        )
 
 
 @app.command()

@@ -29,7 +29,17 @@ if TYPE_CHECKING:
     from ankismith.buildcache import BuildCache
     from ankismith.builder.package import DeckSpec
 
-__all__ = ["BuiltDeck", "BuiltNote", "Compiled", "DeckErrors", "Written", "build", "compile_decks", "problem_families"]
+__all__ = [
+    "BuiltDeck",
+    "BuiltNote",
+    "Compiled",
+    "DeckErrors",
+    "Written",
+    "build",
+    "compile_decks",
+    "preview",
+    "problem_families",
+]
 
 ProgressCallback = Callable[[int, int], None]
 
@@ -380,6 +390,21 @@ def _write_package(target: Path, deck: BuiltDeck, lock: lockfile.Lock) -> None:
     media = {m.name: Path(m.path).read_bytes() for m in deck.media}
     models = {kind: entry.mod for kind, entry in lock.models.items()}
     write_apkg(target, deck.config.id, deck.deck_specs(), notes, media, models)
+
+
+# --- preview -------------------------------------------------------------------------------
+
+
+def preview(
+    paths: Sequence[Path], out_dir: Path, mathjax: str | None, cache_dir: Path | None = None
+) -> tuple[Compiled, Path]:
+    """Compile every deck and write the preview site into `out_dir` (nothing on error); returns
+    what was compiled and the site's index page. `mathjax` is the URL the pages load MathJax from."""
+    from ankismith.preview.site import Site
+
+    compiled = compile_decks(paths, cache_dir=cache_dir)
+    Site(out_dir, mathjax).write(compiled.decks)
+    return compiled, out_dir / "index.html"
 
 
 def problem_families() -> dict[str, Any]:

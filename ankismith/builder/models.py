@@ -35,7 +35,7 @@ _MATHJAX_HINT = '<span class="am-mathjax" hidden>\\(\\)</span>'
 @cache
 def asset(name: str) -> str:
     """A file of `builder/assets/`: what runs and is styled on the card lives in files of its own."""
-    return resources.files("ankismith.builder").joinpath("assets", name).read_text(encoding="utf-8")
+    return resources.files("ankismith.builder").joinpath("assets").joinpath(name).read_text(encoding="utf-8")
 
 
 @cache

@@ -1,0 +1,91 @@
+/* ankismith preview: one card side, shown the way Anki desktop's reviewer shows it.
+ * The side's HTML goes into #qa, each of its <script>s is replaced by a copy so that it runs (as
+ * Anki does: innerHTML alone runs no script), then MathJax typesets #qa. On Enter in a numeric
+ * card's answer box (the card script calls _typeAnsPress, as Anki desktop defines it) the back
+ * replaces the front in the same page: what was typed reaches the back as it does in Anki. */
+(function () {
+  "use strict";
+  var params = new URLSearchParams(window.location.search);
+  var noteId = params.get("n") || "";
+  var ordinal = Number(params.get("o") || 0);
+  var frameId = params.get("f") || "";
+  var side = params.get("s") === "a" ? "a" : "q";
+  var night = params.get("night") === "1";
+  var card = null;
+
+  function tell(message) {
+    message.frame = frameId;
+    if (window.parent !== window) window.parent.postMessage(message, "*");
+  }
+
+  function setInnerHTML(element, html) {
+    element.innerHTML = html;
+    var scripts = element.getElementsByTagName("script");
+    for (var i = 0; i < scripts.length; i++) {
+      var old = scripts[i];
+      var fresh = document.createElement("script");
+      for (var j = 0; j < old.attributes.length; j++) fresh.setAttribute(old.attributes[j].name, old.attributes[j].value);
+      fresh.appendChild(document.createTextNode(old.innerHTML));
+      old.replaceWith(fresh);
+    }
+  }
+
+  function typeset(qa) {
+    var mj = window.MathJax;
+    if (!mj || !mj.startup || !mj.startup.promise) return Promise.resolve();
+    return mj.startup.promise
+      .then(function () {
+        window.MathJax.typesetClear([qa]);
+        return window.MathJax.typesetPromise([qa]);
+      })
+      .catch(function (error) {
+        tell({ type: "mathjax-error", message: String(error) });
+      });
+  }
+
+  function show(which) {
+    side = which;
+    var qa = document.getElementById("qa");
+    var html = which === "a" ? card.a : card.q;
+    document.body.className = "card card" + (ordinal + 1) + (night ? " nightMode night_mode" : "");
+    document.documentElement.className = night ? "night-mode" : "";
+    setInnerHTML(qa, html);
+    typeset(qa).then(function () {
+      tell({ type: "shown", side: which });
+    });
+  }
+
+  window._typeAnsPress = function () {
+    if (side === "q") show("a");
+  };
+
+  window.ankismithCard = function (data) {
+    for (var i = 0; i < data.sides.length; i++) {
+      if (data.sides[i].ord === ordinal) card = data.sides[i];
+    }
+    if (!card) {
+      document.getElementById("qa").textContent = "This card is gone from the deck.";
+      return;
+    }
+    show(side);
+  };
+
+  window.addEventListener("message", function (event) {
+    var data = event.data || {};
+    if (data.type === "side" && card) show(data.side === "a" ? "a" : "q");
+  });
+
+  function reportHeight() {
+    tell({ type: "height", height: Math.ceil(document.documentElement.scrollHeight) });
+  }
+
+  document.addEventListener("DOMContentLoaded", function () {
+    if (window.ResizeObserver) new ResizeObserver(reportHeight).observe(document.body);
+    var script = document.createElement("script");
+    script.src = "cards/" + encodeURIComponent(noteId) + ".js" + (params.get("v") ? "?v=" + params.get("v") : "");
+    script.onerror = function () {
+      document.getElementById("qa").textContent = "This card could not be loaded.";
+    };
+    document.head.appendChild(script);
+  });
+})();

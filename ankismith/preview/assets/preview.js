@@ -1,0 +1,195 @@
+/* ankismith preview: the deck page (cards listed by sub-deck, night mode, phone width, search, a
+ * stepper through fresh numeric cards' pools) and, under `ankismith serve`, live updates. */
+(function () {
+  "use strict";
+  var dataElement = document.getElementById("deck-data");
+  var deck = dataElement ? JSON.parse(dataElement.textContent) : null;
+  var state = { night: false, phone: false, query: "" };
+  var frames = {}; // frame id -> {iframe, entry, side}
+  var version = String(Date.now());
+
+  function el(tag, attrs, children) {
+    var node = document.createElement(tag);
+    Object.keys(attrs || {}).forEach(function (name) {
+      if (name === "text") node.textContent = attrs[name];
+      else node.setAttribute(name, attrs[name]);
+    });
+    (children || []).forEach(function (child) {
+      node.appendChild(child);
+    });
+    return node;
+  }
+
+  function frameUrl(entry, ord, side, instance) {
+    var query =
+      "n=" + encodeURIComponent(entry.id) + "&o=" + ord + "&s=" + side + "&f=" + encodeURIComponent(frameId(entry, ord, side)) +
+      (state.night ? "&night=1" : "") + "&v=" + version;
+    return "../frame.html?" + query + (instance === null || instance === undefined ? "" : "#am-instance=" + instance);
+  }
+
+  function frameId(entry, ord, side) {
+    return entry.id + "-" + ord + "-" + side;
+  }
+
+  function notice(kind, lines) {
+    var box = document.getElementById("notices");
+    if (!box) return;
+    var old = box.querySelector('[data-kind="' + kind + '"]');
+    if (old) old.remove();
+    if (!lines || !lines.length) return;
+    var div = el("div", { class: "notice " + kind, "data-kind": kind, role: kind === "errors" ? "alert" : "status" });
+    lines.forEach(function (line) {
+      div.appendChild(el("div", { text: line }));
+    });
+    box.appendChild(div);
+  }
+
+  function buildEntry(entry, ord) {
+    var article = el("article", { class: "entry", "data-kind": entry.kind, "data-key": entry.key });
+    article.searchText = (entry.text + " " + entry.key).toLowerCase();
+    var meta = el("div", { class: "meta" }, [
+      el("span", { class: "kind", text: entry.kind }),
+      el("code", { class: "key", text: entry.key + (entry.ords.length > 1 ? " · card " + (ord + 1) : "") }),
+      el("a", { class: "source", href: entry.href, title: "line " + entry.line + " of the source", text: entry.source }),
+    ]);
+    article.appendChild(meta);
+    var instance = null;
+    if (entry.pool > 1) {
+      instance = 0;
+      var label = el("span", { class: "instance", "aria-live": "polite" });
+      var step = function (by) {
+        instance = (instance + by + entry.pool) % entry.pool;
+        label.textContent = "instance " + (instance + 1) + " of " + entry.pool;
+        ["q", "a"].forEach(function (side) {
+          var frame = frames[frameId(entry, ord, side)];
+          frame.instance = instance;
+          frame.iframe.src = frameUrl(entry, ord, side, instance);
+        });
+      };
+      var previous = el("button", { type: "button", class: "step", "aria-label": "previous instance", text: "\u25c0" });
+      var next = el("button", { type: "button", class: "step", "aria-label": "next instance", text: "\u25b6" });
+      previous.addEventListener("click", function () { step(-1); });
+      next.addEventListener("click", function () { step(1); });
+      label.textContent = "instance 1 of " + entry.pool;
+      meta.appendChild(el("span", { class: "stepper" }, [previous, label, next]));
+    }
+    var sides = el("div", { class: "sides" });
+    ["q", "a"].forEach(function (side) {
+      var id = frameId(entry, ord, side);
+      var iframe = el("iframe", {
+        loading: "lazy",
+        title: (side === "q" ? "Front" : "Back") + " of " + entry.key,
+        src: frameUrl(entry, ord, side, instance),
+      });
+      var caption = el("figcaption", { text: side === "q" ? "Front" : "Back" });
+      if (side === "q") {
+        var reset = el("button", { type: "button", class: "flip", text: "Show answer" });
+        reset.addEventListener("click", function () {
+          var frame = frames[id];
+          var showing = reset.textContent === "Show answer";
+          frame.iframe.contentWindow.postMessage({ type: "side", side: showing ? "a" : "q" }, "*");
+          reset.textContent = showing ? "Back to the front" : "Show answer";
+        });
+        caption.appendChild(reset);
+        frames[id] = { iframe: iframe, entry: entry, ord: ord, side: side, instance: instance, button: reset };
+      } else {
+        frames[id] = { iframe: iframe, entry: entry, ord: ord, side: side, instance: instance };
+      }
+      sides.appendChild(el("figure", { class: "side side-" + side }, [caption, iframe]));
+    });
+    article.appendChild(sides);
+    return article;
+  }
+
+  function render() {
+    var main = document.getElementById("cards");
+    main.textContent = "";
+    frames = {};
+    var sections = {};
+    deck.cards.forEach(function (entry) {
+      if (!sections[entry.deck]) {
+        var title = entry.deck === deck.name ? deck.name : entry.deck.slice(deck.name.length + 2);
+        sections[entry.deck] = el("section", { class: "subdeck" }, [el("h2", { text: title })]);
+        main.appendChild(sections[entry.deck]);
+      }
+      entry.ords.forEach(function (ord) {
+        sections[entry.deck].appendChild(buildEntry(entry, ord));
+      });
+    });
+    filter();
+  }
+
+  function filter() {
+    var query = state.query.trim().toLowerCase();
+    var shown = 0;
+    var total = 0;
+    document.querySelectorAll("article.entry").forEach(function (article) {
+      var match = !query || article.searchText.indexOf(query) >= 0;
+      article.hidden = !match;
+      total += 1;
+      if (match) shown += 1;
+    });
+    document.querySelectorAll("section.subdeck").forEach(function (section) {
+      section.hidden = !section.querySelector("article.entry:not([hidden])");
+    });
+    var counter = document.getElementById("shown");
+    if (counter) counter.textContent = query ? shown + " of " + total + " cards" : "";
+  }
+
+  function reloadFrames(noteIds) {
+    version = String(Date.now());
+    Object.keys(frames).forEach(function (id) {
+      var frame = frames[id];
+      if (noteIds && noteIds.indexOf(frame.entry.id) < 0) return;
+      frame.iframe.src = frameUrl(frame.entry, frame.ord, frame.side, frame.instance);
+      if (frame.button) frame.button.textContent = "Show answer";
+    });
+  }
+
+  window.addEventListener("message", function (event) {
+    var data = event.data || {};
+    var frame = frames[data.frame];
+    if (!frame || event.source !== frame.iframe.contentWindow) return;
+    if (data.type === "height") frame.iframe.style.height = Math.max(60, data.height) + "px";
+    if (data.type === "shown" && frame.button) {
+      frame.button.textContent = data.side === "a" ? "Back to the front" : "Show answer";
+    }
+    if (data.type === "mathjax-error") notice("mathjax-error", ["MathJax: " + data.message]);
+  });
+
+  function listen() {
+    if (window.location.protocol === "file:" || !window.EventSource) return;
+    var source = new EventSource("/_events");
+    source.addEventListener("build", function (event) {
+      var data = JSON.parse(event.data);
+      notice("errors", data.errors);
+      notice("warnings", data.warnings);
+      if (data.reload) window.location.reload();
+      else if (data.changed && data.changed.length) reloadFrames(data.changed);
+    });
+  }
+
+  if (deck) {
+    document.getElementById("night").addEventListener("change", function (event) {
+      state.night = event.target.checked;
+      document.body.classList.toggle("night", state.night);
+      reloadFrames(null);
+    });
+    document.getElementById("phone").addEventListener("change", function (event) {
+      state.phone = event.target.checked;
+      document.body.classList.toggle("phone", state.phone);
+    });
+    document.getElementById("search").addEventListener("input", function (event) {
+      state.query = event.target.value;
+      filter();
+    });
+    if (!deck.mathjax && deck.cards.some(function (entry) { return entry.math; })) {
+      notice("mathjax", [
+        "MathJax was not found, so math is shown as TeX source. For a local copy: " +
+          "npm install --prefix ~/.cache/ankismith/mathjax-3.2.2 mathjax@3.2.2 (or pass --mathjax).",
+      ]);
+    }
+    render();
+  }
+  listen();
+})();
