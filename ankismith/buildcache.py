@@ -98,6 +98,30 @@ class BuildCache(CacheReader):
             self._db.execute(f"CREATE TABLE IF NOT EXISTS {table} (key TEXT PRIMARY KEY, value TEXT NOT NULL)")
         self._db.execute("CREATE TABLE IF NOT EXISTS outputs (path TEXT PRIMARY KEY, digest TEXT, sha TEXT)")
         self._pending: dict[str, dict[str, str]] = {table: {} for table in TABLES}
+        self._files: dict[str, FileNotes] = {}  # compiled card files, as read or made while open
+        self._used: set[str] = set()
+
+    def get_file(self, key: str) -> FileNotes | None:
+        """A card file's compiled notes; kept in memory once read, for as long as the cache is open."""
+        self._used.add(key)
+        if key not in self._files:
+            entry = self.get("files", key)
+            if entry is None:
+                return None
+            self._files[key] = FileNotes.from_json(entry)
+        return self._files[key]
+
+    def put_file(self, key: str, notes: FileNotes) -> None:
+        """Remember a card file's compiled notes (stored by `save`)."""
+        self._used.add(key)
+        self._files[key] = notes
+        self.put("files", key, notes.to_json())
+
+    def forget_unused(self) -> None:
+        """Drop from memory the card files no compile asked for since the last call (a long-running
+        server would otherwise keep every version of every edited file)."""
+        self._files = {key: notes for key, notes in self._files.items() if key in self._used}
+        self._used = set()
 
     def put(self, table: str, key: str, entry: Any) -> None:
         """Remember an entry (stored by `save`)."""

@@ -37,6 +37,12 @@ DeckDirs = Annotated[
     ),
 ]
 Seed = Annotated[int | None, typer.Option("--seed", min=0, help="Seed of the numeric variants (overrides deck.yaml).")]
+MathJax = Annotated[
+    str | None,
+    typer.Option(
+        "--mathjax", help="MathJax 3 to load: tex-chtml-full.js as a file, its folder or a URL (default: a local copy)."
+    ),
+]
 CacheDir = Annotated[
     Path, typer.Option("--cache-dir", help="Build cache: compiled cards (safe to delete; keep it out of git).")
 ]
@@ -219,19 +225,22 @@ def export(
     typer.echo(json.dumps(data, indent=2, ensure_ascii=False))
 
 
+def _mathjax(given: str | None) -> str | None:
+    """The MathJax URL pages load (None: none found); a --mathjax that is not there is bad usage."""
+    from ankismith.preview.site import find_mathjax
+
+    found = find_mathjax(given)
+    if given and found is None:
+        err.print(f"--mathjax {given}: no tex-chtml-full.js there; expected it, its folder or a URL", markup=False)
+        raise typer.Exit(2)
+    return found
+
+
 @app.command()
 def preview(
     decks: DeckDirs = None,
-    output: Annotated[Path, typer.Option("--output", "-o", help="Folder for the preview site.")] = Path(
-        "dist/preview"
-    ),
-    mathjax: Annotated[
-        str | None,
-        typer.Option(
-            "--mathjax",
-            help="MathJax 3 to load: tex-chtml-full.js as a file, its folder or a URL (default: a local copy).",
-        ),
-    ] = None,
+    output: Annotated[Path, typer.Option("--output", "-o", help="Folder for the preview site.")] = Path("dist/preview"),
+    mathjax: MathJax = None,
     cache: CacheDir = Path(".ankismith-cache"),
 ) -> None:
     """Write a static HTML preview of every card, front and back, as Anki shows it."""
@@ -239,12 +248,8 @@ def preview(
         raise stop
     from ankismith.pipeline import DeckErrors
     from ankismith.pipeline import preview as run_preview
-    from ankismith.preview.site import find_mathjax
 
-    found = find_mathjax(mathjax)
-    if mathjax and found is None:
-        err.print(f"--mathjax {mathjax}: no tex-chtml-full.js there; expected it, its folder or a URL", markup=False)
-        raise typer.Exit(2)
+    found = _mathjax(mathjax)
     try:
         compiled, index = run_preview(decks or [], output, found, cache)
     except DeckErrors as exc:
@@ -261,6 +266,36 @@ def preview(
             "npm install --prefix ~/.cache/ankismith/mathjax-3.2.2 mathjax@3.2.2 (or pass --mathjax)",
             markup=False,
         )
+
+
+@app.command()
+def serve(
+    decks: DeckDirs = None,
+    port: Annotated[int, typer.Option("--port", min=0, max=65535, help="Port (0: any free one).")] = 8000,
+    host: Annotated[
+        str, typer.Option("--host", help="Address to listen on; only this machine by default.")
+    ] = "127.0.0.1",
+    output: Annotated[Path, typer.Option("--output", "-o", help="Folder for the .apkg files.")] = Path("dist"),
+    site: Annotated[Path, typer.Option("--site", help="Folder for the preview site.")] = Path("dist/preview"),
+    mathjax: MathJax = None,
+    cache: CacheDir = Path(".ankismith-cache"),
+) -> None:
+    """Serve the preview, rebuild the changed cards and the .apkg on every save, reload the open pages."""
+    if (stop := _no_decks(decks)) is not None:
+        raise stop
+    from ankismith.preview.serve import Server
+
+    found = _mathjax(mathjax)
+
+    def say(line: str, error: bool) -> None:
+        (err if error else out).print(line, markup=False)
+
+    try:
+        server = Server(decks or [], output, site, found, cache, host, port, say)
+    except OSError as exc:
+        err.print(f"cannot listen on {host}:{port}: {exc.strerror or exc}", markup=False)
+        raise typer.Exit(1) from None
+    server.run()
 
 
 @app.command()

@@ -192,13 +192,11 @@ def _compile_deck(
     settings = buildcache.deck_settings(config)
     for file, data in files:
         key = buildcache.cache_key(settings, file.path.as_posix(), data) if store is not None else None
-        entry = store.get("files", key) if store is not None and key is not None else None
-        if entry is not None:
-            cached = buildcache.FileNotes.from_json(entry)
-            if all(m.unchanged() for m in cached.media):
-                results[file.path] = cached
-                progress.advance(len(data))
-                continue
+        cached = store.get_file(key) if store is not None and key is not None else None
+        if cached is not None and all(m.unchanged() for m in cached.media):
+            results[file.path] = cached
+            progress.advance(len(data))
+            continue
         tasks.append((key, _FileTask(config, file, data, store.path if store is not None else None)))
     for (key, task), done in zip(tasks, _run(task for _, task in tasks), strict=True):
         results[task.file.path] = done.notes
@@ -207,7 +205,7 @@ def _compile_deck(
             for card_key, notes in done.new_cards:
                 store.put("cards", card_key, notes)
             if not done.errors:
-                store.put("files", key, done.notes.to_json())
+                store.put_file(key, done.notes)
         progress.advance(len(task.data))
     ordered = [results[file.path] for file, _ in files if file.path in results]
     for result in ordered:
@@ -390,6 +388,45 @@ def _write_package(target: Path, deck: BuiltDeck, lock: lockfile.Lock) -> None:
     media = {m.name: Path(m.path).read_bytes() for m in deck.media}
     models = {kind: entry.mod for kind, entry in lock.models.items()}
     write_apkg(target, deck.config.id, deck.deck_specs(), notes, media, models)
+
+
+# --- again and again ------------------------------------------------------------------------
+
+
+class Builder:
+    """Compiles and packages again and again with one build cache kept open, so that what it read
+    and compiled stays in memory between runs (`ankismith serve`); `close()` when done."""
+
+    def __init__(self, cache_dir: Path | None) -> None:
+        self._warnings = Collector()
+        self.store = buildcache.open_cache(cache_dir, self._warnings)
+
+    def compile(self, paths: Sequence[Path], seed: int | None = None, variants: int | None = None) -> Compiled:
+        """As `compile_decks`; raises DeckErrors."""
+        errors = Collector()
+        errors.warnings.extend(self._warnings.warnings)
+        try:
+            return _compile(paths, seed, variants, self.store, errors, None)
+        finally:
+            if self.store is not None:
+                self.store.forget_unused()
+
+    def package(
+        self, compiled: Compiled, out_dir: Path, now: int | None = None
+    ) -> tuple[list[Written], tuple[SourceError, ...]]:
+        """Write each deck's package and lock, as `build` does after compiling."""
+        errors = Collector()
+        now = now if now is not None else _now()
+        written = [_package_deck(deck, out_dir, now, self.store, errors)[0] for deck in compiled.decks]
+        if self.store is not None:
+            self.store.save()
+        errors.raise_if_any()
+        return written, tuple(errors.warnings)
+
+    def close(self) -> None:
+        """Close the build cache."""
+        if self.store is not None:
+            self.store.close()
 
 
 # --- preview -------------------------------------------------------------------------------

@@ -48,6 +48,16 @@ class DeckLike(Protocol):
     media: Sequence[Any]
 
 
+@dataclass(frozen=True)
+class Written:
+    """What a write changed: the notes whose card files changed, and each deck page's version (a
+    page whose version moved lists other cards, and reloads)."""
+
+    changed: tuple[str, ...]
+    versions: dict[str, str]
+    entries: tuple[dict[str, Any], ...]  # listing data that moved (a source line, a question's text)
+
+
 @dataclass
 class Site:
     """A preview folder and what was last written into it (to rewrite only what changed)."""
@@ -55,9 +65,10 @@ class Site:
     root: Path
     mathjax: str | None = None  # URL of tex-chtml-full.js as the pages load it, or None: math as TeX
     written: dict[str, str] = field(default_factory=dict)  # file (relative) -> hash of its content
+    entries: dict[str, dict[str, Any]] = field(default_factory=dict)  # note id -> its listing, as written
 
-    def write(self, decks: Sequence[DeckLike]) -> list[str]:
-        """Write the site for `decks`; returns the ids of the notes whose card files changed."""
+    def write(self, decks: Sequence[DeckLike]) -> Written:
+        """Write the site for `decks`: what changed, for the pages that are open."""
         self.root.mkdir(parents=True, exist_ok=True)
         self._put("assets/card.css", stylesheet())
         for name in ASSETS:
@@ -70,7 +81,7 @@ class Site:
                     target.parent.mkdir(parents=True, exist_ok=True)
                     shutil.copyfile(media.path, target)
         changed, keep = [], set()
-        summaries = []
+        summaries, versions, entries_now = [], {}, {}
         for deck in decks:
             entries = []
             for note in deck.notes:
@@ -81,12 +92,20 @@ class Site:
                 if self._put(f"cards/{note_id}.js", f"ankismithCard({_json(data)});\n"):
                     changed.append(note_id)
                 entries.append(_entry(note, note_id, sides, Path(deck.config.root)))
+                entries_now[note_id] = entries[-1]
             counts = Counter(str(e["kind"]) for e in entries for _ in e["ords"])
             summaries.append((deck, entries, counts))
-            self._put(f"decks/{_file_name(deck.config.id)}.html", _deck_page(deck, entries, counts, self.mathjax))
+            # the page's version: which cards it lists, in which order (text and lines move without it)
+            listed = [[e["id"], e["ords"], e["deck"], e["key"], e["kind"], e["pool"]] for e in entries]
+            version = hashlib.sha256(json.dumps(listed).encode()).hexdigest()[:16]
+            versions[deck.config.id] = version
+            page = _deck_page(deck, entries, counts, self.mathjax, version)
+            self._put(f"decks/{_file_name(deck.config.id)}.html", page)
         self._put("index.html", _index_page(summaries))
         self._remove_stale(keep)
-        return changed
+        moved = tuple(e for note_id, e in entries_now.items() if self.entries.get(note_id, e) != e)
+        self.entries = entries_now
+        return Written(tuple(changed), versions, moved)
 
     def _put(self, relative: str, text: str) -> bool:
         """Write one file unless it already holds `text`; whether it was written."""
@@ -135,8 +154,16 @@ def _entry(note: BuiltNote, note_id: str, sides: Iterable[Any], folder: Path) ->
     }
 
 
-def _deck_page(deck: DeckLike, entries: list[dict[str, Any]], counts: Counter[str], mathjax: str | None) -> str:
-    data = {"id": deck.config.id, "name": deck.config.name, "cards": entries, "mathjax": mathjax is not None}
+def _deck_page(
+    deck: DeckLike, entries: list[dict[str, Any]], counts: Counter[str], mathjax: str | None, version: str
+) -> str:
+    data = {
+        "id": deck.config.id,
+        "name": deck.config.name,
+        "version": version,
+        "cards": entries,
+        "mathjax": mathjax is not None,
+    }
     title = html.escape(deck.config.name)
     return f"""<!doctype html>
 <html lang="en"><head><meta charset="utf-8">
@@ -197,7 +224,7 @@ def _frame_page(mathjax: str | None) -> str:
     if mathjax is not None:
         loader = (
             f"<script>{_asset('mathjax-config.js')}</script>\n"
-            f'<script src="{html.escape(mathjax)}" id="MathJax-script" async></script>\n'
+            f'<script src="{html.escape(mathjax)}" id="MathJax-script"></script>\n'
         )
     return f"""<!doctype html>
 <html><head><meta charset="utf-8">

@@ -60,6 +60,7 @@
   };
 
   window.ankismithCard = function (data) {
+    card = null;
     for (var i = 0; i < data.sides.length; i++) {
       if (data.sides[i].ord === ordinal) card = data.sides[i];
     }
@@ -70,9 +71,27 @@
     show(side);
   };
 
+  /** Load the note's card file (again, after a rebuild: `version` defeats any cache). */
+  function load(version) {
+    var old = document.getElementById("am-card-data");
+    if (old) old.remove();
+    var script = document.createElement("script");
+    script.id = "am-card-data";
+    script.src = "cards/" + encodeURIComponent(noteId) + ".js" + (version ? "?v=" + encodeURIComponent(version) : "");
+    script.onerror = function () {
+      document.getElementById("qa").textContent = "This card could not be loaded.";
+    };
+    document.head.appendChild(script);
+  }
+
   window.addEventListener("message", function (event) {
     var data = event.data || {};
     if (data.type === "side" && card) show(data.side === "a" ? "a" : "q");
+    if (data.type === "refresh") {
+      side = params.get("s") === "a" ? "a" : "q"; // a rebuilt card starts again on its own side
+      card = null;
+      load(data.version);
+    }
   });
 
   function reportHeight() {
@@ -81,11 +100,6 @@
 
   document.addEventListener("DOMContentLoaded", function () {
     if (window.ResizeObserver) new ResizeObserver(reportHeight).observe(document.body);
-    var script = document.createElement("script");
-    script.src = "cards/" + encodeURIComponent(noteId) + ".js" + (params.get("v") ? "?v=" + params.get("v") : "");
-    script.onerror = function () {
-      document.getElementById("qa").textContent = "This card could not be loaded.";
-    };
-    document.head.appendChild(script);
+    load(params.get("v"));
   });
 })();

@@ -47,6 +47,7 @@
   function buildEntry(entry, ord) {
     var article = el("article", { class: "entry", "data-kind": entry.kind, "data-key": entry.key });
     article.searchText = (entry.text + " " + entry.key).toLowerCase();
+    article.entryId = entry.id;
     var meta = el("div", { class: "meta" }, [
       el("span", { class: "kind", text: entry.kind }),
       el("code", { class: "key", text: entry.key + (entry.ords.length > 1 ? " · card " + (ord + 1) : "") }),
@@ -136,12 +137,32 @@
     if (counter) counter.textContent = query ? shown + " of " + total + " cards" : "";
   }
 
+  /** New listing data for a card (its text, its source line) from a rebuild. */
+  function update(entry) {
+    if (!deck) return;
+    deck.cards.forEach(function (old, i) {
+      if (old.id === entry.id) deck.cards[i] = entry;
+    });
+    document.querySelectorAll("article.entry").forEach(function (article) {
+      if (article.entryId !== entry.id) return;
+      article.searchText = (entry.text + " " + entry.key).toLowerCase();
+      var link = article.querySelector("a.source");
+      link.textContent = entry.source;
+      link.href = entry.href;
+      link.title = "line " + entry.line + " of the source";
+    });
+    filter();
+  }
+
+  /** Show the notes' new card files: a loaded frame reads its card again (MathJax stays loaded),
+   * one not loaded yet gets the new address; `null`: every frame reloads (night mode). */
   function reloadFrames(noteIds) {
     version = String(Date.now());
     Object.keys(frames).forEach(function (id) {
       var frame = frames[id];
       if (noteIds && noteIds.indexOf(frame.entry.id) < 0) return;
-      frame.iframe.src = frameUrl(frame.entry, frame.ord, frame.side, frame.instance);
+      if (noteIds && frame.loaded) frame.iframe.contentWindow.postMessage({ type: "refresh", version: version }, "*");
+      else frame.iframe.src = frameUrl(frame.entry, frame.ord, frame.side, frame.instance);
       if (frame.button) frame.button.textContent = "Show answer";
     });
   }
@@ -151,6 +172,7 @@
     var frame = frames[data.frame];
     if (!frame || event.source !== frame.iframe.contentWindow) return;
     if (data.type === "height") frame.iframe.style.height = Math.max(60, data.height) + "px";
+    if (data.type === "shown") frame.loaded = true;
     if (data.type === "shown" && frame.button) {
       frame.button.textContent = data.side === "a" ? "Back to the front" : "Show answer";
     }
@@ -164,8 +186,13 @@
       var data = JSON.parse(event.data);
       notice("errors", data.errors);
       notice("warnings", data.warnings);
-      if (data.reload) window.location.reload();
-      else if (data.changed && data.changed.length) reloadFrames(data.changed);
+      var version = deck && data.versions ? data.versions[deck.id] : undefined;
+      if (deck && version !== undefined && version !== deck.version) {
+        window.location.reload();
+        return;
+      }
+      (data.entries || []).forEach(update);
+      if (data.changed && data.changed.length) reloadFrames(data.changed);
     });
   }
 

@@ -1,0 +1,253 @@
+"""`ankismith serve`: the preview over HTTP, rebuilt on every save, and the open pages told.
+
+A thin loop over the same build (mkdocs' livereload is the model): watch the deck folders, compile
+through the build cache (kept open, so what was compiled stays in memory), write the preview's
+changed card files, tell the pages which notes changed (server-sent events on /_events), then
+write the .apkg and the lock. A deck with errors keeps its last good .apkg; the pages show the
+errors at the top until a save fixes them.
+"""
+
+from __future__ import annotations
+
+import json
+import mimetypes
+import queue
+import threading
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from http import HTTPStatus
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import Any
+from urllib.parse import unquote, urlsplit
+
+from ankismith.pipeline import Builder, DeckErrors, find_decks
+from ankismith.preview.site import Site
+
+MATHJAX_ROUTE = "/_mathjax/"
+EVENTS_ROUTE = "/_events"
+IGNORED_NAMES = {"ankismith.lock"}  # written by the build itself
+
+
+@dataclass
+class _Hub:
+    """The open pages' event streams, and the last event (sent to a page as it connects)."""
+
+    last: str = ""
+    clients: list[queue.Queue[str | None]] = field(default_factory=list)
+    lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def publish(self, data: dict[str, Any]) -> None:
+        """Send `data` to every open page; a page that connects later gets its state (not its changes)."""
+        message = _event(data)
+        with self.lock:
+            self.last = _event({**data, "changed": [], "entries": []})
+            for client in self.clients:
+                client.put(message)
+
+    def subscribe(self) -> queue.Queue[str | None]:
+        client: queue.Queue[str | None] = queue.Queue()
+        with self.lock:
+            if self.last:
+                client.put(self.last)
+            self.clients.append(client)
+        return client
+
+    def unsubscribe(self, client: queue.Queue[str | None]) -> None:
+        with self.lock:
+            if client in self.clients:
+                self.clients.remove(client)
+
+    def close(self) -> None:
+        with self.lock:
+            for client in self.clients:
+                client.put(None)
+
+
+class Server:
+    """The preview server: one build loop, one HTTP server, one watcher."""
+
+    def __init__(
+        self,
+        decks: Sequence[Path],
+        out_dir: Path,
+        site_dir: Path,
+        mathjax: str | None,
+        cache_dir: Path | None,
+        host: str = "127.0.0.1",
+        port: int = 8000,
+        say: Callable[[str, bool], None] = lambda line, error: None,
+    ) -> None:
+        self.decks = list(decks)
+        self.out_dir = out_dir
+        self.say = say
+        # a local MathJax is served from its own folder (a page over http may not load file: URLs)
+        self.mathjax = _local_file(mathjax)
+        page_url = MATHJAX_ROUTE + self.mathjax.name if self.mathjax else mathjax
+        self.site = Site(site_dir, page_url)
+        self.cache_dir = cache_dir
+        self.builder: Builder | None = None  # opened by `run`, in the thread that builds
+        self.hub = _Hub()
+        self.stop_event = threading.Event()
+        self.versions: dict[str, str] = {}  # each deck page's version, as last written
+        self.httpd = ThreadingHTTPServer((host, port), self._handler())
+        self.httpd.daemon_threads = True
+        self._serving = threading.Thread(target=self.httpd.serve_forever, name="ankismith-http", daemon=True)
+
+    @property
+    def url(self) -> str:
+        """The address of the index page."""
+        host, port = self.httpd.server_address[:2]
+        return f"http://{host}:{port}/"
+
+    def rebuild(self) -> bool:
+        """Compile, update the preview, tell the pages, write the packages; whether it succeeded."""
+        assert self.builder is not None, "rebuild runs inside run()"
+        try:
+            compiled = self.builder.compile(find_decks(self.decks))
+        except DeckErrors as exc:
+            lines = [str(error) for error in exc.errors]
+            for line in lines:
+                self.say(line, True)
+            self.say(f"{len(lines)} error(s); the last good .apkg stays", True)
+            self.hub.publish({"errors": lines, "warnings": [], "changed": [], "versions": self.versions})
+            return False
+        written = self.site.write(compiled.decks)
+        self.versions = written.versions
+        warnings = [str(w) for w in compiled.warnings]
+        self.hub.publish(
+            {
+                "errors": [],
+                "warnings": warnings,
+                "changed": list(written.changed),
+                "entries": list(written.entries),
+                "versions": written.versions,
+            }
+        )
+        for line in warnings:
+            self.say(f"{line} (warning)", False)
+        try:
+            packages, _ = self.builder.package(compiled, self.out_dir)
+        except DeckErrors as exc:
+            lines = [str(error) for error in exc.errors]
+            self.hub.publish({"errors": lines, "warnings": warnings, "changed": [], "versions": self.versions})
+            for line in lines:
+                self.say(line, True)
+            return False
+        for item in packages:
+            self.say(f"{item.path}: {item.note_count} notes", False)
+        return True
+
+    def run(self) -> None:
+        """Build, serve and rebuild on every save until `stop()` or Ctrl-C."""
+        import watchfiles
+
+        self.builder = Builder(self.cache_dir)
+        try:
+            self.rebuild()
+            self._serving.start()
+            self.say(f"serving {self.url} (Ctrl-C stops)", False)
+            roots = [str(path) for path in find_decks(self.decks)] or ["."]
+            for _ in watchfiles.watch(
+                *roots, watch_filter=_source_filter, debounce=30, step=10, stop_event=self.stop_event
+            ):
+                self._rebuild_guarded()
+        except KeyboardInterrupt:
+            pass
+        finally:
+            self.close()
+
+    def _rebuild_guarded(self) -> None:
+        """A rebuild that a bug cannot end: the server says so and goes on watching."""
+        try:
+            self.rebuild()
+        except Exception as exc:  # the loop must outlive a bad save
+            line = f"internal error: {type(exc).__name__}: {exc}; please report it (the last good .apkg stays)"
+            self.say(line, True)
+            self.hub.publish({"errors": [line], "warnings": [], "changed": [], "versions": self.versions})
+
+    def stop(self) -> None:
+        """Ask `run` to return."""
+        self.stop_event.set()
+
+    def close(self) -> None:
+        """Stop serving and close the build cache."""
+        self.stop_event.set()
+        self.hub.close()
+        if self._serving.is_alive():
+            self.httpd.shutdown()
+        self.httpd.server_close()
+        if self.builder is not None:
+            self.builder.close()
+
+    def _handler(self) -> type[BaseHTTPRequestHandler]:
+        server = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_GET(self) -> None:  # http.server's name
+                path = unquote(urlsplit(self.path).path)
+                if path == EVENTS_ROUTE:
+                    self._events()
+                    return
+                if path.startswith(MATHJAX_ROUTE) and server.mathjax is not None:
+                    self._file(server.mathjax.parent, path[len(MATHJAX_ROUTE) :], "max-age=86400")
+                    return
+                self._file(server.site.root, path.lstrip("/") or "index.html", "no-store")
+
+            def _file(self, root: Path, relative: str, caching: str) -> None:
+                target = (root / relative).resolve()
+                if target.is_dir():
+                    target = target / "index.html"
+                if not target.is_relative_to(root.resolve()) or not target.is_file():
+                    self.send_error(HTTPStatus.NOT_FOUND)
+                    return
+                data = target.read_bytes()
+                self.send_response(HTTPStatus.OK)
+                kind = mimetypes.guess_type(target.name)[0] or "application/octet-stream"
+                text = kind.startswith(("text/", "application/javascript"))
+                self.send_header("Content-Type", kind + ("; charset=utf-8" if text else ""))
+                self.send_header("Content-Length", str(len(data)))
+                self.send_header("Cache-Control", caching)
+                self.end_headers()
+                self.wfile.write(data)
+
+            def _events(self) -> None:
+                self.send_response(HTTPStatus.OK)
+                self.send_header("Content-Type", "text/event-stream")
+                self.send_header("Cache-Control", "no-store")
+                self.end_headers()
+                client = server.hub.subscribe()
+                try:
+                    while not server.stop_event.is_set():
+                        try:
+                            message = client.get(timeout=15)
+                        except queue.Empty:
+                            message = ": keep-alive\n\n"
+                        if message is None:
+                            break
+                        self.wfile.write(message.encode())
+                        self.wfile.flush()
+                except (BrokenPipeError, ConnectionResetError):
+                    pass
+                finally:
+                    server.hub.unsubscribe(client)
+
+            def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 (http.server's API)
+                return  # quiet: the build's own lines are what matters
+
+        return Handler
+
+
+def _local_file(url: str | None) -> Path | None:
+    """The file behind a file: URL, else None."""
+    return Path(unquote(urlsplit(url).path)) if url and url.startswith("file:") else None
+
+
+def _event(data: dict[str, Any]) -> str:
+    return f"event: build\ndata: {json.dumps(data, ensure_ascii=False)}\n\n"
+
+
+def _source_filter(change: Any, path: str) -> bool:
+    """Changes that can change a deck: not the lock the build writes, nor hidden or temporary files."""
+    name = Path(path).name
+    return name not in IGNORED_NAMES and not name.startswith(".") and not name.endswith("~")
