@@ -37,6 +37,7 @@ DeckDirs = Annotated[
     ),
 ]
 Seed = Annotated[int | None, typer.Option("--seed", min=0, help="Seed of the numeric variants (overrides deck.yaml).")]
+NoCache = Annotated[bool, typer.Option("--no-cache", help="Compile every card afresh and keep no cache.")]
 MathJax = Annotated[
     str | None,
     typer.Option(
@@ -125,10 +126,8 @@ def build(
     output: Annotated[Path, typer.Option("--output", "-o", help="Folder for the .apkg files.")] = Path("dist"),
     seed: Seed = None,
     variants: Variants = None,
-    cache: Annotated[
-        Path, typer.Option("--cache-dir", help="Build cache: compiled cards (safe to delete; keep it out of git).")
-    ] = Path(".ankismith-cache"),
-    no_cache: Annotated[bool, typer.Option("--no-cache", help="Compile every card afresh and keep no cache.")] = False,
+    cache: CacheDir = Path(".ankismith-cache"),
+    no_cache: NoCache = False,
 ) -> None:
     """Build DIR/<deck id>.apkg for each deck."""
     if (stop := _no_decks(decks)) is not None:
@@ -167,14 +166,17 @@ def build(
             )
 
 
-def _compile(decks: list[Path] | None, seed: int | None = None, variants: int | None = None) -> Compiled:
-    """Compile the decks for check, list and export; errors end the command with status 1."""
+def _compile(
+    decks: list[Path] | None, cache: Path | None, seed: int | None = None, variants: int | None = None
+) -> Compiled:
+    """Compile the decks for check, list and export (through the build cache, as build does);
+    errors end the command with status 1."""
     if (stop := _no_decks(decks)) is not None:
         raise stop
     from ankismith.pipeline import DeckErrors, compile_decks
 
     try:
-        compiled = compile_decks(decks or [], seed, variants)
+        compiled = compile_decks(decks or [], seed, variants, cache_dir=cache)
     except DeckErrors as exc:
         raise _fail(exc.errors) from None
     _warn(compiled.warnings)
@@ -182,21 +184,21 @@ def _compile(decks: list[Path] | None, seed: int | None = None, variants: int | 
 
 
 @app.command()
-def check(decks: DeckDirs = None) -> None:
-    """Validate decks without writing anything; every problem as path:line: message."""
-    compiled = _compile(decks)
+def check(decks: DeckDirs = None, cache: CacheDir = Path(".ankismith-cache"), no_cache: NoCache = False) -> None:
+    """Validate decks without writing anything but the build cache; every problem as path:line: message."""
+    compiled = _compile(decks, None if no_cache else cache)
     for deck in compiled.decks:
         out.print(f"{deck.config.root.as_posix()}: ok, {len(deck.notes)} notes", markup=False)
 
 
 @app.command(name="list")
-def list_decks(decks: DeckDirs = None) -> None:
+def list_decks(decks: DeckDirs = None, cache: CacheDir = Path(".ankismith-cache"), no_cache: NoCache = False) -> None:
     """Each deck: name, id, notes by kind."""
     from collections import Counter
 
     from ankismith.cards.model import Kind
 
-    compiled = _compile(decks)
+    compiled = _compile(decks, None if no_cache else cache)
     for deck in compiled.decks:
         kinds = Counter(note.kind for note in deck.notes)
         by_kind = ", ".join(f"{kinds[k]} {k}" for k in Kind if kinds[k])
@@ -211,12 +213,14 @@ def export(
     format: Annotated[str, typer.Option("--format", help="Output format: json.")] = "json",  # noqa: A002
     seed: Seed = None,
     variants: Variants = None,
+    cache: CacheDir = Path(".ankismith-cache"),
+    no_cache: NoCache = False,
 ) -> None:
     """Print the built notes as JSON on stdout."""
     if format != "json":
         err.print(f"unsupported format {format!r}; expected: json", markup=False)
         raise typer.Exit(2)
-    compiled = _compile(decks, seed, variants)
+    compiled = _compile(decks, None if no_cache else cache, seed, variants)
     data = {
         "decks": [
             {"id": d.config.id, "name": d.config.name, "notes": [n.export() for n in d.notes]} for d in compiled.decks

@@ -236,3 +236,24 @@ def test_an_oversized_cache_starts_afresh(deck_dir: Path, tmp_path: Path, monkey
     monkeypatch.setattr(BuildCache, "MAX_BYTES", 0)
     parsed = count_parses(monkeypatch)
     assert notes(deck_dir, cache) == first and parsed == ["a.md"]
+
+
+def test_check_list_and_export_use_the_build_cache(
+    deck_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from typer.testing import CliRunner
+
+    from ankismith.cli import app
+
+    write_deck(deck_dir, {"a.md": "## A {#a}\nx\n", "b.md": "## B {#b}\ny\n"})
+    cache = str(tmp_path / "cache")
+    runner = CliRunner()
+    built = runner.invoke(app, ["build", str(deck_dir), "-o", str(tmp_path / "out"), "--cache-dir", cache])
+    assert built.exit_code == 0, built.output
+    parsed = count_parses(monkeypatch)
+    for command in (["check"], ["list"], ["export", "--format", "json"]):
+        result = runner.invoke(app, [*command, str(deck_dir), "--cache-dir", cache])
+        assert result.exit_code == 0, result.output
+    assert parsed == []  # nothing read again: every file came from the cache
+    result = runner.invoke(app, ["check", str(deck_dir), "--no-cache"])
+    assert result.exit_code == 0 and parsed == ["a.md", "b.md"]
