@@ -221,12 +221,14 @@ def export(
         err.print(f"unsupported format {format!r}; expected: json", markup=False)
         raise typer.Exit(2)
     compiled = _compile(decks, None if no_cache else cache, seed, variants)
-    data = {
-        "decks": [
-            {"id": d.config.id, "name": d.config.name, "notes": [n.export() for n in d.notes]} for d in compiled.decks
-        ]
-    }
-    typer.echo(json.dumps(data, indent=2, ensure_ascii=False))
+    # one note a line: readable, and written by json's C encoder (indent= would take the slow one)
+    encode = json.JSONEncoder(ensure_ascii=False).encode
+    decks_json = []
+    for deck in compiled.decks:
+        head = encode({"id": deck.config.id, "name": deck.config.name})[:-1]
+        notes = ",\n".join(encode(note.export()) for note in deck.notes)
+        decks_json.append(f'{head}, "notes": [\n{notes}\n]}}')
+    typer.echo('{"decks": [\n' + ",\n".join(decks_json) + "\n]}")
 
 
 def _mathjax(given: str | None) -> str | None:

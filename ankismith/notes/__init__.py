@@ -7,9 +7,10 @@ stylesheet) is the builder's business; what goes into each field is decided here
 
 from __future__ import annotations
 
+import dataclasses
 import html
 from collections.abc import Mapping
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from ankismith.builder.ids import guid_for
@@ -55,21 +56,19 @@ class BuiltNote:
             data["numeric"] = self.numeric
         return data
 
-    def to_json(self) -> dict[str, Any]:
-        """Every attribute as plain JSON (for the build cache)."""
-        return asdict(self)
+    def to_json(self) -> list[Any]:
+        """Every attribute, in order, as plain JSON (for the build cache: a list reads back fastest)."""
+        return [getattr(self, name) for name in _ATTRIBUTES]
 
     @classmethod
-    def from_json(cls, data: Mapping[str, Any]) -> BuiltNote:
+    def from_json(cls, data: list[Any]) -> BuiltNote:
         """The note `to_json` gave."""
-        return cls(
-            **{
-                **data,
-                "kind": Kind(data["kind"]),
-                "tags": tuple(data["tags"]),
-                "fields": tuple((name, value) for name, value in data["fields"]),
-            }
-        )
+        key, kind, guid, deck, tags, source, fields, numeric, digest = data
+        return cls(key, _KINDS[kind], guid, deck, tuple(tags), source, tuple(map(tuple, fields)), numeric, digest)
+
+
+_ATTRIBUTES = tuple(f.name for f in dataclasses.fields(BuiltNote))
+_KINDS = {str(kind): kind for kind in Kind}
 
 
 def render_notes(card: Card, config: DeckConfig, media: Mapping[str, str], errors: Collector) -> list[BuiltNote]:
