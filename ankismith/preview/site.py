@@ -27,8 +27,8 @@ from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
 from typing import Any, Protocol
+from urllib.parse import quote
 
-from ankismith.builder.atomic import atomic_write
 from ankismith.builder.models import stylesheet
 from ankismith.cards.model import Kind
 from ankismith.notes import BuiltNote
@@ -60,16 +60,19 @@ class Written:
 
 @dataclass
 class Site:
-    """A preview folder and what was last written into it (to rewrite only what changed)."""
+    """A preview folder and what was last written into it (to redo only what changed)."""
 
     root: Path
     mathjax: str | None = None  # URL of tex-chtml-full.js as the pages load it, or None: math as TeX
-    written: dict[str, str] = field(default_factory=dict)  # file (relative) -> hash of its content
-    entries: dict[str, dict[str, Any]] = field(default_factory=dict)  # note id -> its listing, as written
+    # what the last write wrote: each file's hash; each note's (what it was made from, listing);
+    # each deck page's (listings, deck name, version)
+    written: dict[str, str] = field(default_factory=dict)
+    notes: dict[str, tuple[tuple[str, str], dict[str, Any]]] = field(default_factory=dict)
+    pages: dict[str, tuple[list[dict[str, Any]], str, str]] = field(default_factory=dict)
 
     def write(self, decks: Sequence[DeckLike]) -> Written:
         """Write the site for `decks`: what changed, for the pages that are open."""
-        self.root.mkdir(parents=True, exist_ok=True)
+        first = not self.written
         self._put("assets/card.css", stylesheet())
         for name in ASSETS:
             self._put(f"assets/{name}", _asset(name))
@@ -80,50 +83,73 @@ class Site:
                 if not target.exists() or target.stat().st_size != media.size:
                     target.parent.mkdir(parents=True, exist_ok=True)
                     shutil.copyfile(media.path, target)
-        changed, keep = [], set()
-        summaries, versions, entries_now = [], {}, {}
+        changed, moved = [], []
+        summaries, versions, notes_now = [], {}, {}
         for deck in decks:
+            folder = Path(deck.config.root).resolve().as_uri()
             entries = []
             for note in deck.notes:
                 note_id = note_file_id(note)
-                keep.add(f"cards/{note_id}.js")
-                sides = card_sides(note.kind, dict(note.fields))
-                data = {"id": note_id, "sides": [{"ord": s.ordinal, "q": s.question, "a": s.answer} for s in sides]}
-                if self._put(f"cards/{note_id}.js", f"ankismithCard({_json(data)});\n"):
-                    changed.append(note_id)
-                entries.append(_entry(note, note_id, sides, Path(deck.config.root)))
-                entries_now[note_id] = entries[-1]
+                made_from = (note.hash, note.source)
+                known = self.notes.get(note_id)
+                if known is not None and known[0] == made_from:
+                    entry = known[1]  # unchanged note: its card file and listing stand
+                else:
+                    sides = card_sides(note.kind, dict(note.fields))
+                    data = {"id": note_id, "sides": [{"ord": s.ordinal, "q": s.question, "a": s.answer} for s in sides]}
+                    if self._put(f"cards/{note_id}.js", f"ankismithCard({_json(data)});\n"):
+                        changed.append(note_id)
+                    entry = _entry(note, note_id, sides, folder)
+                    if known is not None and known[1] != entry:
+                        moved.append(entry)
+                notes_now[note_id] = (made_from, entry)
+                entries.append(entry)
             counts = Counter(str(e["kind"]) for e in entries for _ in e["ords"])
             summaries.append((deck, entries, counts))
+            known_page = self.pages.get(deck.config.id)
+            if (
+                known_page is not None
+                and known_page[1] == deck.config.name
+                and len(known_page[0]) == len(entries)
+                and all(old is new for old, new in zip(known_page[0], entries, strict=True))
+            ):  # the very entries of the last write, in order: the page stands as it is
+                versions[deck.config.id] = known_page[2]
+                continue
             # the page's version: which cards it lists, in which order (text and lines move without it)
             listed = [[e["id"], e["ords"], e["deck"], e["key"], e["kind"], e["pool"]] for e in entries]
             version = hashlib.sha256(json.dumps(listed).encode()).hexdigest()[:16]
             versions[deck.config.id] = version
             page = _deck_page(deck, entries, counts, self.mathjax, version)
             self._put(f"decks/{_file_name(deck.config.id)}.html", page)
+            self.pages[deck.config.id] = (entries, deck.config.name, version)
         self._put("index.html", _index_page(summaries))
-        self._remove_stale(keep)
-        moved = tuple(e for note_id, e in entries_now.items() if self.entries.get(note_id, e) != e)
-        self.entries = entries_now
-        return Written(tuple(changed), versions, moved)
+        self._remove_stale(set(notes_now), everything=first)
+        self.notes = notes_now
+        return Written(tuple(changed), versions, tuple(moved))
 
     def _put(self, relative: str, text: str) -> bool:
-        """Write one file unless it already holds `text`; whether it was written."""
+        """Write one file unless it already holds `text`; whether it was written. A page being read
+        sees the old file or the new one (a rename), never half of one; nothing is synced to disk:
+        a preview can always be written again."""
         digest = hashlib.sha256(text.encode()).hexdigest()
         target = self.root / relative
         if self.written.get(relative) == digest and target.exists():
             return False
-        atomic_write(target, lambda out: out.write(text.encode()))
+        target.parent.mkdir(parents=True, exist_ok=True)
+        temporary = target.with_name(f".{target.name}.tmp")
+        temporary.write_text(text, encoding="utf-8")
+        os.replace(temporary, target)
         self.written[relative] = digest
         return True
 
-    def _remove_stale(self, keep: set[str]) -> None:
+    def _remove_stale(self, note_ids: set[str], everything: bool) -> None:
+        """Delete the card files of notes gone (on a first write: any card file not of this site)."""
         folder = self.root / "cards"
-        for path in folder.glob("*.js") if folder.is_dir() else []:
-            relative = f"cards/{path.name}"
-            if relative not in keep:
-                path.unlink(missing_ok=True)
-                self.written.pop(relative, None)
+        names = [p.stem for p in folder.glob("*.js")] if everything and folder.is_dir() else list(self.notes)
+        for name in names:
+            if name not in note_ids:
+                (folder / f"{name}.js").unlink(missing_ok=True)
+                self.written.pop(f"cards/{name}.js", None)
 
 
 def note_file_id(note: BuiltNote) -> str:
@@ -131,7 +157,7 @@ def note_file_id(note: BuiltNote) -> str:
     return hashlib.sha256(note.guid.encode()).hexdigest()[:16]
 
 
-def _entry(note: BuiltNote, note_id: str, sides: Iterable[Any], folder: Path) -> dict[str, Any]:
+def _entry(note: BuiltNote, note_id: str, sides: Iterable[Any], folder: str) -> dict[str, Any]:
     """What the deck page knows of a note before its card file loads: enough to list and search it."""
     first = dict(note.fields)
     question = next(iter(first.values()))
@@ -145,7 +171,7 @@ def _entry(note: BuiltNote, note_id: str, sides: Iterable[Any], folder: Path) ->
         "kind": str(note.kind),
         "deck": note.deck,
         "source": note.source,
-        "href": (folder.resolve() / path).as_uri(),
+        "href": f"{folder}/{quote(path)}",
         "line": int(line) if line.isdigit() else 1,
         "text": " ".join(text.split())[:500],
         "ords": [side.ordinal for side in sides],

@@ -64,7 +64,7 @@
         ["q", "a"].forEach(function (side) {
           var frame = frames[frameId(entry, ord, side)];
           frame.instance = instance;
-          frame.iframe.src = frameUrl(entry, ord, side, instance);
+          if (frame.iframe) frame.iframe.src = frameUrl(entry, ord, side, instance);
         });
       };
       var previous = el("button", { type: "button", class: "step", "aria-label": "previous instance", text: "\u25c0" });
@@ -77,29 +77,54 @@
     var sides = el("div", { class: "sides" });
     ["q", "a"].forEach(function (side) {
       var id = frameId(entry, ord, side);
-      var iframe = el("iframe", {
-        loading: "lazy",
-        title: (side === "q" ? "Front" : "Back") + " of " + entry.key,
-        src: frameUrl(entry, ord, side, instance),
-      });
+      var frame = { iframe: null, entry: entry, ord: ord, side: side, instance: instance, title: "" };
+      frame.title = (side === "q" ? "Front" : "Back") + " of " + entry.key;
+      frame.holder = el("div", { class: "placeholder" });
       var caption = el("figcaption", { text: side === "q" ? "Front" : "Back" });
       if (side === "q") {
-        var reset = el("button", { type: "button", class: "flip", text: "Show answer" });
-        reset.addEventListener("click", function () {
-          var frame = frames[id];
-          var showing = reset.textContent === "Show answer";
+        var flip = el("button", { type: "button", class: "flip", text: "Show answer" });
+        flip.addEventListener("click", function () {
+          if (!frame.iframe) return;
+          var showing = flip.textContent === "Show answer";
           frame.iframe.contentWindow.postMessage({ type: "side", side: showing ? "a" : "q" }, "*");
-          reset.textContent = showing ? "Back to the front" : "Show answer";
+          flip.textContent = showing ? "Back to the front" : "Show answer";
         });
-        caption.appendChild(reset);
-        frames[id] = { iframe: iframe, entry: entry, ord: ord, side: side, instance: instance, button: reset };
-      } else {
-        frames[id] = { iframe: iframe, entry: entry, ord: ord, side: side, instance: instance };
+        caption.appendChild(flip);
+        frame.button = flip;
       }
-      sides.appendChild(el("figure", { class: "side side-" + side }, [caption, iframe]));
+      frames[id] = frame;
+      sides.appendChild(el("figure", { class: "side side-" + side }, [caption, frame.holder]));
     });
+    article.frameIds = [frameId(entry, ord, "q"), frameId(entry, ord, "a")];
+    if (observer) observer.observe(article);
+    else materialize(article);
     article.appendChild(sides);
     return article;
+  }
+
+  /** Cards get their frames when they come near the screen: a deck of 10,000 cards would
+   * otherwise start 20,000 pages at once. */
+  var observer = window.IntersectionObserver
+    ? new IntersectionObserver(
+        function (seen) {
+          seen.forEach(function (item) {
+            if (item.isIntersecting) {
+              observer.unobserve(item.target);
+              materialize(item.target);
+            }
+          });
+        },
+        { rootMargin: "600px 0px" }
+      )
+    : null;
+
+  function materialize(article) {
+    article.frameIds.forEach(function (id) {
+      var frame = frames[id];
+      if (frame.iframe) return;
+      frame.iframe = el("iframe", { title: frame.title, src: frameUrl(frame.entry, frame.ord, frame.side, frame.instance) });
+      frame.holder.replaceWith(frame.iframe);
+    });
   }
 
   function render() {
@@ -160,7 +185,7 @@
     version = String(Date.now());
     Object.keys(frames).forEach(function (id) {
       var frame = frames[id];
-      if (noteIds && noteIds.indexOf(frame.entry.id) < 0) return;
+      if (!frame.iframe || (noteIds && noteIds.indexOf(frame.entry.id) < 0)) return; // unmade frames load anew
       if (noteIds && frame.loaded) frame.iframe.contentWindow.postMessage({ type: "refresh", version: version }, "*");
       else frame.iframe.src = frameUrl(frame.entry, frame.ord, frame.side, frame.instance);
       if (frame.button) frame.button.textContent = "Show answer";
@@ -170,7 +195,7 @@
   window.addEventListener("message", function (event) {
     var data = event.data || {};
     var frame = frames[data.frame];
-    if (!frame || event.source !== frame.iframe.contentWindow) return;
+    if (!frame || !frame.iframe || event.source !== frame.iframe.contentWindow) return;
     if (data.type === "height") frame.iframe.style.height = Math.max(60, data.height) + "px";
     if (data.type === "shown") frame.loaded = true;
     if (data.type === "shown" && frame.button) {
