@@ -6,9 +6,11 @@ Errors become `path:line: message` lines on stderr and exit status 1; bad usage 
 
 from __future__ import annotations
 
+import functools
 import json
+from collections.abc import Callable
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated
+from typing import TYPE_CHECKING, Annotated, ParamSpec, TypeVar
 
 import typer
 from rich.console import Console
@@ -41,6 +43,33 @@ Variants = Annotated[
     int | None,
     typer.Option("--variants", min=0, max=MAX_VARIANTS, help="Drawn variants per numeric card (overrides deck.yaml)."),
 ]
+
+
+P = ParamSpec("P")
+R = TypeVar("R")
+
+
+def _guarded(command: Callable[P, R]) -> Callable[P, R]:
+    """The last guard: an exception nobody expected (a bug) ends the command with one line naming
+    the input it met, and exit status 1, never a traceback."""
+
+    @functools.wraps(command)
+    def run(*args: P.args, **kwargs: P.kwargs) -> R:
+        try:
+            return command(*args, **kwargs)
+        except (typer.Exit, typer.Abort):
+            raise  # typer's own ways out (usage errors are raised before a command runs)
+        except Exception as exc:
+            from ankismith.errors import InternalError
+
+            if not isinstance(exc, InternalError):
+                decks = kwargs.get("decks") or [Path("decks")]
+                where = ", ".join(Path(str(d)).as_posix() for d in decks) if "decks" in kwargs else "ankismith"
+                exc = InternalError(where, 0, f"{type(exc).__name__}: {exc}", "deck" if len(decks) == 1 else "decks")
+            err.print(str(exc), markup=False)
+            raise typer.Exit(1) from None
+
+    return run
 
 
 def _fail(errors: tuple[SourceError, ...]) -> typer.Exit:
@@ -111,6 +140,7 @@ def _no_decks(paths: list[Path] | None) -> typer.Exit | None:
 
 
 @app.command()
+@_guarded
 def build(
     decks: DeckDirs = None,
     output: Annotated[Path, typer.Option("--output", "-o", help="Folder for the .apkg files.")] = Path("dist"),
@@ -173,6 +203,7 @@ def _compile(decks: list[Path] | None, seed: int | None = None, variants: int | 
 
 
 @app.command()
+@_guarded
 def check(decks: DeckDirs = None) -> None:
     """Validate decks without writing anything; every problem as path:line: message."""
     compiled = _compile(decks)
@@ -181,6 +212,7 @@ def check(decks: DeckDirs = None) -> None:
 
 
 @app.command(name="list")
+@_guarded
 def list_decks(decks: DeckDirs = None) -> None:
     """Each deck: name, id, notes by kind."""
     from collections import Counter
@@ -197,6 +229,7 @@ def list_decks(decks: DeckDirs = None) -> None:
 
 
 @app.command()
+@_guarded
 def export(
     decks: DeckDirs = None,
     format: Annotated[str, typer.Option("--format", help="Output format: json.")] = "json",  # noqa: A002
@@ -217,6 +250,7 @@ def export(
 
 
 @app.command()
+@_guarded
 def problems() -> None:
     """The solver families: their params and what they compute."""
     from ankismith.pipeline import problem_families

@@ -53,3 +53,30 @@ class Collector:
         """Raise DeckErrors with everything recorded so far, if there is anything."""
         if self.errors:
             raise DeckErrors(self.errors)
+
+
+class InternalError(Exception):
+    """An unexpected exception (a bug in ankismith, not in the deck) and the input it met it on.
+
+    `line` is 0 when the input is a whole file or deck folder; `written` lists packages that were
+    already written when it happened (none, unless it happened while writing).
+    """
+
+    def __init__(self, path: str, line: int, detail: str, subject: str = "card", written: tuple[str, ...] = ()) -> None:
+        super().__init__(path, line, detail, subject, written)  # all in args: it crosses process boundaries
+        self.path, self.line, self.detail, self.subject, self.written = path, line, detail, subject, written
+
+    @classmethod
+    def wrap(cls, exc: BaseException, path: str, line: int, subject: str = "card") -> InternalError:
+        """The InternalError for `exc`, met while working on `path:line` (kept if `exc` already is one)."""
+        if isinstance(exc, InternalError):
+            return exc
+        return cls(path, line, f"{type(exc).__name__}: {exc}", subject)
+
+    def __str__(self) -> str:
+        where = f"{self.path}:{self.line}" if self.line else self.path
+        done = f"already written: {', '.join(self.written)}" if self.written else "nothing was written"
+        return (
+            f"{where}: internal error ({self.detail}); {done}. "
+            f"This is a bug in ankismith: please report it, with this {self.subject}."
+        )

@@ -12,6 +12,7 @@ import os
 import time
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -22,14 +23,24 @@ from ankismith.builder.models import model_hashes
 from ankismith.cards.media import MediaFile, resolve_media
 from ankismith.cards.model import DeckConfig, SourceFile
 from ankismith.cards.reader import check_keys, read_cards, read_config, read_deck
-from ankismith.errors import Collector, DeckErrors, SourceError
+from ankismith.errors import Collector, DeckErrors, InternalError, SourceError
 from ankismith.notes import BuiltNote, render_notes
 
 if TYPE_CHECKING:
     from ankismith.buildcache import BuildCache
     from ankismith.builder.package import DeckSpec
 
-__all__ = ["BuiltDeck", "BuiltNote", "Compiled", "DeckErrors", "Written", "build", "compile_decks", "problem_families"]
+__all__ = [
+    "BuiltDeck",
+    "BuiltNote",
+    "Compiled",
+    "DeckErrors",
+    "InternalError",
+    "Written",
+    "build",
+    "compile_decks",
+    "problem_families",
+]
 
 ProgressCallback = Callable[[int, int], None]
 
@@ -110,10 +121,17 @@ def _compile(
     errors: Collector,
     on_progress: ProgressCallback | None,
 ) -> Compiled:
-    decks = [deck for path in find_decks(paths) if (deck := read_deck(path, errors)) is not None]
+    decks = []
+    for path in find_decks(paths):
+        with _blame(path.as_posix(), 0, "deck"):
+            if (deck := read_deck(path, errors)) is not None:
+                decks.append(deck)
     decks = [replace(deck, config=_override(deck.config, seed, variants)) for deck in decks]
     progress = _Progress(sum(len(data) for deck in decks for _, data in deck.files), on_progress)
-    built = [_compile_deck(deck.config, deck.files, store, errors, progress) for deck in decks]
+    built = []
+    for deck in decks:
+        with _blame(deck.config.root.as_posix(), 0, "deck"):
+            built.append(_compile_deck(deck.config, deck.files, store, errors, progress))
     ids = Counter(deck.config.id for deck in built)
     for deck in built:
         if ids[deck.config.id] > 1:
@@ -225,7 +243,8 @@ def _run(tasks: Iterable[_FileTask]) -> Iterator[_FileDone]:
 def _compile_file(task: _FileTask) -> _FileDone:
     """Read one card file and render its cards; cards unchanged since the last build come from the cache."""
     config, errors = task.config, Collector()
-    cards, keys = read_cards(task.file, task.data, errors)
+    with _blame(task.file.shown, 0, "file"):
+        cards, keys = read_cards(task.file, task.data, errors)
     reader = buildcache.CacheReader(task.cache) if task.cache is not None else None
     settings = buildcache.deck_settings(config)
     notes: list[BuiltNote] = []
@@ -233,25 +252,38 @@ def _compile_file(task: _FileTask) -> _FileDone:
     new_cards: list[tuple[str, list[dict[str, Any]]]] = []
     try:
         for card in cards:
-            found = resolve_media(card, config.root, errors)
-            media.extend(found.files)
-            key = None
-            if reader is not None:
-                key = buildcache.cache_key(settings, "card", buildcache.card_content(card), sorted(found.names.items()))
-                entry = reader.get("cards", key)
-                if entry is not None and all(m.unchanged() for m in found.files):
-                    notes.extend(replace(BuiltNote.from_json(n), source=card.source) for n in entry)
-                    continue
-            before = len(errors.errors)
-            made = render_notes(card, config, found.names, errors)
-            notes.extend(made)
-            if key is not None and len(errors.errors) == before:
-                new_cards.append((key, [note.to_json() for note in made]))
+            with _blame(card.file.shown, card.line, "card"):
+                found = resolve_media(card, config.root, errors)
+                media.extend(found.files)
+                key = None
+                if reader is not None:
+                    content = buildcache.card_content(card)
+                    key = buildcache.cache_key(settings, "card", content, sorted(found.names.items()))
+                    entry = reader.get("cards", key)
+                    if entry is not None and all(m.unchanged() for m in found.files):
+                        notes.extend(replace(BuiltNote.from_json(n), source=card.source) for n in entry)
+                        continue
+                before = len(errors.errors)
+                made = render_notes(card, config, found.names, errors)
+                notes.extend(made)
+                if key is not None and len(errors.errors) == before:
+                    new_cards.append((key, [note.to_json() for note in made]))
     finally:
         if reader is not None:
             reader.close()
     result = buildcache.FileNotes(tuple(keys), tuple(notes), tuple(media), tuple(errors.warnings))
     return _FileDone(result, tuple(errors.errors), tuple(new_cards))
+
+
+@contextmanager
+def _blame(path: str, line: int, subject: str) -> Iterator[None]:
+    """Turn an unexpected exception (a bug) into an InternalError naming the input it was met on."""
+    try:
+        yield
+    except DeckErrors:
+        raise
+    except Exception as exc:
+        raise InternalError.wrap(exc, path, line, subject) from exc
 
 
 def _check_variant_keys(config: DeckConfig, notes: Sequence[BuiltNote], errors: Collector) -> None:
@@ -295,15 +327,28 @@ def build(
                 return done
         compiled = _compile(paths, seed, variants, store, errors, on_progress)
         now = now if now is not None else _now()
-        written = []
+        plans = []
         for deck in compiled.decks:
-            item, digest = _package_deck(deck, out_dir, now, store, errors)
-            written.append(item)
+            with _blame(deck.config.root.as_posix(), 0, "deck"):
+                plans.append(_plan_package(deck, out_dir, now, store, errors))
+        errors.raise_if_any()
+        written: list[Written] = []
+        for plan in plans:
+            try:
+                written.append(_write_planned(plan, store))
+            except OSError:
+                raise  # the output folder: the CLI says it cannot write there
+            except Exception as exc:
+                done = tuple(str(w.path) for w in written if not w.skipped)
+                raise InternalError(
+                    plan.deck.config.root.as_posix(), 0, f"{type(exc).__name__}: {exc}", "deck", done
+                ) from exc
             if store is not None:
+                deck, item = plan.deck, written[-1]
                 # what the next build needs to see that nothing changed (with the lock as now written)
                 run = {
                     "target": str(item.path),
-                    "digest": digest,
+                    "digest": plan.digest,
                     "keys": [n.key for n in deck.notes],
                     "media": [asdict(m) for m in deck.media],
                     "warnings": [asdict(w) for w in compiled.warnings if w.path.startswith(_deck_prefix(deck.config))],
@@ -318,10 +363,23 @@ def build(
             store.close()
 
 
-def _package_deck(
-    deck: BuiltDeck, out_dir: Path, now: int, store: BuildCache | None, errors: Collector
-) -> tuple[Written, str]:
-    """Advance the deck's lock, write its package unless it is already on disk, write the lock."""
+@dataclass(frozen=True)
+class _Plan:
+    """What building one deck will write: its package (unless already on disk) and its lock."""
+
+    deck: BuiltDeck
+    target: Path
+    digest: str
+    lock_path: Path
+    lock: lockfile.Lock
+    write_lock: bool
+    report: lockfile.ChangeReport
+    skip: bool
+
+
+def _plan_package(deck: BuiltDeck, out_dir: Path, now: int, store: BuildCache | None, errors: Collector) -> _Plan:
+    """Advance the deck's lock and decide what to write; writes nothing, so that every deck is
+    checked before any is written."""
     lock_path = deck.config.root / lockfile.LOCK_NAME
     warned = len(errors.warnings)
     lock = lockfile.read_lock(lock_path, errors)
@@ -335,14 +393,21 @@ def _package_deck(
         [asdict(spec) for spec in deck.deck_specs()],
         [(m.name, m.size, m.mtime_ns) for m in deck.media],
     )
-    skipped = store is not None and store.output_is(target, digest)
-    if not skipped:
-        _write_package(target, deck, new_lock)
+    skip = store is not None and store.output_is(target, digest)
+    write_lock = new_lock != lock or unreadable or not lock_path.exists()
+    return _Plan(deck, target, digest, lock_path, new_lock, write_lock, report, skip)
+
+
+def _write_planned(plan: _Plan, store: BuildCache | None) -> Written:
+    """Write the package (unless it is already on disk), then the lock."""
+    if not plan.skip:
+        _write_package(plan.target, plan.deck, plan.lock)
         if store is not None:
-            store.record_output(target, digest)
-    if new_lock != lock or unreadable or not lock_path.exists():
-        lockfile.write_lock(lock_path, new_lock)
-    return Written(deck.config, target, len(deck.notes), len(deck.media), report, skipped), digest
+            store.record_output(plan.target, plan.digest)
+    if plan.write_lock:
+        lockfile.write_lock(plan.lock_path, plan.lock)
+    deck = plan.deck
+    return Written(deck.config, plan.target, len(deck.notes), len(deck.media), plan.report, plan.skip)
 
 
 def _deck_prefix(config: DeckConfig) -> str:

@@ -1,0 +1,114 @@
+"""Mistakes a new user makes (issue 11): each one a `path:line: message`, a warning or a refusal, never
+a traceback or a silent surprise."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from conftest import write_deck
+from typer.testing import CliRunner
+
+from ankismith.cli import app
+
+runner = CliRunner()
+
+
+def run(*args: str) -> object:
+    result = runner.invoke(app, list(args))
+    # an exception that escapes the command is a traceback for a real user, whatever the exit code says
+    assert result.exception is None or isinstance(result.exception, SystemExit), repr(result.exception)
+    return result
+
+
+# --- a bug in ankismith: one line, exit 1, nothing written ---------------------------------------
+
+
+def _boom(*args: object, **kwargs: object) -> None:
+    raise ValueError("high is out of bounds for int64")
+
+
+@pytest.mark.parametrize("command", ["build", "check", "export"])
+def test_an_unexpected_exception_in_a_card_is_one_line_naming_the_card(
+    deck_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, command: str
+) -> None:
+    write_deck(deck_dir, {"a.md": "## Fine {#fine}\nA\n\n## Crashes {#crash}\nB\n"})
+    out = tmp_path / "out"
+    assert run("build", str(deck_dir), "-o", str(out)).exit_code == 0
+    before = (out / "test-deck.apkg").read_bytes()
+    lock = (deck_dir / "ankismith.lock").read_text()
+    (deck_dir / "a.md").write_text("## Fine {#fine}\nA, edited\n\n## Crashes {#crash}\nB\n")
+    import ankismith.pipeline
+
+    real = ankismith.pipeline.render_notes
+    monkeypatch.setattr(
+        ankismith.pipeline,
+        "render_notes",
+        lambda card, *a, **k: _boom() if card.key == "crash" else real(card, *a, **k),
+    )
+    args = [command, str(deck_dir), *(["-o", str(out), "--no-cache"] if command == "build" else [])]
+    result = run(*args)
+    assert result.exit_code == 1
+    assert "Traceback" not in result.output
+    lines = result.output.strip().splitlines()
+    assert lines == [
+        f"{deck_dir.as_posix()}/a.md:4: internal error (ValueError: high is out of bounds for int64); "
+        "nothing was written. This is a bug in ankismith: please report it, with this card."
+    ]
+    assert (out / "test-deck.apkg").read_bytes() == before
+    assert (deck_dir / "ankismith.lock").read_text() == lock
+
+
+def test_an_unexpected_exception_while_packaging_names_the_deck(
+    deck_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    write_deck(deck_dir, {"a.md": "## Q {#q}\nA\n"})
+    import ankismith.pipeline
+
+    monkeypatch.setattr(ankismith.pipeline, "_write_package", _boom)
+    result = run("build", str(deck_dir), "-o", str(tmp_path / "out"))
+    assert result.exit_code == 1
+    assert result.output.strip().splitlines() == [
+        f"{deck_dir.as_posix()}: internal error (ValueError: high is out of bounds for int64); "
+        "nothing was written. This is a bug in ankismith: please report it, with this deck."
+    ]
+    assert not (tmp_path / "out").exists() or not any((tmp_path / "out").iterdir())
+    assert not (deck_dir / "ankismith.lock").exists()
+
+
+def test_an_unexpected_exception_anywhere_else_names_the_inputs(
+    deck_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    write_deck(deck_dir, {"a.md": "## Q {#q}\nA\n"})
+    import ankismith.pipeline
+
+    monkeypatch.setattr(ankismith.pipeline, "find_decks", _boom)
+    result = run("check", str(deck_dir))
+    assert result.exit_code == 1
+    assert result.output.strip().splitlines() == [
+        f"{deck_dir.as_posix()}: internal error (ValueError: high is out of bounds for int64); "
+        "nothing was written. This is a bug in ankismith: please report it, with this deck."
+    ]
+
+
+def test_a_real_process_prints_no_traceback(deck_dir: Path) -> None:
+    """The guard holds outside CliRunner too: a crash injected into a real `python -m ankismith`."""
+    import subprocess
+    import sys
+
+    write_deck(deck_dir, {"a.md": "## Q {#q}\nA\n"})
+    code = (
+        "import sys, ankismith.pipeline as p\n"
+        "def boom(*a, **k): raise RecursionError('deep')\n"
+        "p.render_notes = boom\n"
+        "from ankismith.cli import app\n"
+        "sys.argv = ['ankismith', 'check', sys.argv[1]]\n"
+        "app()\n"
+    )
+    done = subprocess.run([sys.executable, "-c", code, str(deck_dir)], capture_output=True, text=True)
+    assert done.returncode == 1
+    assert "Traceback" not in done.stderr
+    assert done.stderr.strip() == (
+        f"{deck_dir.as_posix()}/a.md:1: internal error (RecursionError: deep); "
+        "nothing was written. This is a bug in ankismith: please report it, with this card."
+    )
