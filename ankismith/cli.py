@@ -20,7 +20,7 @@ from ankismith.rules import MAX_VARIANTS
 if TYPE_CHECKING:
     from rich.progress import Progress, TaskID
 
-    from ankismith.pipeline import Compiled, SourceError
+    from ankismith.pipeline import Compiled, DeckErrors, SourceError
 
 app = typer.Typer(
     name="ankismith",
@@ -72,10 +72,15 @@ def _guarded(command: Callable[P, R]) -> Callable[P, R]:
     return run
 
 
-def _fail(errors: tuple[SourceError, ...]) -> typer.Exit:
-    for error in errors:
-        err.print(str(error), markup=False)
-    count = len(errors)
+def _fail(exc: DeckErrors) -> typer.Exit:
+    """Print the errors, with the warnings among them in file and line order, and say nothing was written."""
+    problems = sorted(
+        [(e.path, e.line, 1, str(e)) for e in exc.errors]
+        + [(w.path, w.line, 0, f"{w} (warning)") for w in exc.warnings]
+    )
+    for _, _, is_error, text in problems:
+        err.print(text, markup=False, style=None if is_error else "yellow")
+    count = len(exc.errors)
     err.print(f"{count} error{'s' if count != 1 else ''}; nothing was written.", markup=False, style="red")
     return typer.Exit(1)
 
@@ -163,7 +168,7 @@ def build(
                 decks or [], output, seed, variants, cache_dir=None if no_cache else cache, on_progress=progress.update
             )
         except DeckErrors as exc:
-            raise _fail(exc.errors) from None
+            raise _fail(exc) from None
         except OSError as exc:  # the output folder: not writable, a file in the way, a full disk
             where = exc.filename or output
             err.print(f"{where}: cannot write: {exc.strerror or exc}", markup=False)
@@ -197,7 +202,7 @@ def _compile(decks: list[Path] | None, seed: int | None = None, variants: int | 
     try:
         compiled = compile_decks(decks or [], seed, variants)
     except DeckErrors as exc:
-        raise _fail(exc.errors) from None
+        raise _fail(exc) from None
     _warn(compiled.warnings)
     return compiled
 

@@ -19,10 +19,12 @@ class SourceError:
 
 
 class DeckErrors(Exception):
-    """Every problem a run found, raised once so the user sees them all together."""
+    """Every problem a run found, raised once so the user sees them all together; the warnings
+    met on the way come along (a typo warned about is often what caused an error)."""
 
-    def __init__(self, errors: Iterable[SourceError]) -> None:
+    def __init__(self, errors: Iterable[SourceError], warnings: Iterable[SourceError] = ()) -> None:
         self.errors: tuple[SourceError, ...] = tuple(sorted(set(errors), key=_sort_key))
+        self.warnings: tuple[SourceError, ...] = tuple(sorted(set(warnings), key=_sort_key))
         super().__init__("\n".join(str(e) for e in self.errors))
 
 
@@ -52,7 +54,7 @@ class Collector:
     def raise_if_any(self) -> None:
         """Raise DeckErrors with everything recorded so far, if there is anything."""
         if self.errors:
-            raise DeckErrors(self.errors)
+            raise DeckErrors(self.errors, self.warnings)
 
 
 class InternalError(Exception):

@@ -70,7 +70,8 @@ def test_unknown_keys_warn_with_the_key(deck_dir: Path) -> None:
     errors, warnings = problems(deck_dir)
     assert not errors
     assert (
-        f"{deck_dir.as_posix()}/a.md:3: unknown front-matter key 'colour', ignored (known: subdeck, tags)" in warnings
+        f"{deck_dir.as_posix()}/a.md:3: unknown key 'colour' in the front matter, ignored (known: subdeck, tags)"
+        in warnings
     )
     assert any(w.startswith(f"{deck_dir.as_posix()}/deck.yaml:2: unknown key 'author' in deck.yaml") for w in warnings)
 

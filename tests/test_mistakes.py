@@ -112,3 +112,55 @@ def test_a_real_process_prints_no_traceback(deck_dir: Path) -> None:
         f"{deck_dir.as_posix()}/a.md:1: internal error (RecursionError: deep); "
         "nothing was written. This is a bug in ankismith: please report it, with this card."
     )
+
+
+# --- unknown keys: one warning everywhere, with a suggestion when one is close ------------------
+
+
+def test_a_typo_in_deck_yaml_is_shown_beside_the_error_it_causes(deck_dir: Path) -> None:
+    write_deck(deck_dir, {"a.md": "## Q {#q}\nA\n"}, "nmae: Physics\nvariant: 3\nauthor: me\n")
+    result = run("check", str(deck_dir))
+    assert result.exit_code == 1
+    root = deck_dir.as_posix()
+    assert result.output.splitlines() == [
+        f"{root}/deck.yaml:1: unknown key 'nmae' in deck.yaml, ignored; did you mean 'name'? (known: name, id, "
+        "description, tags, seed, variants, fresh, type_answer, tolerance) (warning)",
+        f"{root}/deck.yaml:1: `name` must be the Anki deck name as text, found nothing",
+        f"{root}/deck.yaml:2: unknown key 'variant' in deck.yaml, ignored; did you mean 'variants'? (known: name, id, "
+        "description, tags, seed, variants, fresh, type_answer, tolerance) (warning)",
+        f"{root}/deck.yaml:3: unknown key 'author' in deck.yaml, ignored (known: name, id, "
+        "description, tags, seed, variants, fresh, type_answer, tolerance) (warning)",
+        "1 error; nothing was written.",
+    ]
+
+
+def test_unknown_keys_in_front_matter_and_numeric_blocks_warn_alike(deck_dir: Path, tmp_path: Path) -> None:
+    write_deck(
+        deck_dir,
+        {
+            "a.md": """
+            ---
+            subdek: Sub
+            ---
+            ## Step {#step}
+            ```numeric
+            answer: x * 2
+            given: {x: 3}
+            parms: {x: 1..5}
+            tolerence: 0.1
+            ```
+            x = {{x}}
+            """
+        },
+    )
+    result = run("build", str(deck_dir), "-o", str(tmp_path / "out"))
+    assert result.exit_code == 0, result.output
+    root = deck_dir.as_posix()
+    assert (
+        f"{root}/a.md:2: unknown key 'subdek' in the front matter, ignored; did you mean 'subdeck'? "
+        "(known: subdeck, tags) (warning)"
+    ) in result.output
+    known = "(known: problem, answer, given, params, where, variants, fresh, type_answer, tolerance) (warning)"
+    block = f"{root}/a.md:{{}}: unknown key {{!r}} in the numeric block, ignored; did you mean {{!r}}? {known}"
+    assert block.format(8, "parms", "params") in result.output
+    assert block.format(9, "tolerence", "tolerance") in result.output

@@ -7,6 +7,7 @@ Markdown runs.
 
 from __future__ import annotations
 
+import difflib
 import re
 import unicodedata
 from collections.abc import Iterator
@@ -35,8 +36,10 @@ from ankismith.errors import Collector
 from ankismith.rules import MAX_VARIANTS, is_int
 
 MAX_FILE_BYTES = 8 * 1024 * 1024
-DECK_KEYS = {"name", "id", "description", "tags", "seed", "variants", *Review.KEYS}
-FRONT_MATTER_KEYS = {"subdeck", "tags"}
+DECK_KEYS = ("name", "id", "description", "tags", "seed", "variants", *Review.KEYS)
+FRONT_MATTER_KEYS = ("subdeck", "tags")
+# what a ```numeric block may hold: the solver's part (`NumericBlock.spec`), then the review settings
+NUMERIC_KEYS = ("problem", "answer", "given", "params", "where", "variants", *Review.KEYS)
 
 _HEADING = re.compile(r"^##(?!#)(?:[ \t]+(?P<text>.*?))?[ \t]*#*[ \t]*$")
 _ATTRS = re.compile(r"\{(?P<body>[^{}]*)\}\s*$")
@@ -106,12 +109,7 @@ def read_config(root: Path, errors: Collector) -> DeckConfig | None:
         return None
     data, lines = mapping.data, mapping.key_lines
     before = len(errors.errors)
-    for key in sorted(set(data) - DECK_KEYS):
-        errors.warn(
-            shown,
-            lines.get(key, 1),
-            f"unknown key {key!r} in deck.yaml, ignored (known: {', '.join(sorted(DECK_KEYS))})",
-        )
+    warn_unknown_keys(data, lines, DECK_KEYS, "deck.yaml", shown, 1, errors)
     name = data.get("name")
     if not isinstance(name, str) or not name.strip():
         found = "nothing" if name is None else repr(name)
@@ -152,6 +150,28 @@ def read_config(root: Path, errors: Collector) -> DeckConfig | None:
         variants=variants,
         review=Review(**review),
     )
+
+
+def warn_unknown_keys(
+    data: dict[str, Any],
+    key_lines: dict[str, int],
+    known: tuple[str, ...],
+    where: str,
+    shown: str,
+    line: int,
+    errors: Collector,
+) -> None:
+    """Warn once per key of `data` that is not `known` (a typo, most often): at its line, with the
+    closest known key when one is close. The caller ignores such keys."""
+    lowered = {key.lower(): key for key in known}
+    for key in sorted(set(data) - set(known), key=lambda k: (key_lines.get(k, line), k)):
+        close = difflib.get_close_matches(str(key).lower(), list(lowered), n=1, cutoff=0.6)
+        hint = f"; did you mean {lowered[close[0]]!r}?" if close else ""
+        errors.warn(
+            shown,
+            key_lines.get(key, line),
+            f"unknown key {key!r} in {where}, ignored{hint} (known: {', '.join(known)})",
+        )
 
 
 def read_review(data: dict[str, Any], lines: dict[str, int], shown: str, errors: Collector) -> dict[str, Any]:
@@ -259,8 +279,7 @@ def _front_matter(lines: list[str], shown: str, errors: Collector) -> tuple[str,
         errors.error(shown, exc.line, f"front matter: {exc.message}")
         return "", (), end + 1
     data, key_lines = mapping.data, mapping.key_lines
-    for key in sorted(set(data) - FRONT_MATTER_KEYS):
-        errors.warn(shown, key_lines.get(key, 1), f"unknown front-matter key {key!r}, ignored (known: subdeck, tags)")
+    warn_unknown_keys(data, key_lines, FRONT_MATTER_KEYS, "the front matter", shown, 1, errors)
     subdeck = data.get("subdeck", "")
     if not isinstance(subdeck, str) or (any(not p.strip() for p in subdeck.split("::")) and subdeck):
         errors.error(shown, key_lines.get("subdeck", 1), f"`subdeck` must be a deck name as text, found {subdeck!r}")
@@ -421,7 +440,9 @@ def _numeric_block(body: list[_Line], shown: str, errors: Collector) -> tuple[Nu
     except YamlProblem as exc:
         errors.error(shown, exc.line, f"numeric block: {exc.message}")
         return None, lines
-    spec = {key: value for key, value in mapping.data.items() if key not in Review.KEYS}
+    first = lines[0].number
+    warn_unknown_keys(mapping.data, mapping.key_lines, NUMERIC_KEYS, "the numeric block", shown, first, errors)
+    spec = {key: value for key, value in mapping.data.items() if key in NUMERIC_KEYS and key not in Review.KEYS}
     review = read_review(mapping.data, mapping.key_lines, shown, errors)
     return NumericBlock(spec, lines[0].number, mapping.key_lines, review), lines
 
