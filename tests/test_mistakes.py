@@ -164,3 +164,47 @@ def test_unknown_keys_in_front_matter_and_numeric_blocks_warn_alike(deck_dir: Pa
     block = f"{root}/a.md:{{}}: unknown key {{!r}} in the numeric block, ignored; did you mean {{!r}}? {known}"
     assert block.format(8, "parms", "params") in result.output
     assert block.format(9, "tolerence", "tolerance") in result.output
+
+
+# --- YAML errors at the line that has the problem ------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("deck_yaml", "expected"),
+    [
+        (
+            'name: "Physics\nid: phys\nseed: 1\n',
+            "deck.yaml:1: invalid YAML: the quoted value that starts here is never closed (expected a closing '\"')",
+        ),
+        (
+            "name: Physics\ntags: [a, b\nseed: 1\n",
+            "deck.yaml:2: invalid YAML: the list that starts here with '[' is never closed (expected ',' or ']')",
+        ),
+        (
+            "name: Physics\ndescription: {a: 1\n",
+            "deck.yaml:2: invalid YAML: the mapping that starts here with '{' is never closed (expected ',' or '}')",
+        ),
+        (
+            "name: Physics\nid: x\n  seed: 1\n",
+            "deck.yaml:3: invalid YAML: mapping values are not allowed in this context",
+        ),
+    ],
+)
+def test_yaml_errors_point_at_the_line_that_opened_the_problem(deck_dir: Path, deck_yaml: str, expected: str) -> None:
+    write_deck(deck_dir, {"a.md": "## Q {#q}\nA\n"}, deck_yaml)
+    result = run("check", str(deck_dir))
+    assert result.exit_code == 1
+    assert result.output.splitlines()[0] == f"{deck_dir.as_posix()}/{expected}"
+
+
+def test_an_unclosed_quote_in_a_numeric_block_or_front_matter(deck_dir: Path) -> None:
+    front = "---\nsubdeck: 'Sub\ntags: [x]\n---\n"
+    write_deck(deck_dir, {"a.md": front + "## N {#n}\n```numeric\nanswer: 'x * 2\ngiven: {x: 1}\n```\n{{x}}\n"})
+    result = run("check", str(deck_dir))
+    root = deck_dir.as_posix()
+    assert result.output.splitlines()[:2] == [
+        f"{root}/a.md:2: front matter: invalid YAML: the quoted value that starts here is never closed "
+        '(expected a closing "\'")',
+        f"{root}/a.md:7: numeric block: invalid YAML: the quoted value that starts here is never closed "
+        '(expected a closing "\'")',
+    ]
