@@ -208,3 +208,25 @@ def test_an_unclosed_quote_in_a_numeric_block_or_front_matter(deck_dir: Path) ->
         f"{root}/a.md:7: numeric block: invalid YAML: the quoted value that starts here is never closed "
         '(expected a closing "\'")',
     ]
+
+
+# --- a card with nothing to show on its back -----------------------------------------------------
+
+
+def test_a_basic_card_without_an_answer_warns(deck_dir: Path, tmp_path: Path) -> None:
+    write_deck(
+        deck_dir,
+        {
+            "a.md": "## What is inertia?\n\n## What is mass? {#mass}\nHow much?\n???\n\n   \n"
+            "## Cloze {#c}\n{{c1::x}}\n## Choice {#m}\n- [x] a\n- [ ] b\n## Fine {#f}\n???\nYes.\n"
+        },
+    )
+    result = run("build", str(deck_dir), "-o", str(tmp_path / "out"))
+    assert result.exit_code == 0
+    root = deck_dir.as_posix()
+    assert result.output.splitlines()[:2] == [
+        f"{root}/a.md:1: the card has no answer: nothing under its heading (without `???` the text under the "
+        "heading is the answer) (warning)",
+        f"{root}/a.md:5: the card has no answer: nothing below `???` (warning)",
+    ]
+    assert "warning" not in "".join(result.output.splitlines()[2:])

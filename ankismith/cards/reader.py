@@ -365,6 +365,16 @@ def _parse_card(
         )
     if len(errors.errors) > before:
         return None, key
+    if kind is Kind.BASIC and not _join(answer_lines).strip():  # Anki would show an empty back
+        if splits:
+            errors.warn(shown, splits[0].number, "the card has no answer: nothing below `???`")
+        else:
+            errors.warn(
+                shown,
+                heading.number,
+                "the card has no answer: nothing under its heading (without `???` the text under the heading "
+                "is the answer)",
+            )
     card = Card(
         key=key,
         kind=kind,
