@@ -40,11 +40,13 @@ def test_bom_and_crlf(deck_dir: Path) -> None:
     assert dict(note.fields)["Back"] == "<p>A</p>"
 
 
-def test_empty_files_and_deck_without_cards_warn(deck_dir: Path) -> None:
+def test_empty_files_and_deck_without_cards(deck_dir: Path) -> None:
     write_deck(deck_dir, {"a.md": "", "b.md": "# only a title\n"})
-    errors, warnings = problems(deck_dir)
-    assert not errors
-    assert warnings == [f"{deck_dir.as_posix()}/deck.yaml:1: the deck has no cards: no `## ` heading in any .md file"]
+    errors, _ = problems(deck_dir)
+    assert errors == [
+        f"{deck_dir.as_posix()}/deck.yaml:1: the deck has no cards: no `## ` heading in any card file (every .md "
+        "below the deck folder but README.md and names starting with '_' or '.')"
+    ]
 
 
 def test_huge_file(deck_dir: Path) -> None:

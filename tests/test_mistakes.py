@@ -230,3 +230,17 @@ def test_a_basic_card_without_an_answer_warns(deck_dir: Path, tmp_path: Path) ->
         f"{root}/a.md:5: the card has no answer: nothing below `???` (warning)",
     ]
     assert "warning" not in "".join(result.output.splitlines()[2:])
+
+
+# --- a deck folder with nothing to build ---------------------------------------------------------
+
+
+@pytest.mark.parametrize("files", [{}, {"a.md": "# Only a title\n\nSome notes.\n"}])
+def test_a_deck_without_cards_is_an_error(deck_dir: Path, tmp_path: Path, files: dict[str, str]) -> None:
+    write_deck(deck_dir, files)
+    result = run("build", str(deck_dir), "-o", str(tmp_path / "out"))
+    assert result.exit_code == 1
+    assert f"{deck_dir.as_posix()}/deck.yaml:1: the deck has no cards: no `## ` heading in any card file" in (
+        result.output
+    )
+    assert not (tmp_path / "out").exists()

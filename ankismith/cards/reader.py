@@ -518,10 +518,17 @@ class KeyRef:
 
 
 def check_keys(root: Path, keys: list[KeyRef], errors: Collector) -> None:
-    """Checks across a deck's files: two cards with one key are an error naming both; a deck
-    without any card gets a warning."""
-    if not keys:
-        errors.warn(shown_path(root / "deck.yaml", root), 1, "the deck has no cards: no `## ` heading in any .md file")
+    """Checks across a deck's files: two cards with one key are an error naming both, and so is a
+    deck without any card (its package would hold nothing) unless its files already have errors."""
+    deck_yaml = shown_path(root / "deck.yaml", root)
+    inside = deck_yaml.removesuffix("deck.yaml")
+    if not keys and not any(e.path.startswith(inside) for e in errors.errors):
+        errors.error(
+            deck_yaml,
+            1,
+            "the deck has no cards: no `## ` heading in any card file (every .md below the deck folder but "
+            "README.md and names starting with '_' or '.')",
+        )
     seen: dict[str, KeyRef] = {}
     for ref in keys:
         if ref.key in seen:
