@@ -8,14 +8,15 @@ from dataclasses import dataclass
 
 @dataclass(frozen=True, order=True)
 class SourceError:
-    """One problem in a deck's sources, located at a file and a 1-based line."""
+    """One problem in a deck's sources, located at a file and a 1-based line (0: the path as a
+    whole, a folder that is missing say)."""
 
     path: str
     line: int
     message: str
 
     def __str__(self) -> str:
-        return f"{self.path}:{self.line}: {self.message}"
+        return f"{self.path}:{self.line}: {self.message}" if self.line else f"{self.path}: {self.message}"
 
 
 class DeckErrors(Exception):

@@ -244,3 +244,22 @@ def test_a_deck_without_cards_is_an_error(deck_dir: Path, tmp_path: Path, files:
         result.output
     )
     assert not (tmp_path / "out").exists()
+
+
+# --- deck folders that are not there -------------------------------------------------------------
+
+
+def test_a_deck_folder_that_does_not_exist_or_is_not_a_deck(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(tmp_path)
+    write_deck(Path("real"), {"a.md": "## Q {#q}\nA\n"})
+    Path("empty").mkdir()
+    result = run("build", "nonexistent", "empty", "real/deck.yaml", "real/a.md")
+    assert result.exit_code == 1
+    assert result.output.splitlines() == [
+        "empty: no deck.yaml in this folder; a deck folder needs one, with at least `name:`",
+        "nonexistent: no such folder; expected a deck folder (with a deck.yaml)",
+        "real/a.md: this is a file; expected a deck folder (with a deck.yaml)",
+        "real/deck.yaml: this is a file; pass the deck folder that holds it: real",
+        "4 errors; nothing was written.",
+    ]
+    assert not Path("dist").exists()

@@ -97,7 +97,7 @@ def read_config(root: Path, errors: Collector) -> DeckConfig | None:
     path = root / "deck.yaml"
     shown = shown_path(path, root)
     if not path.is_file():
-        errors.error(shown, 1, "missing deck.yaml: a deck folder needs one with at least `name:`")
+        _not_a_deck(root, errors)
         return None
     text = _read_text(path, shown, errors)
     if text is None:
@@ -172,6 +172,19 @@ def warn_unknown_keys(
             key_lines.get(key, line),
             f"unknown key {key!r} in {where}, ignored{hint} (known: {', '.join(known)})",
         )
+
+
+def _not_a_deck(root: Path, errors: Collector) -> None:
+    """Say what `root` is when it is not a deck folder: missing, a file, or a folder without deck.yaml."""
+    given = root.as_posix()
+    if root.is_dir():
+        errors.error(given, 0, "no deck.yaml in this folder; a deck folder needs one, with at least `name:`")
+    elif root.exists() and root.name == "deck.yaml":
+        errors.error(given, 0, f"this is a file; pass the deck folder that holds it: {root.parent.as_posix()}")
+    elif root.exists():
+        errors.error(given, 0, "this is a file; expected a deck folder (with a deck.yaml)")
+    else:
+        errors.error(given, 0, "no such folder; expected a deck folder (with a deck.yaml)")
 
 
 def read_review(data: dict[str, Any], lines: dict[str, int], shown: str, errors: Collector) -> dict[str, Any]:
