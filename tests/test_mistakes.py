@@ -263,3 +263,33 @@ def test_a_deck_folder_that_does_not_exist_or_is_not_a_deck(tmp_path: Path, monk
         "4 errors; nothing was written.",
     ]
     assert not Path("dist").exists()
+
+
+# --- which files are card files ------------------------------------------------------------------
+
+
+def test_readme_and_underscore_files_are_not_card_files_and_a_file_without_cards_warns(
+    deck_dir: Path, tmp_path: Path
+) -> None:
+    write_deck(
+        deck_dir,
+        {
+            "README.md": "# My deck\n\n## How to build\n\nRun ankismith build.\n",
+            "sub/readme.md": "## Not a card either\nx\n",
+            "_drafts.md": "## A draft\nnot yet\n",
+            "_wip/more.md": "## Another draft\nnot yet\n",
+            ".hidden/x.md": "## Hidden\nx\n",
+            "cards.md": "## Q {#q}\nA\n",
+            "notes.md": "# Just notes\n\nNo card here.\n",
+        },
+    )
+    result = run("build", str(deck_dir), "-o", str(tmp_path / "out"))
+    assert result.exit_code == 0, result.output
+    assert result.output.splitlines()[0] == (
+        f"{deck_dir.as_posix()}/notes.md:1: no cards in this file: a card starts at a `## ` heading "
+        "(to keep notes that are not cards in the deck folder, start the file's name with '_') (warning)"
+    )
+    from ankismith.pipeline import compile_decks
+
+    (deck,) = compile_decks([deck_dir]).decks
+    assert [n.key for n in deck.notes] == ["q"]

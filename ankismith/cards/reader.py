@@ -82,13 +82,15 @@ def source_file(path: Path, root: Path) -> SourceFile:
 
 
 def card_files(root: Path) -> list[Path]:
-    """Every *.md below `root` in path order, skipping hidden folders and files."""
+    """The card files of the deck folder `root`, in path order: every *.md below it but README.md
+    (any case) and files and folders whose names start with '.' (hidden) or '_' (notes, drafts)."""
     files = []
     for path in root.rglob("*.md"):
         parts = path.relative_to(root).parts
-        if any(part.startswith(".") for part in parts) or not path.is_file():
+        if any(part.startswith((".", "_")) for part in parts) or parts[-1].lower() == "readme.md":
             continue
-        files.append(path)
+        if path.is_file():
+            files.append(path)
     return sorted(files, key=lambda p: p.relative_to(root).as_posix())
 
 
@@ -231,12 +233,21 @@ def read_cards(file: SourceFile, data: bytes, errors: Collector) -> tuple[list[C
     lines = text.replace("\r\n", "\n").replace("\r", "\n").split("\n")
     subdeck, file_tags, start = _front_matter(lines, file.shown, errors)
     cards, keys = [], []
+    found = False
     for heading, body in _split_cards(lines, start):
+        found = True
         card, key = _parse_card(heading, body, file, subdeck, file_tags, errors)
         if key:
             keys.append(KeyRef(key, file.shown, heading.number))
         if card is not None:
             cards.append(card)
+    if not found:
+        errors.warn(
+            file.shown,
+            1,
+            "no cards in this file: a card starts at a `## ` heading (to keep notes that are not cards in the "
+            "deck folder, start the file's name with '_')",
+        )
     return cards, keys
 
 
