@@ -293,3 +293,49 @@ def test_readme_and_underscore_files_are_not_card_files_and_a_file_without_cards
 
     (deck,) = compile_decks([deck_dir]).decks
     assert [n.key for n in deck.notes] == ["q"]
+
+
+# --- images are what their names say -------------------------------------------------------------
+
+PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 16
+JPEG = b"\xff\xd8\xff\xe0" + b"\x00" * 16
+GIF = b"GIF89a" + b"\x00" * 16
+WEBP = b"RIFF\x10\x00\x00\x00WEBPVP8 " + b"\x00" * 8
+SVG = b'\xef\xbb\xbf<?xml version="1.0"?>\n<!-- a drawing -->\n<svg xmlns="http://www.w3.org/2000/svg"></svg>\n'
+
+
+def test_images_of_every_supported_kind_are_accepted(deck_dir: Path) -> None:
+    from ankismith.pipeline import compile_decks
+
+    images = {"a.png": PNG, "b.jpg": JPEG, "c.JPEG": JPEG, "d.gif": GIF, "e.webp": WEBP, "f.svg": SVG}
+    refs = "\n".join(f"![{name}]({name})" for name in images)
+    write_deck(deck_dir, {**images, "a.md": f"## Q {{#q}}\n{refs}\n"})
+    (deck,) = compile_decks([deck_dir]).decks
+    assert len(deck.media) == 6
+
+
+@pytest.mark.parametrize(
+    ("name", "content", "problem"),
+    [
+        ("fig.png", b"just some text\n", "is not a PNG image: it holds text"),
+        ("fig.png", JPEG, "is not a PNG image: it is a JPEG image; rename it to .jpg"),
+        ("fig.jpg", b"", "is not a JPEG image: the file is empty"),
+        ("fig.gif", b"\x00\x01\x02binary", "is not a GIF image: its first bytes are not those of any image kind"),
+        ("fig.webp", PNG, "is not a WebP image: it is a PNG image; rename it to .png"),
+        ("fig.svg", b"<html><body>no</body></html>", "is not an SVG image: it holds text"),
+        ("notes.txt", b"text", "is not an image: it holds text (expected PNG, JPEG, GIF, WebP, SVG, BMP or AVIF)"),
+    ],
+)
+def test_an_image_that_is_not_what_its_name_says_is_an_error_at_its_line(
+    deck_dir: Path, name: str, content: bytes, problem: str
+) -> None:
+    write_deck(deck_dir, {name: content, "a.md": f'## Q {{#q}}\n\ntext\n<img src="{name}">\n'})
+    result = run("check", str(deck_dir))
+    assert result.exit_code == 1
+    assert result.output.splitlines()[0] == f"{deck_dir.as_posix()}/a.md:4: image {name!r} {problem}"
+
+
+def test_an_image_with_another_extension_is_accepted_when_it_is_an_image(deck_dir: Path) -> None:
+    bmp = b"BM" + b"\x00" * 12 + (40).to_bytes(4, "little") + b"\x00" * 36
+    write_deck(deck_dir, {"fig.bmp": bmp, "figure": PNG, "a.md": "## Q {#q}\n![f](fig.bmp)\n![g](figure)\n"})
+    assert run("check", str(deck_dir)).exit_code == 0
