@@ -7,6 +7,8 @@ from pathlib import Path
 
 import pytest
 from conftest import write_deck
+from hypothesis import given
+from hypothesis import strategies as st
 from typer.testing import CliRunner
 
 from ankismith.cli import app
@@ -339,3 +341,47 @@ def test_an_image_with_another_extension_is_accepted_when_it_is_an_image(deck_di
     bmp = b"BM" + b"\x00" * 12 + (40).to_bytes(4, "little") + b"\x00" * 36
     write_deck(deck_dir, {"fig.bmp": bmp, "figure": PNG, "a.md": "## Q {#q}\n![f](fig.bmp)\n![g](figure)\n"})
     assert run("check", str(deck_dir)).exit_code == 0
+
+
+# --- automatic keys cut at a word boundary ---------------------------------------------------------
+
+
+def _full_slug(text: str) -> str:
+    """The slug before any cut, as ankismith has always made it (so that uncut keys never change)."""
+    import re
+    import unicodedata
+
+    from ankismith.cards.model import CLOZE
+
+    text = CLOZE.sub(lambda m: m["text"], unicodedata.normalize("NFKC", text)).lower()
+    text = re.sub(r"[`*_$\\{}()\[\]<>]", " ", text)
+    return re.sub(r"[^\w]+", "-", text).strip("-_")
+
+
+def test_a_long_heading_key_is_cut_at_a_word_boundary() -> None:
+    from ankismith.cards.reader import slugify
+
+    heading = (
+        "Why does the gradient of the loss with respect to the weights of the first layers shrink so fast "
+        "when the network uses sigmoid activations"
+    )
+    key = slugify(heading)
+    assert key == "why-does-the-gradient-of-the-loss-with-respect-to-the-weights-of-the-first"
+    assert len(key) <= 80
+    assert slugify("x" * 100) == "x" * 80  # one word longer than the limit: cut inside it
+
+
+words = st.lists(st.text(alphabet="abcdéß0123456789_", min_size=1, max_size=14), min_size=1, max_size=16)
+
+
+@given(words, st.sampled_from([" ", " - ", "*", " $", ", "]))
+def test_keys_that_fit_never_change_and_cut_ones_end_at_a_word(parts: list[str], separator: str) -> None:
+    from ankismith.cards.reader import slugify
+
+    heading = separator.join(parts)
+    full, key = _full_slug(heading), slugify(heading)
+    if len(full) <= 80:
+        assert key == full  # every key made before the change is made again
+    else:
+        assert len(key) <= 80 and full.startswith(key)
+        assert full[len(key)] == "-" or "-" not in full[:81]  # at a word boundary, unless one word is longer

@@ -438,12 +438,22 @@ def _heading_attrs(title: str, line: int, shown: str, errors: Collector) -> tupl
     return key, tags, title[: match.start()].rstrip()
 
 
+MAX_SLUG = 80
+
+
 def slugify(text: str) -> str:
-    """Key of a heading without {#key}: lowercase words joined by '-'."""
+    """Key of a heading without {#key}: lowercase words joined by '-', the words that fit in 80 characters.
+
+    A slug that fits is never cut (keys are note identities: those made before stay the same); a
+    longer one ends at the last whole word that fits, or inside a single word longer than that.
+    """
     text = CLOZE.sub(lambda m: m["text"], unicodedata.normalize("NFKC", text)).lower()
     text = re.sub(r"[`*_$\\{}()\[\]<>]", " ", text)
     slug = re.sub(r"[^\w]+", "-", text).strip("-_")
-    return slug[:80].rstrip("-")
+    if len(slug) <= MAX_SLUG:
+        return slug
+    boundary = slug.rfind("-", 0, MAX_SLUG + 1)
+    return slug[:boundary].rstrip("-_") if boundary > 0 else slug[:MAX_SLUG]
 
 
 def _numeric_block(body: list[_Line], shown: str, errors: Collector) -> tuple[NumericBlock | None, list[_Line]]:
