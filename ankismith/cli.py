@@ -20,7 +20,7 @@ from ankismith.rules import MAX_VARIANTS
 if TYPE_CHECKING:
     from rich.progress import Progress, TaskID
 
-    from ankismith.pipeline import Compiled, DeckErrors, SourceError
+    from ankismith.pipeline import Compiled, DeckErrors, SourceError, Written
 
 app = typer.Typer(
     name="ankismith",
@@ -155,6 +155,14 @@ def build(
         Path, typer.Option("--cache-dir", help="Build cache: compiled cards (safe to delete; keep it out of git).")
     ] = Path(".ankismith-cache"),
     no_cache: Annotated[bool, typer.Option("--no-cache", help="Compile every card afresh and keep no cache.")] = False,
+    new_id: Annotated[
+        bool,
+        typer.Option(
+            "--new-id",
+            help="Accept a deck id that differs from the one in ankismith.lock: every note becomes a new note in "
+            "Anki (the old notes and their review history stay as they are).",
+        ),
+    ] = False,
 ) -> None:
     """Build DIR/<deck id>.apkg for each deck."""
     if (stop := _no_decks(decks)) is not None:
@@ -165,7 +173,13 @@ def build(
     with _ProgressBar() as progress:
         try:
             written, warnings = run_build(
-                decks or [], output, seed, variants, cache_dir=None if no_cache else cache, on_progress=progress.update
+                decks or [],
+                output,
+                seed,
+                variants,
+                cache_dir=None if no_cache else cache,
+                on_progress=progress.update,
+                new_id=new_id,
             )
         except DeckErrors as exc:
             raise _fail(exc) from None
@@ -175,32 +189,70 @@ def build(
             raise typer.Exit(1) from None
     _warn(warnings)
     for item in written:
-        report = item.report
-        state = " (up to date)" if item.skipped else ""
+        _report(item)
+
+
+def _report(item: Written) -> None:
+    """What a build wrote, and what changed: counted against ankismith.lock, never against a collection."""
+    from ankismith.builder.lock import BASELINE_LOCK, BASELINE_NONE, LOCK_NAME
+
+    report = item.report
+    state = " (up to date)" if item.skipped else ""
+    if report.baseline == BASELINE_LOCK and report.old_id is None:
         out.print(
-            f"{item.path}{state}: {item.note_count} notes ({len(report.added)} added, "
-            f"{len(report.updated)} updated, {len(report.unchanged)} unchanged), {item.media_count} media files",
+            f"{item.path}{state}: {item.note_count} notes ({len(report.added)} added, {len(report.updated)} updated, "
+            f"{len(report.unchanged)} unchanged since the last build, as recorded in {LOCK_NAME}), "
+            f"{item.media_count} media files",
             markup=False,
         )
-        if report.models_changed:
-            out.print(f"  note types changed: {', '.join(report.models_changed)}", markup=False)
-        if report.removed:
-            keys = ", ".join(key for key, _ in report.removed)
-            searches = " or ".join(_source_search(key) for key, _ in report.removed)
-            out.print(
-                f"  gone from the sources but kept by Anki: {keys}\n  find them in Anki's browser with: {searches}",
-                markup=False,
-            )
+    else:
+        out.print(f"{item.path}{state}: {item.note_count} notes, {item.media_count} media files", markup=False)
+    if report.old_id is not None:
+        was = f"was {report.old_id!r} in {LOCK_NAME}" if report.old_id else f"{LOCK_NAME}'s notes had another id"
+        out.print(
+            f"  new deck id {item.config.id!r} ({was}; confirmed with --new-id): Anki will add all "
+            f"{item.note_count} notes as new notes; the notes made under the old id stay in your collection with "
+            "their review history (delete them there if you no longer want them)",
+            markup=False,
+        )
+    elif report.baseline == BASELINE_NONE:
+        out.print(
+            f"  no {LOCK_NAME} before this build (a first build, or a copy of the deck without it), so no changes "
+            "to count: Anki adds the notes it does not have and updates the ones it has (found by GUID, review "
+            f"history kept). {LOCK_NAME} is written now: commit it with the deck",
+            markup=False,
+        )
+    elif report.baseline != BASELINE_LOCK:
+        out.print(
+            f"  {LOCK_NAME} was unreadable, so no changes to count: every note gets a new modification time and "
+            f"Anki updates the ones it has (edits made to them inside Anki are replaced). {LOCK_NAME} is written "
+            "afresh now",
+            markup=False,
+        )
+    if report.models_changed and report.baseline == BASELINE_LOCK:
+        out.print(f"  note types changed: {', '.join(report.models_changed)}", markup=False)
+    if report.removed and report.old_id is None:
+        keys = ", ".join(key for key, _ in report.removed)
+        searches = " or ".join(_source_search(key) for key, _ in report.removed)
+        out.print(
+            f"  gone from the sources but kept by Anki: {keys}\n  find them in Anki's browser with: {searches}",
+            markup=False,
+        )
 
 
-def _compile(decks: list[Path] | None, seed: int | None = None, variants: int | None = None) -> Compiled:
-    """Compile the decks for check, list and export; errors end the command with status 1."""
+def _compile(
+    decks: list[Path] | None, seed: int | None = None, variants: int | None = None, check: bool = False
+) -> Compiled:
+    """Compile the decks for check, list and export; errors end the command with status 1.
+
+    `check` also checks each deck against its lock (a changed deck id), as `build` will.
+    """
     if (stop := _no_decks(decks)) is not None:
         raise stop
-    from ankismith.pipeline import DeckErrors, compile_decks
+    from ankismith.pipeline import DeckErrors, check_decks, compile_decks
 
     try:
-        compiled = compile_decks(decks or [], seed, variants)
+        compiled = check_decks(decks or []) if check else compile_decks(decks or [], seed, variants)
     except DeckErrors as exc:
         raise _fail(exc) from None
     _warn(compiled.warnings)
@@ -211,7 +263,7 @@ def _compile(decks: list[Path] | None, seed: int | None = None, variants: int | 
 @_guarded
 def check(decks: DeckDirs = None) -> None:
     """Validate decks without writing anything; every problem as path:line: message."""
-    compiled = _compile(decks)
+    compiled = _compile(decks, check=True)
     for deck in compiled.decks:
         out.print(f"{deck.config.root.as_posix()}: ok, {len(deck.notes)} notes", markup=False)
 

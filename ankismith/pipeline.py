@@ -22,7 +22,7 @@ from ankismith.builder import lock as lockfile
 from ankismith.builder.models import model_hashes
 from ankismith.cards.media import MediaFile, resolve_media
 from ankismith.cards.model import DeckConfig, SourceFile
-from ankismith.cards.reader import check_keys, read_cards, read_config, read_deck
+from ankismith.cards.reader import check_keys, read_cards, read_config, read_deck, shown_path
 from ankismith.errors import Collector, DeckErrors, InternalError, SourceError
 from ankismith.notes import BuiltNote, render_notes
 
@@ -38,6 +38,7 @@ __all__ = [
     "InternalError",
     "Written",
     "build",
+    "check_decks",
     "compile_decks",
     "problem_families",
 ]
@@ -120,18 +121,21 @@ def _compile(
     store: BuildCache | None,
     errors: Collector,
     on_progress: ProgressCallback | None,
+    stop: bool = True,
 ) -> Compiled:
+    """Compile the decks; with `stop`, raise DeckErrors when there are errors, else leave them in `errors`."""
     decks = []
     for path in find_decks(paths):
         with _blame(path.as_posix(), 0, "deck"):
             if (deck := read_deck(path, errors)) is not None:
                 decks.append(deck)
-    decks = [replace(deck, config=_override(deck.config, seed, variants)) for deck in decks]
     progress = _Progress(sum(len(data) for deck in decks for _, data in deck.files), on_progress)
     built = []
     for deck in decks:
+        config = _override(deck.config, seed, variants)
         with _blame(deck.config.root.as_posix(), 0, "deck"):
-            built.append(_compile_deck(deck.config, deck.files, store, errors, progress))
+            compiled = _compile_deck(config, deck.files, store, errors, progress)
+        built.append(compiled)
     ids = Counter(deck.config.id for deck in built)
     for deck in built:
         if ids[deck.config.id] > 1:
@@ -142,7 +146,8 @@ def _compile(
             )
     if store is not None and not errors.errors:
         store.save()
-    errors.raise_if_any()
+    if stop:
+        errors.raise_if_any()
     return Compiled(tuple(built), tuple(errors.warnings))
 
 
@@ -309,12 +314,15 @@ def build(
     now: int | None = None,
     cache_dir: Path | None = None,
     on_progress: ProgressCallback | None = None,
+    new_id: bool = False,
 ) -> tuple[list[Written], tuple[SourceError, ...]]:
     """Compile every deck, then write each package and its lock; nothing is written on error.
 
-    With `cache_dir`, a package whose content is what was last written to it, and which is
-    still on disk unchanged, is not written again; when no input of any deck changed since
-    the last build (sources, settings, lock, images, ankismith itself), nothing is compiled.
+    A deck whose id is not the one its lock was built with is an error (every note would be new
+    to Anki) unless `new_id` confirms it. With `cache_dir`, a package whose content is what was
+    last written to it, and which is still on disk unchanged, is not written again; when no input
+    of any deck changed since the last build (sources, settings, lock, images, ankismith itself),
+    nothing is compiled.
     """
     errors = Collector()
     store = buildcache.open_cache(cache_dir, errors)
@@ -325,13 +333,14 @@ def build(
             digests = {path: buildcache.inputs_digest(path, parts) for path, parts in inputs.items()}
             if (done := _up_to_date(digests, store)) is not None:
                 return done
-        compiled = _compile(paths, seed, variants, store, errors, on_progress)
+        compiled = _compile(paths, seed, variants, store, errors, on_progress, stop=False)
+        locks = [_deck_lock(deck, errors, refuse_new_id=not new_id) for deck in compiled.decks]
+        errors.raise_if_any()
         now = now if now is not None else _now()
         plans = []
-        for deck in compiled.decks:
+        for deck, lock in zip(compiled.decks, locks, strict=True):
             with _blame(deck.config.root.as_posix(), 0, "deck"):
-                plans.append(_plan_package(deck, out_dir, now, store, errors))
-        errors.raise_if_any()
+                plans.append(_plan_package(deck, lock, out_dir, now, store))
         written: list[Written] = []
         for plan in plans:
             try:
@@ -377,15 +386,38 @@ class _Plan:
     skip: bool
 
 
-def _plan_package(deck: BuiltDeck, out_dir: Path, now: int, store: BuildCache | None, errors: Collector) -> _Plan:
+@dataclass(frozen=True)
+class _DeckLock:
+    """A deck's lock as read before building: the lock, what the counts will be relative to, and
+    the deck id it was built with when the deck now has another one (confirmed by --new-id)."""
+
+    lock: lockfile.Lock
+    baseline: str
+    old_id: str | None
+
+
+def _deck_lock(deck: BuiltDeck, errors: Collector, refuse_new_id: bool) -> _DeckLock:
+    """Read the deck's lock; a deck id that is not the one it was built with is an error when
+    `refuse_new_id`."""
+    with _blame(deck.config.root.as_posix(), 0, "deck"):
+        path = deck.config.root / lockfile.LOCK_NAME
+        warned = len(errors.warnings)
+        lock = lockfile.read_lock(path, errors)
+        if len(errors.warnings) > warned:
+            baseline = lockfile.BASELINE_UNREADABLE
+        else:
+            baseline = lockfile.BASELINE_LOCK if path.exists() else lockfile.BASELINE_NONE
+        return _DeckLock(lock, baseline, _check_id(deck, lock, errors, refuse_new_id))
+
+
+def _plan_package(deck: BuiltDeck, read: _DeckLock, out_dir: Path, now: int, store: BuildCache | None) -> _Plan:
     """Advance the deck's lock and decide what to write; writes nothing, so that every deck is
     checked before any is written."""
     lock_path = deck.config.root / lockfile.LOCK_NAME
-    warned = len(errors.warnings)
-    lock = lockfile.read_lock(lock_path, errors)
-    unreadable = len(errors.warnings) > warned
+    lock = read.lock
     entries = ((n.key, n.guid, n.hash) for n in deck.notes)
-    new_lock, report = lockfile.advance(lock, entries, model_hashes(), now)
+    new_lock, report = lockfile.advance(lock, deck.config.id, entries, model_hashes(), now)
+    report = replace(report, baseline=read.baseline, old_id=read.old_id)
     target = out_dir / f"{deck.config.id}.apkg"
     digest = lockfile.content_hash(
         lockfile.lock_digest(new_lock),
@@ -394,7 +426,7 @@ def _plan_package(deck: BuiltDeck, out_dir: Path, now: int, store: BuildCache | 
         [(m.name, m.size, m.mtime_ns) for m in deck.media],
     )
     skip = store is not None and store.output_is(target, digest)
-    write_lock = new_lock != lock or unreadable or not lock_path.exists()
+    write_lock = new_lock != lock or read.baseline != lockfile.BASELINE_LOCK
     return _Plan(deck, target, digest, lock_path, new_lock, write_lock, report, skip)
 
 
@@ -408,6 +440,40 @@ def _write_planned(plan: _Plan, store: BuildCache | None) -> Written:
         lockfile.write_lock(plan.lock_path, plan.lock)
     deck = plan.deck
     return Written(deck.config, plan.target, len(deck.notes), len(deck.media), plan.report, plan.skip)
+
+
+def _check_id(deck: BuiltDeck, lock: lockfile.Lock, errors: Collector, refuse: bool) -> str | None:
+    """The deck id the lock was built with when the deck's id is another one (an error unless
+    `refuse` is off: the user confirmed a new deck); None when it is the same or unknown."""
+    from ankismith.builder.ids import guid_for
+
+    config = deck.config
+    old = lockfile.id_change(lock, config.id, guid_for, [config.root.resolve().name])
+    if old is None or not refuse:
+        return old
+    given = "" if config.id_line else " (deck.yaml has no `id:`, so the deck takes its folder's name)"
+    was = f"from {old!r} (as recorded in {lockfile.LOCK_NAME}) " if old else f"(the GUIDs in {lockfile.LOCK_NAME} "
+    was = was if old else was + "were made from another id) "
+    back = f"put `id: {old}` back in deck.yaml" if old else "put the old `id:` back in deck.yaml"
+    errors.error(
+        shown_path(config.root / "deck.yaml", config.root),
+        config.id_line or 1,
+        f"deck id changed {was}to {config.id!r}{given}: every note would get a new GUID, so Anki would add "
+        f"all {len(deck.notes)} notes as new notes beside the old ones, and their review history would stay with "
+        f"the old notes. To keep updating the old notes, {back}; to start a new deck on purpose, build with --new-id",
+    )
+    return old
+
+
+def check_decks(paths: Sequence[Path]) -> Compiled:
+    """Compile every deck as `check` does: all problems, including a deck id that is not the one
+    its lock was built with; reads each lock, writes nothing."""
+    errors = Collector()
+    compiled = _compile(paths, None, None, None, errors, None, stop=False)
+    for deck in compiled.decks:
+        _deck_lock(deck, errors, refuse_new_id=True)
+    errors.raise_if_any()
+    return Compiled(compiled.decks, tuple(errors.warnings))
 
 
 def _deck_prefix(config: DeckConfig) -> str:

@@ -385,3 +385,111 @@ def test_keys_that_fit_never_change_and_cut_ones_end_at_a_word(parts: list[str],
     else:
         assert len(key) <= 80 and full.startswith(key)
         assert full[len(key)] == "-" or "-" not in full[:81]  # at a word boundary, unless one word is longer
+
+
+# --- the deck id and what the change report counts against ---------------------------------------
+
+
+def test_a_changed_deck_id_is_refused_before_anything_is_written(deck_dir: Path, tmp_path: Path) -> None:
+    write_deck(deck_dir, {"a.md": "## Q {#q}\nA\n## R {#r}\nB\n"}, "name: Physics\nid: physics\n")
+    out = tmp_path / "out"
+    assert run("build", str(deck_dir), "-o", str(out)).exit_code == 0
+    package, lock = (out / "physics.apkg").read_bytes(), (deck_dir / "ankismith.lock").read_text()
+    assert '"deck_id": "physics"' in lock
+    (deck_dir / "deck.yaml").write_text("name: Physics\nid: phsyics\n")
+    for command in (["build", str(deck_dir), "-o", str(out)], ["check", str(deck_dir)]):
+        result = run(*command)
+        assert result.exit_code == 1
+        assert result.output.splitlines()[0] == (
+            f"{deck_dir.as_posix()}/deck.yaml:2: deck id changed from 'physics' (as recorded in ankismith.lock) "
+            "to 'phsyics': every note would get a new GUID, so Anki would add all 2 notes as new notes beside the "
+            "old ones, and their review history would stay with the old notes. To keep updating the old notes, put "
+            "`id: physics` back in deck.yaml; to start a new deck on purpose, build with --new-id"
+        )
+    assert sorted(p.name for p in out.iterdir()) == ["physics.apkg"]
+    assert (out / "physics.apkg").read_bytes() == package
+    assert (deck_dir / "ankismith.lock").read_text() == lock
+
+
+def test_new_id_confirms_a_new_deck_and_says_what_anki_will_do(
+    deck_dir: Path, tmp_path: Path, anki_collection: object
+) -> None:
+    from conftest import import_apkg
+
+    write_deck(deck_dir, {"a.md": "## Q {#q}\nA\n## R {#r}\nB\n"}, "name: Physics\nid: physics\n")
+    out = tmp_path / "out"
+    assert run("build", str(deck_dir), "-o", str(out)).exit_code == 0
+    import_apkg(anki_collection, out / "physics.apkg")
+    (deck_dir / "deck.yaml").write_text("name: Physics\nid: physics-2\n")
+    result = run("build", str(deck_dir), "-o", str(out), "--new-id")
+    assert result.exit_code == 0, result.output
+    assert result.output.splitlines()[1] == (
+        "  new deck id 'physics-2' (was 'physics' in ankismith.lock; confirmed with --new-id): Anki will add all 2 "
+        "notes as new notes; the notes made under the old id stay in your collection with their review history "
+        "(delete them there if you no longer want them)"
+    )
+    assert "gone from the sources" not in result.output
+    log = import_apkg(anki_collection, out / "physics-2.apkg").log
+    assert (len(log.new), len(log.updated)) == (2, 0)  # what the report said
+    assert anki_collection.note_count() == 4
+    assert '"deck_id": "physics-2"' in (deck_dir / "ankismith.lock").read_text()
+    result = run("build", str(deck_dir), "-o", str(out))  # from now on, the new id is the recorded one
+    assert result.exit_code == 0 and "2 unchanged since the last build" in result.output
+
+
+def test_a_lock_from_before_the_deck_id_was_recorded(deck_dir: Path, tmp_path: Path) -> None:
+    """Old locks stay readable: their GUIDs tell whether the id changed, and the folder name is tried as the old id."""
+    import re
+
+    write_deck(deck_dir, {"a.md": "## Q {#q}\nA\n"}, "name: Physics\n")  # no id: the folder's name, 'deck'
+    out = tmp_path / "out"
+    assert run("build", str(deck_dir), "-o", str(out)).exit_code == 0
+    lock_path = deck_dir / "ankismith.lock"
+    lock_path.write_text(re.sub(r' "deck_id": .*\n', "", lock_path.read_text()))
+    result = run("build", str(deck_dir), "-o", str(out))  # same id: fine, and the lock now records it
+    assert result.exit_code == 0 and "1 unchanged since the last build" in result.output
+    assert '"deck_id": "deck"' in lock_path.read_text()
+    lock_path.write_text(re.sub(r' "deck_id": .*\n', "", lock_path.read_text()))
+    (deck_dir / "deck.yaml").write_text("name: Physics\nid: physics\n")
+    result = run("build", str(deck_dir), "-o", str(out))
+    assert result.exit_code == 1
+    assert "deck.yaml:2: deck id changed from 'deck' (as recorded in ankismith.lock) to 'physics'" in result.output
+    (deck_dir / "deck.yaml").write_text("name: Physics\n")
+    renamed = deck_dir.rename(tmp_path / "renamed")
+    result = run("build", str(renamed), "-o", str(out))
+    assert result.exit_code == 1
+    assert (
+        f"{renamed.as_posix()}/deck.yaml:1: deck id changed (the GUIDs in ankismith.lock were made from another id) "
+        "to 'renamed' (deck.yaml has no `id:`, so the deck takes its folder's name): every note would get a new GUID"
+    ) in result.output
+
+
+def test_without_a_lock_the_report_says_so_and_what_anki_will_do(
+    deck_dir: Path, tmp_path: Path, anki_collection: object, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from conftest import import_apkg
+
+    write_deck(deck_dir, {"a.md": "## Q {#q}\nA\n## R {#r}\nB\n"})
+    out = tmp_path / "out"
+    monkeypatch.setenv("SOURCE_DATE_EPOCH", "1700000000")
+    assert run("build", str(deck_dir), "-o", str(out)).exit_code == 0
+    import_apkg(anki_collection, out / "test-deck.apkg")
+    (deck_dir / "ankismith.lock").unlink()  # deleted, or never committed: a fresh clone of someone's deck
+    monkeypatch.setenv("SOURCE_DATE_EPOCH", "1700000100")  # a later build
+    result = run("build", str(deck_dir), "-o", str(out), "--no-cache")
+    assert result.exit_code == 0
+    assert "added" not in result.output
+    assert result.output.splitlines()[1] == (
+        "  no ankismith.lock before this build (a first build, or a copy of the deck without it), so no changes to "
+        "count: Anki adds the notes it does not have and updates the ones it has (found by GUID, review history "
+        "kept). ankismith.lock is written now: commit it with the deck"
+    )
+    log = import_apkg(anki_collection, out / "test-deck.apkg").log
+    assert (len(log.new), len(log.updated)) == (0, 2)  # what the report said: the two it has are updated
+
+
+def test_counts_say_they_are_relative_to_the_lock(bundled_copy: Path, tmp_path: Path) -> None:
+    """A fresh clone with its committed lock: the counts are against the lock, and say so."""
+    result = run("build", str(bundled_copy), "-o", str(tmp_path / "out"))
+    assert result.exit_code == 0
+    assert "unchanged since the last build, as recorded in ankismith.lock)" in result.output.splitlines()[0]

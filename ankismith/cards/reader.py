@@ -151,6 +151,7 @@ def read_config(root: Path, errors: Collector) -> DeckConfig | None:
         seed=seed,
         variants=variants,
         review=Review(**review),
+        id_line=lines.get("id", 1) if "id" in data else 0,
     )
 
 
