@@ -238,6 +238,13 @@ def _report(item: Written) -> None:
             f"  gone from the sources but kept by Anki: {keys}\n  find them in Anki's browser with: {searches}",
             markup=False,
         )
+    if item.overrides and (report.added or report.updated or report.removed):
+        out.print(
+            f"  one-off build with {', '.join(item.overrides)}: {LOCK_NAME} now records the notes as this package "
+            "holds them (so that Anki's updates stay right); a build without it moves them back, and Anki updates "
+            "them again",
+            markup=False,
+        )
 
 
 def _compile(

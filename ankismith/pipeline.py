@@ -53,6 +53,7 @@ class BuiltDeck:
     config: DeckConfig
     notes: tuple[BuiltNote, ...]
     media: tuple[MediaFile, ...]
+    overrides: tuple[str, ...] = ()  # deck.yaml settings --seed/--variants changed, as "--seed 9 (deck.yaml: 1)"
 
     def deck_specs(self) -> list[DeckSpec]:
         """The Anki decks: the main one (with its description) and each sub-deck used."""
@@ -80,6 +81,7 @@ class Written:
     media_count: int
     report: lockfile.ChangeReport
     skipped: bool = False
+    overrides: tuple[str, ...] = ()  # as in BuiltDeck: what this one-off build changed from deck.yaml
 
 
 def find_decks(paths: Sequence[Path]) -> list[Path]:
@@ -135,7 +137,7 @@ def _compile(
         config = _override(deck.config, seed, variants)
         with _blame(deck.config.root.as_posix(), 0, "deck"):
             compiled = _compile_deck(config, deck.files, store, errors, progress)
-        built.append(compiled)
+        built.append(replace(compiled, overrides=_overrides(deck.config, seed, variants)))
     ids = Counter(deck.config.id for deck in built)
     for deck in built:
         if ids[deck.config.id] > 1:
@@ -157,6 +159,16 @@ def _override(config: DeckConfig, seed: int | None, variants: int | None) -> Dec
         seed=config.seed if seed is None else seed,
         variants=config.variants if variants is None else variants,
     )
+
+
+def _overrides(config: DeckConfig, seed: int | None, variants: int | None) -> tuple[str, ...]:
+    """The settings of deck.yaml that the command line changes, said as a person would."""
+    found = []
+    if seed is not None and seed != config.seed:
+        found.append(f"--seed {seed} (deck.yaml: {config.seed})")
+    if variants is not None and variants != config.variants:
+        found.append(f"--variants {variants} (deck.yaml: {config.variants})")
+    return tuple(found)
 
 
 class _Progress:
@@ -439,7 +451,7 @@ def _write_planned(plan: _Plan, store: BuildCache | None) -> Written:
     if plan.write_lock:
         lockfile.write_lock(plan.lock_path, plan.lock)
     deck = plan.deck
-    return Written(deck.config, plan.target, len(deck.notes), len(deck.media), plan.report, plan.skip)
+    return Written(deck.config, plan.target, len(deck.notes), len(deck.media), plan.report, plan.skip, deck.overrides)
 
 
 def _check_id(deck: BuiltDeck, lock: lockfile.Lock, errors: Collector, refuse: bool) -> str | None:

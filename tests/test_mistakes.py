@@ -493,3 +493,36 @@ def test_counts_say_they_are_relative_to_the_lock(bundled_copy: Path, tmp_path: 
     result = run("build", str(bundled_copy), "-o", str(tmp_path / "out"))
     assert result.exit_code == 0
     assert "unchanged since the last build, as recorded in ankismith.lock)" in result.output.splitlines()[0]
+
+
+# --- a one-off --seed moves the lock, and says so ------------------------------------------------
+
+
+def test_a_one_off_seed_says_the_lock_moved_and_building_without_it_moves_the_notes_back(
+    deck_dir: Path, tmp_path: Path, anki_collection: object, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from conftest import import_apkg, notes_by_key
+
+    numeric = "## Step {#step}\n```numeric\nanswer: x * 2\ngiven: {x: 3}\nparams: {x: 1..1000}\n```\nx = {{x}}\n"
+    write_deck(deck_dir, {"a.md": "## Q {#q}\nA\n" + numeric}, "name: Physics\nid: physics\nseed: 1\nvariants: 3\n")
+    out = tmp_path / "out"
+
+    def build(epoch: int, *args: str) -> str:
+        monkeypatch.setenv("SOURCE_DATE_EPOCH", str(epoch))
+        result = run("build", str(deck_dir), "-o", str(out), *args)
+        assert result.exit_code == 0, result.output
+        import_apkg(anki_collection, out / "physics.apkg")
+        return result.output
+
+    build(1_700_000_000)
+    usual = notes_by_key(anki_collection)["step"]["Question"]
+    output = build(1_700_000_100, "--seed", "99")
+    assert output.splitlines()[1:] == [
+        "  one-off build with --seed 99 (deck.yaml: 1): ankismith.lock now records the notes as this package holds "
+        "them (so that Anki's updates stay right); a build without it moves them back, and Anki updates them again"
+    ]
+    assert notes_by_key(anki_collection)["step"]["Question"] != usual  # Anki took the one-off numbers
+    output = build(1_700_000_200)
+    assert "0 added, 1 updated, 1 unchanged since the last build" in output and "one-off" not in output
+    assert notes_by_key(anki_collection)["step"]["Question"] == usual  # and the usual ones came back
+    assert "one-off" not in build(1_700_000_300, "--seed", "1")  # the seed deck.yaml gives is no override
