@@ -297,7 +297,7 @@ def _blame(path: str, line: int, subject: str) -> Iterator[None]:
     """Turn an unexpected exception (a bug) into an InternalError naming the input it was met on."""
     try:
         yield
-    except DeckErrors:
+    except (DeckErrors, InternalError):
         raise
     except Exception as exc:
         raise InternalError.wrap(exc, path, line, subject) from exc
