@@ -346,26 +346,10 @@ def build(
             if (done := _up_to_date(digests, store)) is not None:
                 return done
         compiled = _compile(paths, seed, variants, store, errors, on_progress, stop=False)
-        locks = [_deck_lock(deck, errors, refuse_new_id=not new_id) for deck in compiled.decks]
-        errors.raise_if_any()
-        now = now if now is not None else _now()
-        plans = []
-        for deck, lock in zip(compiled.decks, locks, strict=True):
-            with _blame(deck.config.root.as_posix(), 0, "deck"):
-                plans.append(_plan_package(deck, lock, out_dir, now, store))
-        written: list[Written] = []
-        for plan in plans:
-            try:
-                written.append(_write_planned(plan, store))
-            except OSError:
-                raise  # the output folder: the CLI says it cannot write there
-            except Exception as exc:
-                done = tuple(str(w.path) for w in written if not w.skipped)
-                raise InternalError(
-                    plan.deck.config.root.as_posix(), 0, f"{type(exc).__name__}: {exc}", "deck", done
-                ) from exc
-            if store is not None:
-                deck, item = plan.deck, written[-1]
+        done = _package(compiled, out_dir, now if now is not None else _now(), store, errors, new_id)
+        if store is not None:
+            for plan, item in done:
+                deck = plan.deck
                 # what the next build needs to see that nothing changed (with the lock as now written)
                 run = {
                     "target": str(item.path),
@@ -376,12 +360,36 @@ def build(
                 }
                 # sources as hashed before compiling: a file edited meanwhile makes the next build compile
                 store.put("runs", buildcache.inputs_digest(deck.config.root, inputs[deck.config.root]), run)
-        if store is not None:
             store.save()
-        return written, tuple(errors.warnings)
+        return [item for _, item in done], tuple(errors.warnings)
     finally:
         if store is not None:
             store.close()
+
+
+def _package(
+    compiled: Compiled, out_dir: Path, now: int, store: BuildCache | None, errors: Collector, new_id: bool
+) -> list[tuple[_Plan, Written]]:
+    """Check every deck against its lock, then write each package and lock; raises DeckErrors
+    with everything in `errors` (compile errors included) before anything is written."""
+    locks = [_deck_lock(deck, errors, refuse_new_id=not new_id) for deck in compiled.decks]
+    errors.raise_if_any()
+    plans = []
+    for deck, lock in zip(compiled.decks, locks, strict=True):
+        with _blame(deck.config.root.as_posix(), 0, "deck"):
+            plans.append(_plan_package(deck, lock, out_dir, now, store))
+    done: list[tuple[_Plan, Written]] = []
+    for plan in plans:
+        try:
+            done.append((plan, _write_planned(plan, store)))
+        except OSError:
+            raise  # the output folder: the CLI says it cannot write there
+        except Exception as exc:
+            written = tuple(str(item.path) for _, item in done if not item.skipped)
+            raise InternalError(
+                plan.deck.config.root.as_posix(), 0, f"{type(exc).__name__}: {exc}", "deck", written
+            ) from exc
+    return done
 
 
 @dataclass(frozen=True)
@@ -477,11 +485,17 @@ def _check_id(deck: BuiltDeck, lock: lockfile.Lock, errors: Collector, refuse: b
     return old
 
 
-def check_decks(paths: Sequence[Path]) -> Compiled:
-    """Compile every deck as `check` does: all problems, including a deck id that is not the one
-    its lock was built with; reads each lock, writes nothing."""
+def check_decks(paths: Sequence[Path], cache_dir: Path | None = None) -> Compiled:
+    """Compile every deck as `check` does (through the build cache in `cache_dir`, if any): all
+    problems, including a deck id that is not the one its lock was built with; reads each lock,
+    writes nothing else."""
     errors = Collector()
-    compiled = _compile(paths, None, None, None, errors, None, stop=False)
+    store = buildcache.open_cache(cache_dir, errors)
+    try:
+        compiled = _compile(paths, None, None, store, errors, None, stop=False)
+    finally:
+        if store is not None:
+            store.close()
     for deck in compiled.decks:
         _deck_lock(deck, errors, refuse_new_id=True)
     errors.raise_if_any()
