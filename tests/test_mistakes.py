@@ -39,7 +39,8 @@ def test_an_unexpected_exception_in_a_card_is_one_line_naming_the_card(
     assert run("build", str(deck_dir), "-o", str(out)).exit_code == 0
     before = (out / "test-deck.apkg").read_bytes()
     lock = (deck_dir / "ankismith.lock").read_text()
-    (deck_dir / "a.md").write_text("## Fine {#fine}\nA, edited\n\n## Crashes {#crash}\nB\n")
+    # edited, so that no build cache has it
+    (deck_dir / "a.md").write_text("## Fine {#fine}\nA, edited\n\n## Crashes {#crash}\nB, edited\n")
     import ankismith.pipeline
 
     real = ankismith.pipeline.render_notes
