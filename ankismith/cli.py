@@ -6,9 +6,11 @@ Errors become `path:line: message` lines on stderr and exit status 1; bad usage 
 
 from __future__ import annotations
 
+import functools
 import json
+from collections.abc import Callable
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated
+from typing import TYPE_CHECKING, Annotated, ParamSpec, TypeVar
 
 import typer
 from rich.console import Console
@@ -18,7 +20,7 @@ from ankismith.rules import MAX_VARIANTS
 if TYPE_CHECKING:
     from rich.progress import Progress, TaskID
 
-    from ankismith.pipeline import Compiled, SourceError
+    from ankismith.pipeline import Compiled, DeckErrors, SourceError, Written
 
 app = typer.Typer(
     name="ankismith",
@@ -53,10 +55,42 @@ Variants = Annotated[
 ]
 
 
-def _fail(errors: tuple[SourceError, ...]) -> typer.Exit:
-    for error in errors:
-        err.print(str(error), markup=False)
-    count = len(errors)
+P = ParamSpec("P")
+R = TypeVar("R")
+
+
+def _guarded(command: Callable[P, R]) -> Callable[P, R]:
+    """The last guard: an exception nobody expected (a bug) ends the command with one line naming
+    the input it met, and exit status 1, never a traceback."""
+
+    @functools.wraps(command)
+    def run(*args: P.args, **kwargs: P.kwargs) -> R:
+        try:
+            return command(*args, **kwargs)
+        except (typer.Exit, typer.Abort):
+            raise  # typer's own ways out (usage errors are raised before a command runs)
+        except Exception as exc:
+            from ankismith.errors import InternalError
+
+            if not isinstance(exc, InternalError):
+                decks = kwargs.get("decks") or [Path("decks")]
+                where = ", ".join(Path(str(d)).as_posix() for d in decks) if "decks" in kwargs else "ankismith"
+                exc = InternalError(where, 0, f"{type(exc).__name__}: {exc}", "deck" if len(decks) == 1 else "decks")
+            err.print(str(exc), markup=False)
+            raise typer.Exit(1) from None
+
+    return run
+
+
+def _fail(exc: DeckErrors) -> typer.Exit:
+    """Print the errors, with the warnings among them in file and line order, and say nothing was written."""
+    problems = sorted(
+        [(e.path, e.line, 1, str(e)) for e in exc.errors]
+        + [(w.path, w.line, 0, f"{w} (warning)") for w in exc.warnings]
+    )
+    for _, _, is_error, text in problems:
+        err.print(text, markup=False, style=None if is_error else "yellow")
+    count = len(exc.errors)
     err.print(f"{count} error{'s' if count != 1 else ''}; nothing was written.", markup=False, style="red")
     return typer.Exit(1)
 
@@ -121,6 +155,7 @@ def _no_decks(paths: list[Path] | None) -> typer.Exit | None:
 
 
 @app.command()
+@_guarded
 def build(
     decks: DeckDirs = None,
     output: Annotated[Path, typer.Option("--output", "-o", help="Folder for the .apkg files.")] = Path("dist"),
@@ -128,6 +163,14 @@ def build(
     variants: Variants = None,
     cache: CacheDir = Path(".ankismith-cache"),
     no_cache: NoCache = False,
+    new_id: Annotated[
+        bool,
+        typer.Option(
+            "--new-id",
+            help="Accept a deck id that differs from the one in ankismith.lock: every note becomes a new note in "
+            "Anki (the old notes and their review history stay as they are).",
+        ),
+    ] = False,
 ) -> None:
     """Build DIR/<deck id>.apkg for each deck."""
     if (stop := _no_decks(decks)) is not None:
@@ -138,60 +181,118 @@ def build(
     with _ProgressBar() as progress:
         try:
             written, warnings = run_build(
-                decks or [], output, seed, variants, cache_dir=None if no_cache else cache, on_progress=progress.update
+                decks or [],
+                output,
+                seed,
+                variants,
+                cache_dir=None if no_cache else cache,
+                on_progress=progress.update,
+                new_id=new_id,
             )
         except DeckErrors as exc:
-            raise _fail(exc.errors) from None
+            raise _fail(exc) from None
         except OSError as exc:  # the output folder: not writable, a file in the way, a full disk
             where = exc.filename or output
             err.print(f"{where}: cannot write: {exc.strerror or exc}", markup=False)
             raise typer.Exit(1) from None
     _warn(warnings)
     for item in written:
-        report = item.report
-        state = " (up to date)" if item.skipped else ""
+        _report(item)
+
+
+def _report(item: Written) -> None:
+    """What a build wrote, and what changed: counted against ankismith.lock, never against a collection."""
+    from ankismith.builder.lock import BASELINE_LOCK, BASELINE_NONE, LOCK_NAME
+
+    report = item.report
+    state = " (up to date)" if item.skipped else ""
+    if report.baseline == BASELINE_LOCK and report.old_id is None:
         out.print(
-            f"{item.path}{state}: {item.note_count} notes ({len(report.added)} added, "
-            f"{len(report.updated)} updated, {len(report.unchanged)} unchanged), {item.media_count} media files",
+            f"{item.path}{state}: {item.note_count} notes ({len(report.added)} added, {len(report.updated)} updated, "
+            f"{len(report.unchanged)} unchanged since the last build, as recorded in {LOCK_NAME}), "
+            f"{item.media_count} media files",
             markup=False,
         )
-        if report.models_changed:
-            out.print(f"  note types changed: {', '.join(report.models_changed)}", markup=False)
-        if report.removed:
-            keys = ", ".join(key for key, _ in report.removed)
-            searches = " or ".join(_source_search(key) for key, _ in report.removed)
-            out.print(
-                f"  gone from the sources but kept by Anki: {keys}\n  find them in Anki's browser with: {searches}",
-                markup=False,
-            )
+    else:
+        out.print(f"{item.path}{state}: {item.note_count} notes, {item.media_count} media files", markup=False)
+    if report.old_id is not None:
+        was = f"was {report.old_id!r} in {LOCK_NAME}" if report.old_id else f"{LOCK_NAME}'s notes had another id"
+        out.print(
+            f"  new deck id {item.config.id!r} ({was}; confirmed with --new-id): Anki will add all "
+            f"{item.note_count} notes as new notes; the notes made under the old id stay in your collection with "
+            "their review history (delete them there if you no longer want them)",
+            markup=False,
+        )
+    elif report.baseline == BASELINE_NONE:
+        out.print(
+            f"  no {LOCK_NAME} before this build (a first build, or a copy of the deck without it), so no changes "
+            "to count: Anki adds the notes it does not have and updates the ones it has (found by GUID, review "
+            f"history kept). {LOCK_NAME} is written now: commit it with the deck",
+            markup=False,
+        )
+    elif report.baseline != BASELINE_LOCK:
+        out.print(
+            f"  {LOCK_NAME} was unreadable, so no changes to count: every note gets a new modification time and "
+            f"Anki updates the ones it has (edits made to them inside Anki are replaced). {LOCK_NAME} is written "
+            "afresh now",
+            markup=False,
+        )
+    if report.models_changed and report.baseline == BASELINE_LOCK:
+        out.print(f"  note types changed: {', '.join(report.models_changed)}", markup=False)
+    if report.removed and report.old_id is None:
+        keys = ", ".join(key for key, _ in report.removed)
+        searches = " or ".join(_source_search(key) for key, _ in report.removed)
+        out.print(
+            f"  gone from the sources but kept by Anki: {keys}\n  find them in Anki's browser with: {searches}",
+            markup=False,
+        )
+    if item.overrides and (report.added or report.updated or report.removed):
+        out.print(
+            f"  one-off build with {', '.join(item.overrides)}: {LOCK_NAME} now records the notes as this package "
+            "holds them (so that Anki's updates stay right); a build without it moves them back, and Anki updates "
+            "them again",
+            markup=False,
+        )
 
 
 def _compile(
-    decks: list[Path] | None, cache: Path | None, seed: int | None = None, variants: int | None = None
+    decks: list[Path] | None,
+    cache: Path | None,
+    seed: int | None = None,
+    variants: int | None = None,
+    check: bool = False,
 ) -> Compiled:
     """Compile the decks for check, list and export (through the build cache, as build does);
-    errors end the command with status 1."""
+    errors end the command with status 1.
+
+    `check` also checks each deck against its lock (a changed deck id), as `build` will.
+    """
     if (stop := _no_decks(decks)) is not None:
         raise stop
-    from ankismith.pipeline import DeckErrors, compile_decks
+    from ankismith.pipeline import DeckErrors, check_decks, compile_decks
 
     try:
-        compiled = compile_decks(decks or [], seed, variants, cache_dir=cache)
+        if check:
+            compiled = check_decks(decks or [], cache_dir=cache)
+        else:
+            compiled = compile_decks(decks or [], seed, variants, cache_dir=cache)
     except DeckErrors as exc:
-        raise _fail(exc.errors) from None
+        raise _fail(exc) from None
     _warn(compiled.warnings)
     return compiled
 
 
 @app.command()
+@_guarded
 def check(decks: DeckDirs = None, cache: CacheDir = Path(".ankismith-cache"), no_cache: NoCache = False) -> None:
     """Validate decks without writing anything but the build cache; every problem as path:line: message."""
-    compiled = _compile(decks, None if no_cache else cache)
+    compiled = _compile(decks, None if no_cache else cache, check=True)
     for deck in compiled.decks:
         out.print(f"{deck.config.root.as_posix()}: ok, {len(deck.notes)} notes", markup=False)
 
 
 @app.command(name="list")
+@_guarded
 def list_decks(decks: DeckDirs = None, cache: CacheDir = Path(".ankismith-cache"), no_cache: NoCache = False) -> None:
     """Each deck: name, id, notes by kind."""
     from collections import Counter
@@ -208,6 +309,7 @@ def list_decks(decks: DeckDirs = None, cache: CacheDir = Path(".ankismith-cache"
 
 
 @app.command()
+@_guarded
 def export(
     decks: DeckDirs = None,
     format: Annotated[str, typer.Option("--format", help="Output format: json.")] = "json",  # noqa: A002
@@ -243,6 +345,7 @@ def _mathjax(given: str | None) -> str | None:
 
 
 @app.command()
+@_guarded
 def preview(
     decks: DeckDirs = None,
     output: Annotated[Path, typer.Option("--output", "-o", help="Folder for the preview site.")] = Path("dist/preview"),
@@ -259,7 +362,7 @@ def preview(
     try:
         compiled, index = run_preview(decks or [], output, found, cache)
     except DeckErrors as exc:
-        raise _fail(exc.errors) from None
+        raise _fail(exc) from None
     except OSError as exc:
         err.print(f"{exc.filename or output}: cannot write: {exc.strerror or exc}", markup=False)
         raise typer.Exit(1) from None
@@ -275,6 +378,7 @@ def preview(
 
 
 @app.command()
+@_guarded
 def serve(
     decks: DeckDirs = None,
     port: Annotated[int, typer.Option("--port", min=0, max=65535, help="Port (0: any free one).")] = 8000,
@@ -305,6 +409,7 @@ def serve(
 
 
 @app.command()
+@_guarded
 def problems() -> None:
     """The solver families: their params and what they compute."""
     from ankismith.pipeline import problem_families

@@ -8,21 +8,24 @@ from dataclasses import dataclass
 
 @dataclass(frozen=True, order=True)
 class SourceError:
-    """One problem in a deck's sources, located at a file and a 1-based line."""
+    """One problem in a deck's sources, located at a file and a 1-based line (0: the path as a
+    whole, a folder that is missing say)."""
 
     path: str
     line: int
     message: str
 
     def __str__(self) -> str:
-        return f"{self.path}:{self.line}: {self.message}"
+        return f"{self.path}:{self.line}: {self.message}" if self.line else f"{self.path}: {self.message}"
 
 
 class DeckErrors(Exception):
-    """Every problem a run found, raised once so the user sees them all together."""
+    """Every problem a run found, raised once so the user sees them all together; the warnings
+    met on the way come along (a typo warned about is often what caused an error)."""
 
-    def __init__(self, errors: Iterable[SourceError]) -> None:
+    def __init__(self, errors: Iterable[SourceError], warnings: Iterable[SourceError] = ()) -> None:
         self.errors: tuple[SourceError, ...] = tuple(sorted(set(errors), key=_sort_key))
+        self.warnings: tuple[SourceError, ...] = tuple(sorted(set(warnings), key=_sort_key))
         super().__init__("\n".join(str(e) for e in self.errors))
 
 
@@ -52,4 +55,31 @@ class Collector:
     def raise_if_any(self) -> None:
         """Raise DeckErrors with everything recorded so far, if there is anything."""
         if self.errors:
-            raise DeckErrors(self.errors)
+            raise DeckErrors(self.errors, self.warnings)
+
+
+class InternalError(Exception):
+    """An unexpected exception (a bug in ankismith, not in the deck) and the input it met it on.
+
+    `line` is 0 when the input is a whole file or deck folder; `written` lists packages that were
+    already written when it happened (none, unless it happened while writing).
+    """
+
+    def __init__(self, path: str, line: int, detail: str, subject: str = "card", written: tuple[str, ...] = ()) -> None:
+        super().__init__(path, line, detail, subject, written)  # all in args: it crosses process boundaries
+        self.path, self.line, self.detail, self.subject, self.written = path, line, detail, subject, written
+
+    @classmethod
+    def wrap(cls, exc: BaseException, path: str, line: int, subject: str = "card") -> InternalError:
+        """The InternalError for `exc`, met while working on `path:line` (kept if `exc` already is one)."""
+        if isinstance(exc, InternalError):
+            return exc
+        return cls(path, line, f"{type(exc).__name__}: {exc}", subject)
+
+    def __str__(self) -> str:
+        where = f"{self.path}:{self.line}" if self.line else self.path
+        done = f"already written: {', '.join(self.written)}" if self.written else "nothing was written"
+        return (
+            f"{where}: internal error ({self.detail}); {done}. "
+            f"This is a bug in ankismith: please report it, with this {self.subject}."
+        )

@@ -12,6 +12,7 @@ import os
 import time
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -21,8 +22,8 @@ from ankismith.builder import lock as lockfile
 from ankismith.builder.models import model_hashes
 from ankismith.cards.media import MediaFile, resolve_media
 from ankismith.cards.model import DeckConfig, SourceFile
-from ankismith.cards.reader import check_keys, read_cards, read_config, read_deck
-from ankismith.errors import Collector, DeckErrors, SourceError
+from ankismith.cards.reader import check_keys, read_cards, read_config, read_deck, shown_path
+from ankismith.errors import Collector, DeckErrors, InternalError, SourceError
 from ankismith.notes import BuiltNote, render_notes
 
 if TYPE_CHECKING:
@@ -34,8 +35,10 @@ __all__ = [
     "BuiltNote",
     "Compiled",
     "DeckErrors",
+    "InternalError",
     "Written",
     "build",
+    "check_decks",
     "compile_decks",
     "preview",
     "problem_families",
@@ -51,6 +54,7 @@ class BuiltDeck:
     config: DeckConfig
     notes: tuple[BuiltNote, ...]
     media: tuple[MediaFile, ...]
+    overrides: tuple[str, ...] = ()  # deck.yaml settings --seed/--variants changed, as "--seed 9 (deck.yaml: 1)"
 
     def deck_specs(self) -> list[DeckSpec]:
         """The Anki decks: the main one (with its description) and each sub-deck used."""
@@ -78,6 +82,7 @@ class Written:
     media_count: int
     report: lockfile.ChangeReport
     skipped: bool = False
+    overrides: tuple[str, ...] = ()  # as in BuiltDeck: what this one-off build changed from deck.yaml
 
 
 def find_decks(paths: Sequence[Path]) -> list[Path]:
@@ -119,11 +124,21 @@ def _compile(
     store: BuildCache | None,
     errors: Collector,
     on_progress: ProgressCallback | None,
+    stop: bool = True,
 ) -> Compiled:
-    decks = [deck for path in find_decks(paths) if (deck := read_deck(path, errors)) is not None]
-    decks = [replace(deck, config=_override(deck.config, seed, variants)) for deck in decks]
+    """Compile the decks; with `stop`, raise DeckErrors when there are errors, else leave them in `errors`."""
+    decks = []
+    for path in find_decks(paths):
+        with _blame(path.as_posix(), 0, "deck"):
+            if (deck := read_deck(path, errors)) is not None:
+                decks.append(deck)
     progress = _Progress(sum(len(data) for deck in decks for _, data in deck.files), on_progress)
-    built = [_compile_deck(deck.config, deck.files, store, errors, progress) for deck in decks]
+    built = []
+    for deck in decks:
+        config = _override(deck.config, seed, variants)
+        with _blame(deck.config.root.as_posix(), 0, "deck"):
+            compiled = _compile_deck(config, deck.files, store, errors, progress)
+        built.append(replace(compiled, overrides=_overrides(deck.config, seed, variants)))
     ids = Counter(deck.config.id for deck in built)
     for deck in built:
         if ids[deck.config.id] > 1:
@@ -134,7 +149,8 @@ def _compile(
             )
     if store is not None and not errors.errors:
         store.save()
-    errors.raise_if_any()
+    if stop:
+        errors.raise_if_any()
     return Compiled(tuple(built), tuple(errors.warnings))
 
 
@@ -144,6 +160,16 @@ def _override(config: DeckConfig, seed: int | None, variants: int | None) -> Dec
         seed=config.seed if seed is None else seed,
         variants=config.variants if variants is None else variants,
     )
+
+
+def _overrides(config: DeckConfig, seed: int | None, variants: int | None) -> tuple[str, ...]:
+    """The settings of deck.yaml that the command line changes, said as a person would."""
+    found = []
+    if seed is not None and seed != config.seed:
+        found.append(f"--seed {seed} (deck.yaml: {config.seed})")
+    if variants is not None and variants != config.variants:
+        found.append(f"--variants {variants} (deck.yaml: {config.variants})")
+    return tuple(found)
 
 
 class _Progress:
@@ -233,7 +259,8 @@ def _run(tasks: Iterable[_FileTask]) -> Iterator[_FileDone]:
 def _compile_file(task: _FileTask) -> _FileDone:
     """Read one card file and render its cards; cards unchanged since the last build come from the cache."""
     config, errors = task.config, Collector()
-    cards, keys = read_cards(task.file, task.data, errors)
+    with _blame(task.file.shown, 0, "file"):
+        cards, keys = read_cards(task.file, task.data, errors)
     reader = buildcache.CacheReader(task.cache) if task.cache is not None else None
     settings = buildcache.deck_settings(config)
     notes: list[BuiltNote] = []
@@ -241,25 +268,38 @@ def _compile_file(task: _FileTask) -> _FileDone:
     new_cards: list[tuple[str, list[dict[str, Any]]]] = []
     try:
         for card in cards:
-            found = resolve_media(card, config.root, errors)
-            media.extend(found.files)
-            key = None
-            if reader is not None:
-                key = buildcache.cache_key(settings, "card", buildcache.card_content(card), sorted(found.names.items()))
-                entry = reader.get("cards", key)
-                if entry is not None and all(m.unchanged() for m in found.files):
-                    notes.extend(replace(BuiltNote.from_json(n), source=card.source) for n in entry)
-                    continue
-            before = len(errors.errors)
-            made = render_notes(card, config, found.names, errors)
-            notes.extend(made)
-            if key is not None and len(errors.errors) == before:
-                new_cards.append((key, [note.to_json() for note in made]))
+            with _blame(card.file.shown, card.line, "card"):
+                found = resolve_media(card, config.root, errors)
+                media.extend(found.files)
+                key = None
+                if reader is not None:
+                    content = buildcache.card_content(card)
+                    key = buildcache.cache_key(settings, "card", content, sorted(found.names.items()))
+                    entry = reader.get("cards", key)
+                    if entry is not None and all(m.unchanged() for m in found.files):
+                        notes.extend(replace(BuiltNote.from_json(n), source=card.source) for n in entry)
+                        continue
+                before = len(errors.errors)
+                made = render_notes(card, config, found.names, errors)
+                notes.extend(made)
+                if key is not None and len(errors.errors) == before:
+                    new_cards.append((key, [note.to_json() for note in made]))
     finally:
         if reader is not None:
             reader.close()
     result = buildcache.FileNotes(tuple(keys), tuple(notes), tuple(media), tuple(errors.warnings))
     return _FileDone(result, tuple(errors.errors), tuple(new_cards))
+
+
+@contextmanager
+def _blame(path: str, line: int, subject: str) -> Iterator[None]:
+    """Turn an unexpected exception (a bug) into an InternalError naming the input it was met on."""
+    try:
+        yield
+    except (DeckErrors, InternalError):
+        raise
+    except Exception as exc:
+        raise InternalError.wrap(exc, path, line, subject) from exc
 
 
 def _check_variant_keys(config: DeckConfig, notes: Sequence[BuiltNote], errors: Collector) -> None:
@@ -285,12 +325,15 @@ def build(
     now: int | None = None,
     cache_dir: Path | None = None,
     on_progress: ProgressCallback | None = None,
+    new_id: bool = False,
 ) -> tuple[list[Written], tuple[SourceError, ...]]:
     """Compile every deck, then write each package and its lock; nothing is written on error.
 
-    With `cache_dir`, a package whose content is what was last written to it, and which is
-    still on disk unchanged, is not written again; when no input of any deck changed since
-    the last build (sources, settings, lock, images, ankismith itself), nothing is compiled.
+    A deck whose id is not the one its lock was built with is an error (every note would be new
+    to Anki) unless `new_id` confirms it. With `cache_dir`, a package whose content is what was
+    last written to it, and which is still on disk unchanged, is not written again; when no input
+    of any deck changed since the last build (sources, settings, lock, images, ankismith itself),
+    nothing is compiled.
     """
     errors = Collector()
     store = buildcache.open_cache(cache_dir, errors)
@@ -301,41 +344,99 @@ def build(
             digests = {path: buildcache.inputs_digest(path, parts) for path, parts in inputs.items()}
             if (done := _up_to_date(digests, store)) is not None:
                 return done
-        compiled = _compile(paths, seed, variants, store, errors, on_progress)
-        now = now if now is not None else _now()
-        written = []
-        for deck in compiled.decks:
-            item, digest = _package_deck(deck, out_dir, now, store, errors)
-            written.append(item)
-            if store is not None:
+        compiled = _compile(paths, seed, variants, store, errors, on_progress, stop=False)
+        done = _package(compiled, out_dir, now if now is not None else _now(), store, errors, new_id)
+        if store is not None:
+            for plan, item in done:
+                deck = plan.deck
                 # what the next build needs to see that nothing changed (with the lock as now written)
                 run = {
                     "target": str(item.path),
-                    "digest": digest,
+                    "digest": plan.digest,
                     "keys": [n.key for n in deck.notes],
                     "media": [asdict(m) for m in deck.media],
                     "warnings": [asdict(w) for w in compiled.warnings if w.path.startswith(_deck_prefix(deck.config))],
                 }
                 # sources as hashed before compiling: a file edited meanwhile makes the next build compile
                 store.put("runs", buildcache.inputs_digest(deck.config.root, inputs[deck.config.root]), run)
-        if store is not None:
             store.save()
-        return written, tuple(errors.warnings)
+        return [item for _, item in done], tuple(errors.warnings)
     finally:
         if store is not None:
             store.close()
 
 
-def _package_deck(
-    deck: BuiltDeck, out_dir: Path, now: int, store: BuildCache | None, errors: Collector
-) -> tuple[Written, str]:
-    """Advance the deck's lock, write its package unless it is already on disk, write the lock."""
+def _package(
+    compiled: Compiled, out_dir: Path, now: int, store: BuildCache | None, errors: Collector, new_id: bool
+) -> list[tuple[_Plan, Written]]:
+    """Check every deck against its lock, then write each package and lock; raises DeckErrors
+    with everything in `errors` (compile errors included) before anything is written."""
+    locks = [_deck_lock(deck, errors, refuse_new_id=not new_id) for deck in compiled.decks]
+    errors.raise_if_any()
+    plans = []
+    for deck, lock in zip(compiled.decks, locks, strict=True):
+        with _blame(deck.config.root.as_posix(), 0, "deck"):
+            plans.append(_plan_package(deck, lock, out_dir, now, store))
+    done: list[tuple[_Plan, Written]] = []
+    for plan in plans:
+        try:
+            done.append((plan, _write_planned(plan, store)))
+        except OSError:
+            raise  # the output folder: the CLI says it cannot write there
+        except Exception as exc:
+            written = tuple(str(item.path) for _, item in done if not item.skipped)
+            raise InternalError(
+                plan.deck.config.root.as_posix(), 0, f"{type(exc).__name__}: {exc}", "deck", written
+            ) from exc
+    return done
+
+
+@dataclass(frozen=True)
+class _Plan:
+    """What building one deck will write: its package (unless already on disk) and its lock."""
+
+    deck: BuiltDeck
+    target: Path
+    digest: str
+    lock_path: Path
+    lock: lockfile.Lock
+    write_lock: bool
+    report: lockfile.ChangeReport
+    skip: bool
+
+
+@dataclass(frozen=True)
+class _DeckLock:
+    """A deck's lock as read before building: the lock, what the counts will be relative to, and
+    the deck id it was built with when the deck now has another one (confirmed by --new-id)."""
+
+    lock: lockfile.Lock
+    baseline: str
+    old_id: str | None
+
+
+def _deck_lock(deck: BuiltDeck, errors: Collector, refuse_new_id: bool) -> _DeckLock:
+    """Read the deck's lock; a deck id that is not the one it was built with is an error when
+    `refuse_new_id`."""
+    with _blame(deck.config.root.as_posix(), 0, "deck"):
+        path = deck.config.root / lockfile.LOCK_NAME
+        warned = len(errors.warnings)
+        lock = lockfile.read_lock(path, errors)
+        if len(errors.warnings) > warned:
+            baseline = lockfile.BASELINE_UNREADABLE
+        else:
+            baseline = lockfile.BASELINE_LOCK if path.exists() else lockfile.BASELINE_NONE
+        return _DeckLock(lock, baseline, _check_id(deck, lock, errors, refuse_new_id))
+
+
+def _plan_package(deck: BuiltDeck, read: _DeckLock, out_dir: Path, now: int, store: BuildCache | None) -> _Plan:
+    """Advance the deck's lock and decide what to write; writes nothing, so that every deck is
+    checked before any is written."""
     lock_path = deck.config.root / lockfile.LOCK_NAME
-    warned = len(errors.warnings)
-    lock = lockfile.read_lock(lock_path, errors)
-    unreadable = len(errors.warnings) > warned
+    lock = read.lock
     entries = ((n.key, n.guid, n.hash) for n in deck.notes)
-    new_lock, report = lockfile.advance(lock, entries, model_hashes(), now)
+    new_lock, report = lockfile.advance(lock, deck.config.id, entries, model_hashes(), now)
+    report = replace(report, baseline=read.baseline, old_id=read.old_id)
     target = out_dir / f"{deck.config.id}.apkg"
     digest = lockfile.content_hash(
         lockfile.lock_digest(new_lock),
@@ -343,14 +444,61 @@ def _package_deck(
         [asdict(spec) for spec in deck.deck_specs()],
         [(m.name, m.size, m.mtime_ns) for m in deck.media],
     )
-    skipped = store is not None and store.output_is(target, digest)
-    if not skipped:
-        _write_package(target, deck, new_lock)
+    skip = store is not None and store.output_is(target, digest)
+    write_lock = new_lock != lock or read.baseline != lockfile.BASELINE_LOCK
+    return _Plan(deck, target, digest, lock_path, new_lock, write_lock, report, skip)
+
+
+def _write_planned(plan: _Plan, store: BuildCache | None) -> Written:
+    """Write the package (unless it is already on disk), then the lock."""
+    if not plan.skip:
+        _write_package(plan.target, plan.deck, plan.lock)
         if store is not None:
-            store.record_output(target, digest)
-    if new_lock != lock or unreadable or not lock_path.exists():
-        lockfile.write_lock(lock_path, new_lock)
-    return Written(deck.config, target, len(deck.notes), len(deck.media), report, skipped), digest
+            store.record_output(plan.target, plan.digest)
+    if plan.write_lock:
+        lockfile.write_lock(plan.lock_path, plan.lock)
+    deck = plan.deck
+    return Written(deck.config, plan.target, len(deck.notes), len(deck.media), plan.report, plan.skip, deck.overrides)
+
+
+def _check_id(deck: BuiltDeck, lock: lockfile.Lock, errors: Collector, refuse: bool) -> str | None:
+    """The deck id the lock was built with when the deck's id is another one (an error unless
+    `refuse` is off: the user confirmed a new deck); None when it is the same or unknown."""
+    from ankismith.builder.ids import guid_for
+
+    config = deck.config
+    old = lockfile.id_change(lock, config.id, guid_for, [config.root.resolve().name])
+    if old is None or not refuse:
+        return old
+    given = "" if config.id_line else " (deck.yaml has no `id:`, so the deck takes its folder's name)"
+    was = f"from {old!r} (as recorded in {lockfile.LOCK_NAME}) " if old else f"(the GUIDs in {lockfile.LOCK_NAME} "
+    was = was if old else was + "were made from another id) "
+    back = f"put `id: {old}` back in deck.yaml" if old else "put the old `id:` back in deck.yaml"
+    errors.error(
+        shown_path(config.root / "deck.yaml", config.root),
+        config.id_line or 1,
+        f"deck id changed {was}to {config.id!r}{given}: every note would get a new GUID, so Anki would add "
+        f"all {len(deck.notes)} notes as new notes beside the old ones, and their review history would stay with "
+        f"the old notes. To keep updating the old notes, {back}; to start a new deck on purpose, build with --new-id",
+    )
+    return old
+
+
+def check_decks(paths: Sequence[Path], cache_dir: Path | None = None) -> Compiled:
+    """Compile every deck as `check` does (through the build cache in `cache_dir`, if any): all
+    problems, including a deck id that is not the one its lock was built with; reads each lock,
+    writes nothing else."""
+    errors = Collector()
+    store = buildcache.open_cache(cache_dir, errors)
+    try:
+        compiled = _compile(paths, None, None, store, errors, None, stop=False)
+    finally:
+        if store is not None:
+            store.close()
+    for deck in compiled.decks:
+        _deck_lock(deck, errors, refuse_new_id=True)
+    errors.raise_if_any()
+    return Compiled(compiled.decks, tuple(errors.warnings))
 
 
 def _deck_prefix(config: DeckConfig) -> str:
@@ -417,10 +565,9 @@ class Builder:
         """Write each deck's package and lock, as `build` does after compiling."""
         errors = Collector()
         now = now if now is not None else _now()
-        written = [_package_deck(deck, out_dir, now, self.store, errors)[0] for deck in compiled.decks]
+        written = [item for _, item in _package(compiled, out_dir, now, self.store, errors, new_id=False)]
         if self.store is not None:
             self.store.save()
-        errors.raise_if_any()
         return written, tuple(errors.warnings)
 
     def close(self) -> None:

@@ -24,7 +24,13 @@ def test_build_writes_the_package_and_reports(deck_dir: Path, tmp_path: Path) ->
     result = run("build", str(deck_dir), "-o", str(tmp_path / "out"))
     assert result.exit_code == 0, result.output
     assert (tmp_path / "out" / "test-deck.apkg").is_file()
-    assert "1 notes (1 added, 0 updated, 0 unchanged)" in result.output
+    assert f"{tmp_path / 'out' / 'test-deck.apkg'}: 1 notes, 0 media files\n  no ankismith.lock before" in result.output
+    (deck_dir / "a.md").write_text("## Q {#q}\nA, edited\n\n## R {#r}\nB\n")
+    result = run("build", str(deck_dir), "-o", str(tmp_path / "out"))
+    assert result.exit_code == 0, result.output
+    assert "2 notes (1 added, 1 updated, 0 unchanged since the last build, as recorded in ankismith.lock)" in (
+        result.output
+    )
 
 
 def test_build_without_arguments_builds_every_deck_under_decks(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:

@@ -211,7 +211,7 @@ def test_missing_deck_yaml(tmp_path: Path) -> None:
     (tmp_path / "d").mkdir()
     _, errors = read(tmp_path / "d")
     assert messages(errors) == [
-        f"{(tmp_path / 'd').as_posix()}/deck.yaml:1: missing deck.yaml: a deck folder needs one with at least `name:`"
+        f"{(tmp_path / 'd').as_posix()}: no deck.yaml in this folder; a deck folder needs one, with at least `name:`"
     ]
 
 

@@ -48,6 +48,75 @@ def media_name(original: str, content: bytes) -> str:
     return f"{safe}-{hashlib.sha256(content).hexdigest()[:16]}{path.suffix.lower()}"
 
 
+# what each kind of image starts with; the extensions that say it (the first one is the usual)
+IMAGE_KINDS = {
+    "PNG": (".png",),
+    "JPEG": (".jpg", ".jpeg", ".jpe"),
+    "GIF": (".gif",),
+    "WebP": (".webp",),
+    "SVG": (".svg",),
+    "BMP": (".bmp",),
+    "AVIF": (".avif",),
+}
+
+
+def sniff_image(data: bytes) -> str | None:
+    """The kind of image `data` is, from its first bytes (an SVG: XML text with an <svg> element)."""
+    if data.startswith(b"\x89PNG\r\n\x1a\n"):
+        return "PNG"
+    if data.startswith(b"\xff\xd8\xff"):
+        return "JPEG"
+    if data.startswith((b"GIF87a", b"GIF89a")):
+        return "GIF"
+    if data[:4] == b"RIFF" and data[8:12] == b"WEBP":
+        return "WebP"
+    if data[4:12] in (b"ftypavif", b"ftypavis"):
+        return "AVIF"
+    if data[:2] == b"BM" and int.from_bytes(data[14:18], "little") in (12, 40, 52, 56, 64, 108, 124):
+        return "BMP"
+    head = _text_head(data)
+    if head is not None and head.lstrip("\ufeff \t\r\n").startswith("<") and "<svg" in head:
+        return "SVG"
+    return None
+
+
+def _text_head(data: bytes) -> str | None:
+    """The start of `data` as text, or None when it is not UTF-8 text."""
+    head = data[:65536]
+    try:
+        text = head.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        if exc.start < len(head) - 3:  # not just a character cut in two at the end
+            return None
+        text = head[: exc.start].decode("utf-8")
+    return None if "\x00" in text else text
+
+
+def image_problem(suffix: str, data: bytes) -> str | None:
+    """What is wrong with an image file whose name ends in `suffix` and holds `data`, or None.
+
+    A known extension must match the bytes (a text file saved as fig.png shows as a broken image in
+    Anki); another extension, or none, is fine when the bytes are an image of a known kind.
+    """
+    expected = next((kind for kind, suffixes in IMAGE_KINDS.items() if suffix.lower() in suffixes), None)
+    found = sniff_image(data)
+    if found is not None and found == (expected or found):
+        return None
+    article = "an" if expected in ("SVG", "AVIF") else "a"
+    what = f"is not {article} {expected} image" if expected else "is not an image"
+    if not data:
+        why = "the file is empty"
+    elif found is not None:
+        why = f"it is {'an' if found in ('SVG', 'AVIF') else 'a'} {found} image; rename it to {IMAGE_KINDS[found][0]}"
+    elif _text_head(data) is not None:
+        why = "it holds text"
+    else:
+        why = "its first bytes are not those of any image kind"
+    kinds = list(IMAGE_KINDS)
+    known = "" if expected else f" (expected {', '.join(kinds[:-1])} or {kinds[-1]})"
+    return f"{what}: {why}{known}"
+
+
 def resolve_media(card: Card, root: Path, errors: Collector) -> CardMedia:
     """Find each image of `card` on disk, relative to its Markdown file, inside the deck folder."""
     names: dict[str, str] = {}
@@ -71,11 +140,19 @@ def resolve_media(card: Card, root: Path, errors: Collector) -> CardMedia:
         if not path.is_file():
             errors.error(*where, f"image {ref.src!r} not found (looked for {path.relative_to(deck_root).as_posix()})")
             continue
-        stat = path.stat()
-        if stat.st_size > MAX_MEDIA_BYTES:
-            errors.error(*where, f"image {ref.src!r} is {stat.st_size:,} bytes; the limit is {MAX_MEDIA_BYTES:,}")
+        try:
+            stat = path.stat()
+            if stat.st_size > MAX_MEDIA_BYTES:
+                errors.error(*where, f"image {ref.src!r} is {stat.st_size:,} bytes; the limit is {MAX_MEDIA_BYTES:,}")
+                continue
+            data = path.read_bytes()
+        except OSError as exc:
+            errors.error(*where, f"image {ref.src!r} cannot be read: {exc.strerror or exc}")
             continue
-        name = media_name(path.name, path.read_bytes())
+        if (problem := image_problem(path.suffix, data)) is not None:
+            errors.error(*where, f"image {ref.src!r} {problem}")
+            continue
+        name = media_name(path.name, data)
         names[ref.src] = name
         files.append(MediaFile(name, str(path), stat.st_size, stat.st_mtime_ns))
     return CardMedia(names, tuple(files))

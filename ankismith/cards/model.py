@@ -45,6 +45,7 @@ class DeckConfig:
     seed: int = 0
     variants: int = 20
     review: Review = Review()
+    id_line: int = 0  # the line of `id:` in deck.yaml; 0: no `id:`, the deck takes its folder's name
 
 
 @dataclass(frozen=True)

@@ -7,6 +7,7 @@ Markdown runs.
 
 from __future__ import annotations
 
+import difflib
 import re
 import unicodedata
 from collections.abc import Iterator
@@ -35,8 +36,10 @@ from ankismith.errors import Collector
 from ankismith.rules import MAX_VARIANTS, is_int
 
 MAX_FILE_BYTES = 8 * 1024 * 1024
-DECK_KEYS = {"name", "id", "description", "tags", "seed", "variants", *Review.KEYS}
-FRONT_MATTER_KEYS = {"subdeck", "tags"}
+DECK_KEYS = ("name", "id", "description", "tags", "seed", "variants", *Review.KEYS)
+FRONT_MATTER_KEYS = ("subdeck", "tags")
+# what a ```numeric block may hold: the solver's part (`NumericBlock.spec`), then the review settings
+NUMERIC_KEYS = ("problem", "answer", "given", "params", "where", "variants", *Review.KEYS)
 
 _HEADING = re.compile(r"^##(?!#)(?:[ \t]+(?P<text>.*?))?[ \t]*#*[ \t]*$")
 _ATTRS = re.compile(r"\{(?P<body>[^{}]*)\}\s*$")
@@ -79,13 +82,15 @@ def source_file(path: Path, root: Path) -> SourceFile:
 
 
 def card_files(root: Path) -> list[Path]:
-    """Every *.md below `root` in path order, skipping hidden folders and files."""
+    """The card files of the deck folder `root`, in path order: every *.md below it but README.md
+    (any case) and files and folders whose names start with '.' (hidden) or '_' (notes, drafts)."""
     files = []
     for path in root.rglob("*.md"):
         parts = path.relative_to(root).parts
-        if any(part.startswith(".") for part in parts) or not path.is_file():
+        if any(part.startswith((".", "_")) for part in parts) or parts[-1].lower() == "readme.md":
             continue
-        files.append(path)
+        if path.is_file():
+            files.append(path)
     return sorted(files, key=lambda p: p.relative_to(root).as_posix())
 
 
@@ -94,7 +99,7 @@ def read_config(root: Path, errors: Collector) -> DeckConfig | None:
     path = root / "deck.yaml"
     shown = shown_path(path, root)
     if not path.is_file():
-        errors.error(shown, 1, "missing deck.yaml: a deck folder needs one with at least `name:`")
+        _not_a_deck(root, errors)
         return None
     text = _read_text(path, shown, errors)
     if text is None:
@@ -106,12 +111,7 @@ def read_config(root: Path, errors: Collector) -> DeckConfig | None:
         return None
     data, lines = mapping.data, mapping.key_lines
     before = len(errors.errors)
-    for key in sorted(set(data) - DECK_KEYS):
-        errors.warn(
-            shown,
-            lines.get(key, 1),
-            f"unknown key {key!r} in deck.yaml, ignored (known: {', '.join(sorted(DECK_KEYS))})",
-        )
+    warn_unknown_keys(data, lines, DECK_KEYS, "deck.yaml", shown, 1, errors)
     name = data.get("name")
     if not isinstance(name, str) or not name.strip():
         found = "nothing" if name is None else repr(name)
@@ -151,7 +151,43 @@ def read_config(root: Path, errors: Collector) -> DeckConfig | None:
         seed=seed,
         variants=variants,
         review=Review(**review),
+        id_line=lines.get("id", 1) if "id" in data else 0,
     )
+
+
+def warn_unknown_keys(
+    data: dict[str, Any],
+    key_lines: dict[str, int],
+    known: tuple[str, ...],
+    where: str,
+    shown: str,
+    line: int,
+    errors: Collector,
+) -> None:
+    """Warn once per key of `data` that is not `known` (a typo, most often): at its line, with the
+    closest known key when one is close. The caller ignores such keys."""
+    lowered = {key.lower(): key for key in known}
+    for key in sorted(set(data) - set(known), key=lambda k: (key_lines.get(k, line), k)):
+        close = difflib.get_close_matches(str(key).lower(), list(lowered), n=1, cutoff=0.6)
+        hint = f"; did you mean {lowered[close[0]]!r}?" if close else ""
+        errors.warn(
+            shown,
+            key_lines.get(key, line),
+            f"unknown key {key!r} in {where}, ignored{hint} (known: {', '.join(known)})",
+        )
+
+
+def _not_a_deck(root: Path, errors: Collector) -> None:
+    """Say what `root` is when it is not a deck folder: missing, a file, or a folder without deck.yaml."""
+    given = root.as_posix()
+    if root.is_dir():
+        errors.error(given, 0, "no deck.yaml in this folder; a deck folder needs one, with at least `name:`")
+    elif root.exists() and root.name == "deck.yaml":
+        errors.error(given, 0, f"this is a file; pass the deck folder that holds it: {root.parent.as_posix()}")
+    elif root.exists():
+        errors.error(given, 0, "this is a file; expected a deck folder (with a deck.yaml)")
+    else:
+        errors.error(given, 0, "no such folder; expected a deck folder (with a deck.yaml)")
 
 
 def read_review(data: dict[str, Any], lines: dict[str, int], shown: str, errors: Collector) -> dict[str, Any]:
@@ -198,12 +234,21 @@ def read_cards(file: SourceFile, data: bytes, errors: Collector) -> tuple[list[C
     lines = text.replace("\r\n", "\n").replace("\r", "\n").split("\n")
     subdeck, file_tags, start = _front_matter(lines, file.shown, errors)
     cards, keys = [], []
+    found = False
     for heading, body in _split_cards(lines, start):
+        found = True
         card, key = _parse_card(heading, body, file, subdeck, file_tags, errors)
         if key:
             keys.append(KeyRef(key, file.shown, heading.number))
         if card is not None:
             cards.append(card)
+    if not found:
+        errors.warn(
+            file.shown,
+            1,
+            "no cards in this file: a card starts at a `## ` heading (to keep notes that are not cards in the "
+            "deck folder, start the file's name with '_')",
+        )
     return cards, keys
 
 
@@ -259,8 +304,7 @@ def _front_matter(lines: list[str], shown: str, errors: Collector) -> tuple[str,
         errors.error(shown, exc.line, f"front matter: {exc.message}")
         return "", (), end + 1
     data, key_lines = mapping.data, mapping.key_lines
-    for key in sorted(set(data) - FRONT_MATTER_KEYS):
-        errors.warn(shown, key_lines.get(key, 1), f"unknown front-matter key {key!r}, ignored (known: subdeck, tags)")
+    warn_unknown_keys(data, key_lines, FRONT_MATTER_KEYS, "the front matter", shown, 1, errors)
     subdeck = data.get("subdeck", "")
     if not isinstance(subdeck, str) or (any(not p.strip() for p in subdeck.split("::")) and subdeck):
         errors.error(shown, key_lines.get("subdeck", 1), f"`subdeck` must be a deck name as text, found {subdeck!r}")
@@ -346,6 +390,16 @@ def _parse_card(
         )
     if len(errors.errors) > before:
         return None, key
+    if kind is Kind.BASIC and not _join(answer_lines).strip():  # Anki would show an empty back
+        if splits:
+            errors.warn(shown, splits[0].number, "the card has no answer: nothing below `???`")
+        else:
+            errors.warn(
+                shown,
+                heading.number,
+                "the card has no answer: nothing under its heading (without `???` the text under the heading "
+                "is the answer)",
+            )
     card = Card(
         key=key,
         kind=kind,
@@ -385,12 +439,22 @@ def _heading_attrs(title: str, line: int, shown: str, errors: Collector) -> tupl
     return key, tags, title[: match.start()].rstrip()
 
 
+MAX_SLUG = 80
+
+
 def slugify(text: str) -> str:
-    """Key of a heading without {#key}: lowercase words joined by '-'."""
+    """Key of a heading without {#key}: lowercase words joined by '-', the words that fit in 80 characters.
+
+    A slug that fits is never cut (keys are note identities: those made before stay the same); a
+    longer one ends at the last whole word that fits, or inside a single word longer than that.
+    """
     text = CLOZE.sub(lambda m: m["text"], unicodedata.normalize("NFKC", text)).lower()
     text = re.sub(r"[`*_$\\{}()\[\]<>]", " ", text)
     slug = re.sub(r"[^\w]+", "-", text).strip("-_")
-    return slug[:80].rstrip("-")
+    if len(slug) <= MAX_SLUG:
+        return slug
+    boundary = slug.rfind("-", 0, MAX_SLUG + 1)
+    return slug[:boundary].rstrip("-_") if boundary > 0 else slug[:MAX_SLUG]
 
 
 def _numeric_block(body: list[_Line], shown: str, errors: Collector) -> tuple[NumericBlock | None, list[_Line]]:
@@ -421,7 +485,9 @@ def _numeric_block(body: list[_Line], shown: str, errors: Collector) -> tuple[Nu
     except YamlProblem as exc:
         errors.error(shown, exc.line, f"numeric block: {exc.message}")
         return None, lines
-    spec = {key: value for key, value in mapping.data.items() if key not in Review.KEYS}
+    first = lines[0].number
+    warn_unknown_keys(mapping.data, mapping.key_lines, NUMERIC_KEYS, "the numeric block", shown, first, errors)
+    spec = {key: value for key, value in mapping.data.items() if key in NUMERIC_KEYS and key not in Review.KEYS}
     review = read_review(mapping.data, mapping.key_lines, shown, errors)
     return NumericBlock(spec, lines[0].number, mapping.key_lines, review), lines
 
@@ -487,10 +553,17 @@ class KeyRef:
 
 
 def check_keys(root: Path, keys: list[KeyRef], errors: Collector) -> None:
-    """Checks across a deck's files: two cards with one key are an error naming both; a deck
-    without any card gets a warning."""
-    if not keys:
-        errors.warn(shown_path(root / "deck.yaml", root), 1, "the deck has no cards: no `## ` heading in any .md file")
+    """Checks across a deck's files: two cards with one key are an error naming both, and so is a
+    deck without any card (its package would hold nothing) unless its files already have errors."""
+    deck_yaml = shown_path(root / "deck.yaml", root)
+    inside = deck_yaml.removesuffix("deck.yaml")
+    if not keys and not any(e.path.startswith(inside) for e in errors.errors):
+        errors.error(
+            deck_yaml,
+            1,
+            "the deck has no cards: no `## ` heading in any card file (every .md below the deck folder but "
+            "README.md and names starting with '_' or '.')",
+        )
     seen: dict[str, KeyRef] = {}
     for ref in keys:
         if ref.key in seen:

@@ -78,9 +78,7 @@ def load_mapping(text: str, first_line: int = 1) -> YamlMapping:
                 key_lines[str(key_node.value)] = key_node.start_mark.line + first_line
         data = loader.construct_document(node)
     except yaml.MarkedYAMLError as exc:
-        mark = exc.problem_mark or exc.context_mark
-        line = mark.line if mark else 0
-        problem = exc.problem or exc.context or "invalid YAML"
+        problem, line = _describe(exc, text)
         raise YamlProblem(f"invalid YAML: {problem}", line + first_line) from None
     except yaml.YAMLError as exc:
         raise YamlProblem(f"invalid YAML: {exc}", first_line) from None
@@ -91,6 +89,29 @@ def load_mapping(text: str, first_line: int = 1) -> YamlMapping:
     if not all(isinstance(k, str) for k in data):
         raise YamlProblem("expected text keys", first_line)
     return YamlMapping(data, key_lines)
+
+
+_UNCLOSED = {"quoted scalar": "the quoted value", "flow sequence": "the list", "flow mapping": "the mapping"}
+
+
+def _describe(exc: yaml.MarkedYAMLError, text: str) -> tuple[str, int]:
+    """The problem in words, and its 0-based line.
+
+    PyYAML reports a quote or bracket that is never closed where it gave up (often the end of
+    the text, lines below); the line to fix is the one that opened it, its `context_mark`.
+    """
+    problem = exc.problem or exc.context or "invalid YAML"
+    context, opened = exc.context or "", exc.context_mark
+    unclosed = any(part in problem for part in ("end of stream", "did not find expected", "expected ',' or"))
+    what = next((name for key, name in _UNCLOSED.items() if context.endswith(key)), None)
+    if what is not None and unclosed and opened is not None:
+        char = text[opened.index : opened.index + 1] or "?"
+        if what == "the quoted value":
+            return f"{what} that starts here is never closed (expected a closing {char!r})", opened.line
+        closer = "]" if char == "[" else "}"
+        return f"{what} that starts here with {char!r} is never closed (expected ',' or {closer!r})", opened.line
+    mark = exc.problem_mark or opened
+    return problem, mark.line if mark else 0
 
 
 def _node_kind(node: yaml.Node) -> str:
