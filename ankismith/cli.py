@@ -356,11 +356,11 @@ def preview(
     if (stop := _no_decks(decks)) is not None:
         raise stop
     from ankismith.pipeline import DeckErrors
-    from ankismith.pipeline import preview as run_preview
+    from ankismith.preview.site import write_preview
 
     found = _mathjax(mathjax)
     try:
-        compiled, index = run_preview(decks or [], output, found, cache)
+        compiled, index = write_preview(decks or [], output, found, cache)
     except DeckErrors as exc:
         raise _fail(exc) from None
     except OSError as exc:

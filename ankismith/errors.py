@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 
 
@@ -83,3 +84,14 @@ class InternalError(Exception):
             f"{where}: internal error ({self.detail}); {done}. "
             f"This is a bug in ankismith: please report it, with this {self.subject}."
         )
+
+
+@contextmanager
+def blame(path: str, line: int, subject: str) -> Iterator[None]:
+    """Turn an unexpected exception (a bug) into an InternalError naming the input it was met on."""
+    try:
+        yield
+    except (DeckErrors, InternalError):
+        raise
+    except Exception as exc:
+        raise InternalError.wrap(exc, path, line, subject) from exc

@@ -12,7 +12,7 @@ import genanki
 import pytest
 from conftest import write_deck
 
-from ankismith import pipeline
+from ankismith import compiler, pipeline
 from ankismith.builder.ids import guid_for
 from ankismith.errors import DeckErrors
 from ankismith.pipeline import build, compile_decks
@@ -25,16 +25,18 @@ def notes(deck: Path, cache: Path, **kwargs: object) -> dict[str, object]:
     return {n.key: n for n in compile_decks([deck], cache_dir=cache, **kwargs).decks[0].notes}
 
 
-def spy(monkeypatch: pytest.MonkeyPatch, name: str, label: Callable[[Any], str]) -> list[str]:
-    """Record label(first argument) of each call of pipeline.<name>, then call it."""
+def spy(
+    monkeypatch: pytest.MonkeyPatch, name: str, label: Callable[[Any], str], module: object = compiler
+) -> list[str]:
+    """Record label(first argument) of each call of <module>.<name> (the compile stage's by default), then call it."""
     calls: list[str] = []
-    real = getattr(pipeline, name)
+    real = getattr(module, name)
 
     def recording(first: Any, *args: object, **kwargs: object) -> object:
         calls.append(label(first))
         return real(first, *args, **kwargs)
 
-    monkeypatch.setattr(pipeline, name, recording)
+    monkeypatch.setattr(module, name, recording)
     return calls
 
 
@@ -151,8 +153,8 @@ def test_parallel_compile_gives_the_same_notes_and_errors(
     files["n.md"] = "## N {#n}\n```numeric\nanswer: a * 2\ngiven: {a: 3}\nparams: {a: 1..9}\n```\n{{a}}\n"
     write_deck(deck_dir, files)
     serial = compile_decks([deck_dir]).decks[0].notes
-    monkeypatch.setattr(pipeline, "PARALLEL_MIN_BYTES", 0)
-    monkeypatch.setattr(pipeline.os, "cpu_count", lambda: 2)
+    monkeypatch.setattr(compiler, "PARALLEL_MIN_BYTES", 0)
+    monkeypatch.setattr(compiler.os, "cpu_count", lambda: 2)
     assert compile_decks([deck_dir]).decks[0].notes == serial
     assert compile_decks([deck_dir], cache_dir=tmp_path / "cache").decks[0].notes == serial
     assert compile_decks([deck_dir], cache_dir=tmp_path / "cache").decks[0].notes == serial
@@ -195,7 +197,7 @@ def test_nothing_changed_means_nothing_compiled(
     write_deck(deck_dir, {"fig.png": PNG_A, "a.md": "---\ncolour: red\n---\n## A {#a}\n![f](fig.png)\n## B {#b}\nx\n"})
     out, cache = tmp_path / "out", tmp_path / "cache"
     build([deck_dir], out, now=1000, cache_dir=cache)
-    calls = spy(monkeypatch, "_compile", lambda paths: "compile")
+    calls = spy(monkeypatch, "_compile", lambda paths: "compile", pipeline)
     again, warnings = build([deck_dir], out, now=2000, cache_dir=cache)
     assert calls == [] and again[0].skipped
     assert (again[0].note_count, again[0].media_count, again[0].report.unchanged) == (2, 1, ("a", "b"))

@@ -41,11 +41,11 @@ def test_an_unexpected_exception_in_a_card_is_one_line_naming_the_card(
     lock = (deck_dir / "ankismith.lock").read_text()
     # edited, so that no build cache has it
     (deck_dir / "a.md").write_text("## Fine {#fine}\nA, edited\n\n## Crashes {#crash}\nB, edited\n")
-    import ankismith.pipeline
+    import ankismith.compiler
 
-    real = ankismith.pipeline.render_notes
+    real = ankismith.compiler.render_notes
     monkeypatch.setattr(
-        ankismith.pipeline,
+        ankismith.compiler,
         "render_notes",
         lambda card, *a, **k: _boom() if card.key == "crash" else real(card, *a, **k),
     )
@@ -66,9 +66,9 @@ def test_an_unexpected_exception_while_packaging_names_the_deck(
     deck_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     write_deck(deck_dir, {"a.md": "## Q {#q}\nA\n"})
-    import ankismith.pipeline
+    import ankismith.packaging
 
-    monkeypatch.setattr(ankismith.pipeline, "_write_package", _boom)
+    monkeypatch.setattr(ankismith.packaging, "_write_package", _boom)
     result = run("build", str(deck_dir), "-o", str(tmp_path / "out"))
     assert result.exit_code == 1
     assert result.output.strip().splitlines() == [
@@ -101,7 +101,7 @@ def test_a_real_process_prints_no_traceback(deck_dir: Path) -> None:
 
     write_deck(deck_dir, {"a.md": "## Q {#q}\nA\n"})
     code = (
-        "import sys, ankismith.pipeline as p\n"
+        "import sys, ankismith.compiler as p\n"
         "def boom(*a, **k): raise RecursionError('deep')\n"
         "p.render_notes = boom\n"
         "from ankismith.cli import app\n"

@@ -26,13 +26,16 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 from urllib.parse import quote
 
 from ankismith.builder.models import stylesheet
 from ankismith.cards.model import Kind
 from ankismith.notes import BuiltNote
 from ankismith.preview.anki import card_sides
+
+if TYPE_CHECKING:
+    from ankismith.pipeline import Compiled
 
 ASSETS = ("preview.css", "preview.js", "frame.js")
 _TAG = re.compile(r"<[^>]+>")
@@ -150,6 +153,19 @@ class Site:
             if name not in note_ids:
                 (folder / f"{name}.js").unlink(missing_ok=True)
                 self.written.pop(f"cards/{name}.js", None)
+
+
+def write_preview(
+    paths: Sequence[Path], out_dir: Path, mathjax: str | None, cache_dir: Path | None = None
+) -> tuple[Compiled, Path]:
+    """Compile every deck (through the build cache) and write the preview site into `out_dir`
+    (nothing on error: DeckErrors); returns what was compiled and the site's index page.
+    `mathjax` is the URL the pages load MathJax from."""
+    from ankismith.pipeline import compile_decks
+
+    compiled = compile_decks(paths, cache_dir=cache_dir)
+    Site(out_dir, mathjax).write(compiled.decks)
+    return compiled, out_dir / "index.html"
 
 
 def note_file_id(note: BuiltNote) -> str:

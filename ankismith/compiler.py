@@ -1,0 +1,178 @@
+"""The compile stage: a deck's card files read, solved and rendered into notes.
+
+Through the build cache where a file or a card is unchanged, in worker processes where there is
+enough work for more than one core. `compile_deck` is what the pipeline calls, once per deck.
+"""
+
+from __future__ import annotations
+
+import os
+from collections import Counter
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from dataclasses import dataclass, replace
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from ankismith import buildcache
+from ankismith.cards.media import MediaFile, resolve_media
+from ankismith.cards.model import DeckConfig, SourceFile
+from ankismith.cards.reader import check_keys, read_cards
+from ankismith.errors import Collector, SourceError, blame
+from ankismith.notes import BuiltNote, render_notes
+
+if TYPE_CHECKING:
+    from ankismith.buildcache import BuildCache
+    from ankismith.builder.package import DeckSpec
+
+ProgressCallback = Callable[[int, int], None]
+
+
+@dataclass(frozen=True)
+class BuiltDeck:
+    """A deck compiled to notes and media, ready to package."""
+
+    config: DeckConfig
+    notes: tuple[BuiltNote, ...]
+    media: tuple[MediaFile, ...]
+    overrides: tuple[str, ...] = ()  # deck.yaml settings --seed/--variants changed, as "--seed 9 (deck.yaml: 1)"
+
+    def deck_specs(self) -> list[DeckSpec]:
+        """The Anki decks: the main one (with its description) and each sub-deck used."""
+        from ankismith.builder.package import DeckSpec
+
+        names = sorted({note.deck for note in self.notes} - {self.config.name})
+        return [DeckSpec(self.config.name, self.config.description), *(DeckSpec(n) for n in names)]
+
+
+class Progress:
+    """Bytes of card files compiled so far, of all a run has, told to a callback (the progress bar)."""
+
+    def __init__(self, total: int, callback: ProgressCallback | None) -> None:
+        self.total, self.done, self.callback = total, 0, callback
+
+    def advance(self, amount: int) -> None:
+        """Count `amount` more bytes done."""
+        self.done += amount
+        if self.callback is not None:
+            self.callback(self.done, self.total)
+
+
+PARALLEL_MIN_BYTES = 256 * 1024  # below this, starting worker processes costs more than it saves
+
+
+@dataclass(frozen=True)
+class _FileTask:
+    """A card file to compile, in this process or in a worker: what the worker needs to know."""
+
+    config: DeckConfig
+    file: SourceFile
+    data: bytes
+    cache: Path | None  # the build cache's database, read-only in the worker
+
+
+@dataclass(frozen=True)
+class _FileDone:
+    """A task's result: the file's notes, its errors, and new `cards` entries for the cache."""
+
+    notes: buildcache.FileNotes
+    errors: tuple[SourceError, ...]
+    new_cards: tuple[tuple[str, list[dict[str, Any]]], ...]
+
+
+def compile_deck(
+    config: DeckConfig,
+    files: Iterable[tuple[SourceFile, bytes]],
+    store: BuildCache | None,
+    errors: Collector,
+    progress: Progress,
+) -> BuiltDeck:
+    """Compile a deck's card files: from the cache where unchanged, afresh (across cores) otherwise."""
+    files = list(files)
+    results: dict[Path, buildcache.FileNotes] = {}
+    tasks: list[tuple[str | None, _FileTask]] = []
+    settings = buildcache.deck_settings(config)
+    for file, data in files:
+        key = buildcache.cache_key(settings, file.path.as_posix(), data) if store is not None else None
+        cached = store.get_file(key) if store is not None and key is not None else None
+        if cached is not None and all(m.unchanged() for m in cached.media):
+            results[file.path] = cached
+            progress.advance(len(data))
+            continue
+        tasks.append((key, _FileTask(config, file, data, store.path if store is not None else None)))
+    for (key, task), done in zip(tasks, _run(task for _, task in tasks), strict=True):
+        results[task.file.path] = done.notes
+        errors.extend(done.errors)
+        if store is not None and key is not None:
+            for card_key, notes in done.new_cards:
+                store.put("cards", card_key, notes)
+            if not done.errors:
+                store.put_file(key, done.notes)
+        progress.advance(len(task.data))
+    ordered = [results[file.path] for file, _ in files if file.path in results]
+    for result in ordered:
+        errors.warnings.extend(result.warnings)
+    check_keys(config.root, [k for r in ordered for k in r.keys], errors)
+    notes = tuple(n for r in ordered for n in r.notes)
+    _check_variant_keys(config, notes, errors)
+    media_files = {m.name: m for r in ordered for m in r.media}
+    return BuiltDeck(config, notes, tuple(media_files[name] for name in sorted(media_files)))
+
+
+def _run(tasks: Iterable[_FileTask]) -> Iterator[_FileDone]:
+    """Compile the tasks in order: in worker processes when there is enough work for two cores."""
+    tasks = list(tasks)
+    workers = min(os.cpu_count() or 1, len(tasks))
+    if workers < 2 or sum(len(task.data) for task in tasks) < PARALLEL_MIN_BYTES:
+        yield from map(_compile_file, tasks)
+        return
+    from concurrent.futures import ProcessPoolExecutor
+
+    with ProcessPoolExecutor(max_workers=workers) as pool:
+        yield from pool.map(_compile_file, tasks)
+
+
+def _compile_file(task: _FileTask) -> _FileDone:
+    """Read one card file and render its cards; cards unchanged since the last build come from the cache."""
+    config, errors = task.config, Collector()
+    with blame(task.file.shown, 0, "file"):
+        cards, keys = read_cards(task.file, task.data, errors)
+    reader = buildcache.CacheReader(task.cache) if task.cache is not None else None
+    settings = buildcache.deck_settings(config)
+    notes: list[BuiltNote] = []
+    media: list[MediaFile] = []
+    new_cards: list[tuple[str, list[dict[str, Any]]]] = []
+    try:
+        for card in cards:
+            with blame(card.file.shown, card.line, "card"):
+                found = resolve_media(card, config.root, errors)
+                media.extend(found.files)
+                key = None
+                if reader is not None:
+                    content = buildcache.card_content(card)
+                    key = buildcache.cache_key(settings, "card", content, sorted(found.names.items()))
+                    entry = reader.get("cards", key)
+                    if entry is not None and all(m.unchanged() for m in found.files):
+                        notes.extend(replace(BuiltNote.from_json(n), source=card.source) for n in entry)
+                        continue
+                before = len(errors.errors)
+                made = render_notes(card, config, found.names, errors)
+                notes.extend(made)
+                if key is not None and len(errors.errors) == before:
+                    new_cards.append((key, [note.to_json() for note in made]))
+    finally:
+        if reader is not None:
+            reader.close()
+    result = buildcache.FileNotes(tuple(keys), tuple(notes), tuple(media), tuple(errors.warnings))
+    return _FileDone(result, tuple(errors.errors), tuple(new_cards))
+
+
+def _check_variant_keys(config: DeckConfig, notes: Sequence[BuiltNote], errors: Collector) -> None:
+    keys = Counter(note.key for note in notes)
+    for note in notes:
+        if keys[note.key] > 1 and "~" in note.key:
+            path, line = note.source.rsplit(":", 1)
+            errors.error(
+                f"{config.root.as_posix()}/{path}",
+                int(line),
+                f"variant key {note.key!r} clashes with another card's key; rename one",
+            )

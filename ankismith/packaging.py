@@ -1,0 +1,166 @@
+"""The package stage: each deck checked against its lock, then its .apkg and its lock written.
+
+Every deck is checked (a deck id that is not the one its lock was built with) before any is
+written, so a run with a problem writes nothing.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass, replace
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from ankismith.builder import lock as lockfile
+from ankismith.builder.models import model_hashes
+from ankismith.cards.model import DeckConfig
+from ankismith.cards.reader import shown_path
+from ankismith.compiler import BuiltDeck
+from ankismith.errors import Collector, InternalError, blame
+
+if TYPE_CHECKING:
+    from ankismith.buildcache import BuildCache
+
+
+@dataclass(frozen=True)
+class Written:
+    """One package written (or found up to date), with what changed since the last build."""
+
+    config: DeckConfig
+    path: Path
+    note_count: int
+    media_count: int
+    report: lockfile.ChangeReport
+    skipped: bool = False
+    overrides: tuple[str, ...] = ()  # as in BuiltDeck: what this one-off build changed from deck.yaml
+
+
+def package(
+    decks: Sequence[BuiltDeck], out_dir: Path, now: int, store: BuildCache | None, errors: Collector, new_id: bool
+) -> list[tuple[Plan, Written]]:
+    """Check every deck against its lock, then write each package and lock; raises DeckErrors
+    with everything in `errors` (compile errors included) before anything is written. Returns, per
+    deck, what was planned (the package's digest, for the build cache) and what was written."""
+    locks = [deck_lock(deck, errors, refuse_new_id=not new_id) for deck in decks]
+    errors.raise_if_any()
+    plans = []
+    for deck, lock in zip(decks, locks, strict=True):
+        with blame(deck.config.root.as_posix(), 0, "deck"):
+            plans.append(_plan_package(deck, lock, out_dir, now, store))
+    done: list[tuple[Plan, Written]] = []
+    for plan in plans:
+        try:
+            done.append((plan, _write_planned(plan, store)))
+        except OSError:
+            raise  # the output folder: the CLI says it cannot write there
+        except Exception as exc:
+            written = tuple(str(item.path) for _, item in done if not item.skipped)
+            raise InternalError(
+                plan.deck.config.root.as_posix(), 0, f"{type(exc).__name__}: {exc}", "deck", written
+            ) from exc
+    return done
+
+
+@dataclass(frozen=True)
+class Plan:
+    """What building one deck will write: its package (unless already on disk) and its lock."""
+
+    deck: BuiltDeck
+    target: Path
+    digest: str
+    lock_path: Path
+    lock: lockfile.Lock
+    write_lock: bool
+    report: lockfile.ChangeReport
+    skip: bool
+
+
+@dataclass(frozen=True)
+class DeckLock:
+    """A deck's lock as read before building: the lock, what the counts will be relative to, and
+    the deck id it was built with when the deck now has another one (confirmed by --new-id)."""
+
+    lock: lockfile.Lock
+    baseline: str
+    old_id: str | None
+
+
+def deck_lock(deck: BuiltDeck, errors: Collector, refuse_new_id: bool) -> DeckLock:
+    """Read the deck's lock; a deck id that is not the one it was built with is an error when
+    `refuse_new_id`."""
+    with blame(deck.config.root.as_posix(), 0, "deck"):
+        path = deck.config.root / lockfile.LOCK_NAME
+        warned = len(errors.warnings)
+        lock = lockfile.read_lock(path, errors)
+        if len(errors.warnings) > warned:
+            baseline = lockfile.BASELINE_UNREADABLE
+        else:
+            baseline = lockfile.BASELINE_LOCK if path.exists() else lockfile.BASELINE_NONE
+        return DeckLock(lock, baseline, _check_id(deck, lock, errors, refuse_new_id))
+
+
+def _plan_package(deck: BuiltDeck, read: DeckLock, out_dir: Path, now: int, store: BuildCache | None) -> Plan:
+    """Advance the deck's lock and decide what to write; writes nothing, so that every deck is
+    checked before any is written."""
+    lock_path = deck.config.root / lockfile.LOCK_NAME
+    lock = read.lock
+    entries = ((n.key, n.guid, n.hash) for n in deck.notes)
+    new_lock, report = lockfile.advance(lock, deck.config.id, entries, model_hashes(), now)
+    report = replace(report, baseline=read.baseline, old_id=read.old_id)
+    target = out_dir / f"{deck.config.id}.apkg"
+    digest = lockfile.content_hash(
+        lockfile.lock_digest(new_lock),
+        [n.key for n in deck.notes],
+        [asdict(spec) for spec in deck.deck_specs()],
+        [(m.name, m.size, m.mtime_ns) for m in deck.media],
+    )
+    skip = store is not None and store.output_is(target, digest)
+    write_lock = new_lock != lock or read.baseline != lockfile.BASELINE_LOCK
+    return Plan(deck, target, digest, lock_path, new_lock, write_lock, report, skip)
+
+
+def _write_planned(plan: Plan, store: BuildCache | None) -> Written:
+    """Write the package (unless it is already on disk), then the lock."""
+    if not plan.skip:
+        _write_package(plan.target, plan.deck, plan.lock)
+        if store is not None:
+            store.record_output(plan.target, plan.digest)
+    if plan.write_lock:
+        lockfile.write_lock(plan.lock_path, plan.lock)
+    deck = plan.deck
+    return Written(deck.config, plan.target, len(deck.notes), len(deck.media), plan.report, plan.skip, deck.overrides)
+
+
+def _check_id(deck: BuiltDeck, lock: lockfile.Lock, errors: Collector, refuse: bool) -> str | None:
+    """The deck id the lock was built with when the deck's id is another one (an error unless
+    `refuse` is off: the user confirmed a new deck); None when it is the same or unknown."""
+    from ankismith.builder.ids import guid_for
+
+    config = deck.config
+    old = lockfile.id_change(lock, config.id, guid_for, [config.root.resolve().name])
+    if old is None or not refuse:
+        return old
+    given = "" if config.id_line else " (deck.yaml has no `id:`, so the deck takes its folder's name)"
+    was = f"from {old!r} (as recorded in {lockfile.LOCK_NAME}) " if old else f"(the GUIDs in {lockfile.LOCK_NAME} "
+    was = was if old else was + "were made from another id) "
+    back = f"put `id: {old}` back in deck.yaml" if old else "put the old `id:` back in deck.yaml"
+    errors.error(
+        shown_path(config.root / "deck.yaml", config.root),
+        config.id_line or 1,
+        f"deck id changed {was}to {config.id!r}{given}: every note would get a new GUID, so Anki would add "
+        f"all {len(deck.notes)} notes as new notes beside the old ones, and their review history would stay with "
+        f"the old notes. To keep updating the old notes, {back}; to start a new deck on purpose, build with --new-id",
+    )
+    return old
+
+
+def _write_package(target: Path, deck: BuiltDeck, lock: lockfile.Lock) -> None:
+    from ankismith.builder.package import NoteSpec, write_apkg
+
+    notes = [
+        NoteSpec(n.guid, n.kind, n.deck, tuple(v for _, v in n.fields), n.tags, lock.notes[n.key].mod)
+        for n in deck.notes
+    ]
+    media = {m.name: Path(m.path).read_bytes() for m in deck.media}
+    models = {kind: entry.mod for kind, entry in lock.models.items()}
+    write_apkg(target, deck.config.id, deck.deck_specs(), notes, media, models)
