@@ -7,9 +7,9 @@ written, so a run with a problem writes nothing.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import asdict, dataclass, replace
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from ankismith.builder import lock as lockfile
 from ankismith.builder.models import model_hashes
@@ -35,13 +35,46 @@ class Written:
     overrides: tuple[str, ...] = ()  # as in BuiltDeck: what this one-off build changed from deck.yaml
 
 
+@dataclass
+class Memo:
+    """What packaging a deck again can reuse, for a caller that does it again and again (`serve`):
+    each lock as last read or written (while its file is unchanged), and the notes' rows."""
+
+    locks: dict[Path, tuple[tuple[int, int], lockfile.Lock]] = field(default_factory=dict)
+    specs: dict[str, dict[tuple[str, str, int], Any]] = field(default_factory=dict)  # deck id -> NoteSpec by note
+    rows: dict[str, dict[Any, Any]] = field(default_factory=dict)  # deck id -> write_apkg's memo
+
+    def remember_lock(self, path: Path, lock: lockfile.Lock) -> None:
+        """`lock` is what the file at `path` holds now."""
+        self.locks[path] = (_signature(path), lock)
+
+    def known_lock(self, path: Path) -> lockfile.Lock | None:
+        """The lock at `path` as last seen, if the file has not changed since."""
+        known = self.locks.get(path)
+        return known[1] if known is not None and known[0] == _signature(path) else None
+
+
+def _signature(path: Path) -> tuple[int, int]:
+    try:
+        stat = path.stat()
+    except OSError:
+        return (-1, -1)
+    return (stat.st_mtime_ns, stat.st_size)
+
+
 def package(
-    decks: Sequence[BuiltDeck], out_dir: Path, now: int, store: BuildCache | None, errors: Collector, new_id: bool
+    decks: Sequence[BuiltDeck],
+    out_dir: Path,
+    now: int,
+    store: BuildCache | None,
+    errors: Collector,
+    new_id: bool,
+    memo: Memo | None = None,
 ) -> list[tuple[Plan, Written]]:
     """Check every deck against its lock, then write each package and lock; raises DeckErrors
     with everything in `errors` (compile errors included) before anything is written. Returns, per
     deck, what was planned (the package's digest, for the build cache) and what was written."""
-    locks = [deck_lock(deck, errors, refuse_new_id=not new_id) for deck in decks]
+    locks = [deck_lock(deck, errors, refuse_new_id=not new_id, memo=memo) for deck in decks]
     errors.raise_if_any()
     plans = []
     for deck, lock in zip(decks, locks, strict=True):
@@ -50,7 +83,7 @@ def package(
     done: list[tuple[Plan, Written]] = []
     for plan in plans:
         try:
-            done.append((plan, _write_planned(plan, store)))
+            done.append((plan, _write_planned(plan, store, memo)))
         except OSError:
             raise  # the output folder: the CLI says it cannot write there
         except Exception as exc:
@@ -85,13 +118,15 @@ class DeckLock:
     old_id: str | None
 
 
-def deck_lock(deck: BuiltDeck, errors: Collector, refuse_new_id: bool) -> DeckLock:
+def deck_lock(deck: BuiltDeck, errors: Collector, refuse_new_id: bool, memo: Memo | None = None) -> DeckLock:
     """Read the deck's lock; a deck id that is not the one it was built with is an error when
     `refuse_new_id`."""
     with blame(deck.config.root.as_posix(), 0, "deck"):
         path = deck.config.root / lockfile.LOCK_NAME
         warned = len(errors.warnings)
-        lock = lockfile.read_lock(path, errors)
+        lock = memo.known_lock(path) if memo is not None else None
+        if lock is None:
+            lock = lockfile.read_lock(path, errors)
         if len(errors.warnings) > warned:
             baseline = lockfile.BASELINE_UNREADABLE
         else:
@@ -119,14 +154,16 @@ def _plan_package(deck: BuiltDeck, read: DeckLock, out_dir: Path, now: int, stor
     return Plan(deck, target, digest, lock_path, new_lock, write_lock, report, skip)
 
 
-def _write_planned(plan: Plan, store: BuildCache | None) -> Written:
+def _write_planned(plan: Plan, store: BuildCache | None, memo: Memo | None) -> Written:
     """Write the package (unless it is already on disk), then the lock."""
     if not plan.skip:
-        _write_package(plan.target, plan.deck, plan.lock)
+        _write_package(plan.target, plan.deck, plan.lock, memo)
         if store is not None:
             store.record_output(plan.target, plan.digest)
     if plan.write_lock:
         lockfile.write_lock(plan.lock_path, plan.lock)
+    if memo is not None:
+        memo.remember_lock(plan.lock_path, plan.lock)
     deck = plan.deck
     return Written(deck.config, plan.target, len(deck.notes), len(deck.media), plan.report, plan.skip, deck.overrides)
 
@@ -154,13 +191,21 @@ def _check_id(deck: BuiltDeck, lock: lockfile.Lock, errors: Collector, refuse: b
     return old
 
 
-def _write_package(target: Path, deck: BuiltDeck, lock: lockfile.Lock) -> None:
+def _write_package(target: Path, deck: BuiltDeck, lock: lockfile.Lock, memo: Memo | None) -> None:
     from ankismith.builder.package import NoteSpec, write_apkg
 
-    notes = [
-        NoteSpec(n.guid, n.kind, n.deck, tuple(v for _, v in n.fields), n.tags, lock.notes[n.key].mod)
-        for n in deck.notes
-    ]
+    known = memo.specs.get(deck.config.id, {}) if memo is not None else {}
+    specs = {}
+    for n in deck.notes:
+        mod = lock.notes[n.key].mod
+        key = (n.guid, n.hash, mod)  # the hash covers kind, deck, fields and tags
+        spec = known.get(key) or NoteSpec(n.guid, n.kind, n.deck, tuple(v for _, v in n.fields), n.tags, mod)
+        specs[key] = spec
+    notes = list(specs.values())
+    rows = None
+    if memo is not None:
+        memo.specs[deck.config.id] = specs
+        rows = memo.rows.setdefault(deck.config.id, {})
     media = {m.name: Path(m.path).read_bytes() for m in deck.media}
     models = {kind: entry.mod for kind, entry in lock.models.items()}
-    write_apkg(target, deck.config.id, deck.deck_specs(), notes, media, models)
+    write_apkg(target, deck.config.id, deck.deck_specs(), notes, media, models, rows)

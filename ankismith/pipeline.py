@@ -32,7 +32,7 @@ from ankismith.cards.reader import read_config, read_deck
 from ankismith.compiler import BuiltDeck, Progress, ProgressCallback, compile_deck
 from ankismith.errors import Collector, DeckErrors, InternalError, SourceError, blame
 from ankismith.notes import BuiltNote
-from ankismith.packaging import Written, deck_lock, package
+from ankismith.packaging import Memo, Written, deck_lock, package
 
 if TYPE_CHECKING:
     from ankismith.buildcache import BuildCache
@@ -250,6 +250,7 @@ class Builder:
     def __init__(self, cache_dir: Path | None) -> None:
         self._warnings = Collector()
         self.store = buildcache.open_cache(cache_dir, self._warnings)
+        self.memo = Memo()
 
     def compile(self, paths: Sequence[Path], seed: int | None = None, variants: int | None = None) -> Compiled:
         """As `compile_decks`; raises DeckErrors."""
@@ -267,7 +268,7 @@ class Builder:
         """Write each deck's package and lock, as `build` does after compiling."""
         errors = Collector()
         now = now if now is not None else _now()
-        written = [item for _, item in package(compiled.decks, out_dir, now, self.store, errors, new_id=False)]
+        written = [item for _, item in package(compiled.decks, out_dir, now, self.store, errors, False, self.memo)]
         if self.store is not None:
             self.store.save()
         return written, tuple(errors.warnings)

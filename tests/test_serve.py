@@ -138,3 +138,21 @@ def test_stopping_leaves_no_half_written_file(server: Server, tmp_path: Path) ->
     time.sleep(0.5)
     leftovers = [p for p in (tmp_path / "dist").iterdir() if p.name != "test-deck.apkg"]
     assert leftovers == []
+
+
+def test_packaging_again_and_again_gives_the_bytes_of_a_fresh_build(deck_dir: Path, tmp_path: Path) -> None:
+    """Builder keeps locks, NoteSpecs and row parts between packages (serve); what it writes must
+    be, byte for byte, what a fresh build of the same sources and lock writes."""
+    from ankismith.pipeline import Builder, build
+
+    write_deck(deck_dir, {"cards.md": CARDS, "more.md": "## Third {#third}\nThree.\n"})
+    builder = Builder(tmp_path / "cache")
+    try:
+        for step, text in enumerate(["Two.", "Two, edited.", "Two, edited again.", "Two."]):
+            (deck_dir / "cards.md").write_text(CARDS.replace("Two.", text))
+            builder.package(builder.compile([deck_dir]), tmp_path / "served", now=1_000_000 + step)
+            build([deck_dir], tmp_path / "fresh", now=1_000_000 + step)
+            served = (tmp_path / "served" / "test-deck.apkg").read_bytes()
+            assert served == (tmp_path / "fresh" / "test-deck.apkg").read_bytes(), step
+    finally:
+        builder.close()

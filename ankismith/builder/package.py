@@ -31,7 +31,7 @@ _ZIP_TIME = (1980, 1, 1, 0, 0, 0)
 _FIELD_SEP = "\x1f"
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)  # compared and hashed by identity: `write_apkg`'s memo is keyed by it
 class NoteSpec:
     """One note ready for Anki: identity, note type, deck, HTML fields, tags and modification time."""
 
@@ -64,9 +64,15 @@ def write_apkg(
     notes: Iterable[NoteSpec],
     media: Mapping[str, bytes],
     model_mods: Mapping[Kind, int],
+    memo: dict[NoteSpec, Prepared] | None = None,
 ) -> None:
-    """Write the package to `target` atomically: a temporary file beside it, then a rename."""
-    data = _collection_bytes(deck_id, list(decks), list(notes), model_mods)
+    """Write the package to `target` atomically: a temporary file beside it, then a rename.
+
+    `memo`, kept by a caller that writes the same package again and again (`serve`) and passes the
+    same NoteSpec objects for the notes that did not change, saves the work per note of each of
+    them; the bytes are the same with it or without.
+    """
+    data = _collection_bytes(deck_id, list(decks), list(notes), model_mods, memo)
 
     def write(raw: BinaryIO) -> None:
         with zipfile.ZipFile(raw, "w") as archive:
@@ -87,7 +93,11 @@ def _add(archive: zipfile.ZipFile, name: str, data: bytes) -> None:
 
 
 def _collection_bytes(
-    deck_id: str, decks: list[DeckSpec], notes: list[NoteSpec], model_mods: Mapping[Kind, int]
+    deck_id: str,
+    decks: list[DeckSpec],
+    notes: list[NoteSpec],
+    model_mods: Mapping[Kind, int],
+    memo: dict[NoteSpec, Prepared] | None,
 ) -> bytes:
     """The collection.anki2 SQLite file, built in memory."""
     conn = sqlite3.connect(":memory:")
@@ -109,7 +119,7 @@ def _collection_bytes(
         for kind, note_type in sorted(NOTE_TYPES.items()):
             models[str(note_type.model_id)] = note_type.model().to_json(model_mods.get(kind, 0), first_deck)
         conn.execute("UPDATE col SET decks = ?, models = ?", (json.dumps(all_decks), json.dumps(models)))
-        _insert_notes(conn, notes, deck_ids)
+        _insert_notes(conn, notes, deck_ids, memo)
         # indexes after the rows: one sort each instead of an update per row
         conn.executescript("\n".join(line for line in APKG_SCHEMA.splitlines() if line.startswith("CREATE INDEX")))
         conn.commit()
@@ -118,23 +128,59 @@ def _collection_bytes(
         conn.close()
 
 
-def _insert_notes(conn: sqlite3.Connection, notes: list[NoteSpec], deck_ids: Mapping[str, int]) -> None:
+@dataclass(frozen=True)
+class Prepared:
+    """What a note's rows are made of, computed once per note content (`write_apkg`'s memo)."""
+
+    base_id: int
+    sort_field: str
+    checksum: int
+    tags: str
+    fields: str
+    model_id: int
+    ordinals: tuple[int, ...]
+
+
+def _prepare(note: NoteSpec) -> Prepared:
+    sort_field = html.unescape(_TAG_RE.sub("", note.fields[0])).strip()
+    return Prepared(
+        1_500_000_000_000 + int.from_bytes(hashlib.sha256(note.guid.encode()).digest()[:6], "big") % 10**12,
+        sort_field,
+        int(hashlib.sha1(sort_field.encode()).hexdigest()[:8], 16),
+        f" {' '.join(note.tags)} " if note.tags else "",
+        _FIELD_SEP.join(note.fields),
+        NOTE_TYPES[note.kind].model_id,
+        tuple(_card_ordinals(note)),
+    )
+
+
+def _insert_notes(
+    conn: sqlite3.Connection,
+    notes: list[NoteSpec],
+    deck_ids: Mapping[str, int],
+    memo: dict[NoteSpec, Prepared] | None,
+) -> None:
     used: set[int] = set()
     note_rows, card_rows = [], []
+    known = memo if memo is not None else {}
+    prepared_now: dict[NoteSpec, Prepared] = {}
     for note in notes:
-        note_id = _unique_id(note.guid, used)
-        sort_field = html.unescape(_TAG_RE.sub("", note.fields[0])).strip()
-        checksum = int(hashlib.sha1(sort_field.encode()).hexdigest()[:8], 16)
-        tags = f" {' '.join(note.tags)} " if note.tags else ""
-        fields = _FIELD_SEP.join(note.fields)
-        model_id = NOTE_TYPES[note.kind].model_id
-        note_rows.append((note_id, note.guid, model_id, note.mod, -1, tags, fields, sort_field, checksum, 0, ""))
-        for ordinal in _card_ordinals(note):
+        prepared = known.get(note) or _prepare(note)
+        prepared_now[note] = prepared
+        note_id = _next_free(prepared.base_id, used)  # a deterministic id; Anki reassigns ids that clash
+        note_rows.append(
+            (note_id, note.guid, prepared.model_id, note.mod, -1, prepared.tags, prepared.fields)
+            + (prepared.sort_field, prepared.checksum, 0, "")
+        )
+        deck = deck_ids[note.deck]
+        for ordinal in prepared.ordinals:
             card_id = _next_free(note_id + 1 + ordinal, used)
-            deck = deck_ids[note.deck]
             card_rows.append((card_id, note_id, deck, ordinal, note.mod, -1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, ""))
     conn.executemany("INSERT INTO notes VALUES(?,?,?,?,?,?,?,?,?,?,?)", note_rows)
     conn.executemany("INSERT INTO cards VALUES(?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)", card_rows)
+    if memo is not None:  # keep what this package holds, nothing older
+        memo.clear()
+        memo.update(prepared_now)
 
 
 def _card_ordinals(note: NoteSpec) -> list[int]:
@@ -142,13 +188,6 @@ def _card_ordinals(note: NoteSpec) -> list[int]:
         return [0]
     numbers = {int(n) for field in note.fields for n in CLOZE_OPEN.findall(field)}
     return sorted(n - 1 for n in numbers if n > 0) or [0]
-
-
-def _unique_id(seed: str, used: set[int]) -> int:
-    """A deterministic row id from `seed`; Anki reassigns ids that clash with its own."""
-    return _next_free(
-        1_500_000_000_000 + int.from_bytes(hashlib.sha256(seed.encode()).digest()[:6], "big") % 10**12, used
-    )
 
 
 def _next_free(value: int, used: set[int]) -> int:
