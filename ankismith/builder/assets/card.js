@@ -1,0 +1,463 @@
+/* ankismith card script for numeric notes: today's instance of the pool, the answer box, the verdict.
+ * Plain ES2017, no network, no storage the card depends on. Safe to run more than once on a page.
+ * How it works and what each Anki client does: docs/card-script.md. Never write two opening
+ * braces in a row in this file: Anki's template engine would read them as a field. */
+(function () {
+  "use strict";
+
+  var api = (window.ankismith = window.ankismith || {});
+  api.state = api.state || {}; // the front's record per salt; survives while the page does (desktop, AnkiMobile)
+
+  var DAY_MS = 86400000;
+  var RECENT_MS = 6 * 3600 * 1000; // a record older than this is from another review
+  var SKEW_MS = 60 * 1000; // a record this far in the future still counts (clock adjustments)
+  var STORE_PREFIX = "ankismith:";
+  var MAX_TYPED = 500;
+  var RAW_MATH = /\\\(|\\\[/;
+
+  // ---- choosing the instance ----------------------------------------------------------------
+
+  /** FNV-1a over the UTF-16 code units (the salt is ASCII), then murmur3's 32-bit finalizer. */
+  function hash32(text) {
+    var h = 0x811c9dc5;
+    for (var i = 0; i < text.length; i++) {
+      h ^= text.charCodeAt(i);
+      h = Math.imul(h, 0x01000193);
+    }
+    h ^= h >>> 16;
+    h = Math.imul(h, 0x85ebca6b);
+    h ^= h >>> 13;
+    h = Math.imul(h, 0xc2b2ae35);
+    h ^= h >>> 16;
+    return h >>> 0;
+  }
+
+  /** Days since 1970-01-01 of the device's local calendar date (not of the UTC date). */
+  function dayNumber(date) {
+    return Math.round(Date.UTC(date.getFullYear(), date.getMonth(), date.getDate()) / DAY_MS);
+  }
+
+  function chooseIndex(salt, day, size) {
+    return hash32(salt + ":" + day) % size;
+  }
+
+  /** `#am-instance=N` in the page address forces instance N (clamped); anything else: null. */
+  function forcedIndex(hash, size) {
+    var m = /(?:^#|&)am-instance=(\d{1,9})(?:&|$)/.exec(hash || "");
+    return m ? Math.min(parseInt(m[1], 10), size - 1) : null;
+  }
+
+  // ---- reading typed answers ----------------------------------------------------------------
+
+  function clean(text) {
+    return String(text)
+      .replace(/[\u2212\u2012\u2013\u2014\ufe63\uff0d]/g, "-") // minus signs and dashes
+      .replace(/[\u00a0\u2009\u202f]/g, " ") // no-break and thin spaces
+      .replace(/^\s*[\u2248~=]\s*/, "") // a leading "≈" copied from the card
+      .trim();
+  }
+
+  var PLAIN = /^[+-]?(?:\d+\.?\d*|\.\d+)(?:e[+-]?\d+)?$/i;
+  var GROUPED = /^[+-]?\d{1,3}(?:,\d{3})+(?:\.\d*)?$|^[+-]?\d{1,3}(?: \d{3})+(?:\.\d*)?$/;
+  var TIMES_TEN = /^(.+?)\s*[x\u00d7*\u00b7]\s*10\s*\^\s*\(?\s*([+-]?\d+)\s*\)?$/i;
+
+  function finite(x) {
+    return isFinite(x) ? x : null;
+  }
+
+  function parseSimple(text) {
+    var s = text.trim();
+    if (PLAIN.test(s)) return finite(Number(s));
+    if (GROUPED.test(s)) return finite(Number(s.replace(/[, ]/g, "")));
+    return null;
+  }
+
+  /** A number as people type it: 2.90, -6.5, −6.5, 61,706, 1e-3, 3/4, 1.2×10^-3; else null. */
+  function parseNumber(text) {
+    var s = clean(text);
+    var m = TIMES_TEN.exec(s);
+    if (m) return PLAIN.test(m[1].trim()) ? finite(Number(m[1].trim() + "e" + m[2])) : null;
+    var parts = s.split("/");
+    if (parts.length === 2) {
+      var num = parseSimple(parts[0]);
+      var den = parseSimple(parts[1]);
+      return num === null || den === null || den === 0 ? null : finite(num / den);
+    }
+    return parts.length === 1 ? parseSimple(s) : null;
+  }
+
+  /** One row of `cols` entries, split at spaces, or at commas where that gives the right count. */
+  function parseRow(text, cols) {
+    var tries = [text.split(/\s+/), text.split(/[\s,]+/)];
+    for (var t = 0; t < tries.length; t++) {
+      var tokens = tries[t].filter(function (x) {
+        return x !== "";
+      });
+      if (tokens.length !== cols) continue;
+      var row = tokens.map(parseNumber);
+      if (row.indexOf(null) < 0) return row;
+    }
+    return null;
+  }
+
+  /** Rows separated by ";" or new lines (or written as [[a, b], [c, d]]), exactly rows × cols. */
+  function parseMatrix(text, rows, cols) {
+    var s = clean(text);
+    if (s.indexOf("[") >= 0) s = s.replace(/\]\s*[,;]?\s*\[/g, ";").replace(/[[\]]/g, " ");
+    var lines = s.split(/\s*(?:;|\r?\n)\s*/).filter(function (x) {
+      return x.trim() !== "";
+    });
+    if (lines.length !== rows) return null;
+    var out = [];
+    for (var i = 0; i < rows; i++) {
+      var row = parseRow(lines[i].trim(), cols);
+      if (!row) return null;
+      out.push(row);
+    }
+    return out;
+  }
+
+  function asRows(value) {
+    return Array.isArray(value[0]) ? value : [value]; // a flat list is one row
+  }
+
+  /** The typed answer in the shape of the instance's value (number or rows); null if unreadable. */
+  function parseAnswer(text, instance) {
+    var value = instance.value;
+    if (Array.isArray(value)) {
+      var rows = asRows(value);
+      var got = parseMatrix(text, rows.length, rows[0].length);
+      return got && !Array.isArray(value[0]) ? got[0] : got;
+    }
+    if (instance.square) {
+      var m = /^(.+?)\s*[x\u00d7*]\s*(.+)$/i.exec(clean(text));
+      if (!m) return parseNumber(text);
+      var a = parseNumber(m[1]);
+      var b = parseNumber(m[2]);
+      return a !== null && a === b ? a : null;
+    }
+    return parseNumber(text);
+  }
+
+  function decimals(shown) {
+    var m = /\.(\d+)$/.exec(shown);
+    return m ? m[1].length : 0;
+  }
+
+  /** One entry: exact; or, when `shown` is a rounding of `value`, rounds to it; or within tolerance. */
+  function entryIsRight(got, value, shown, integer, tolerance, scale) {
+    if (got === value) return true;
+    if (integer) return false;
+    var text = typeof shown === "string" ? clean(shown) : "";
+    var s = /^[+-]?\d+(?:\.\d+)?$/.test(text) ? Number(text) : NaN;
+    if (!isNaN(s) && s !== value) {
+      var half = 0.5 * Math.pow(10, -decimals(text));
+      if (Math.abs(got - s) <= half * (1 + 1e-9)) return true;
+    }
+    var ref = value !== 0 ? Math.abs(value) : scale; // an answer of 0: absolute, at the answer's scale
+    return Math.abs(got - value) <= tolerance * ref * (1 + 1e-9);
+  }
+
+  /** "correct", "wrong" or "blank" for what was typed (null: nothing reached this side). */
+  function grade(typed, instance, tolerance) {
+    if (typed === null || typed === undefined || clean(typed) === "") return "blank";
+    var tol = typeof tolerance === "number" && tolerance >= 0 ? tolerance : 0.001;
+    var got = parseAnswer(typed, instance);
+    if (got === null) return "wrong";
+    var integer = !!instance.integer;
+    if (!Array.isArray(instance.value)) {
+      var scalar = instance.value;
+      return entryIsRight(got, scalar, instance.shown, integer, tol, 1) ? "correct" : "wrong";
+    }
+    var want = asRows(instance.value);
+    var shown = Array.isArray(instance.shown) ? asRows(instance.shown) : [];
+    var rows = Array.isArray(instance.value[0]) ? got : [got];
+    var scale = 0;
+    want.forEach(function (row) {
+      row.forEach(function (x) {
+        scale = Math.max(scale, Math.abs(x));
+      });
+    });
+    scale = scale || 1;
+    for (var i = 0; i < want.length; i++) {
+      for (var j = 0; j < want[i].length; j++) {
+        var shownEntry = shown[i] ? shown[i][j] : undefined;
+        if (!entryIsRight(rows[i][j], want[i][j], shownEntry, integer, tol, scale)) return "wrong";
+      }
+    }
+    return "correct";
+  }
+
+  // ---- the front's record: which instance it showed and what was typed -----------------------
+
+  function save(salt, record) {
+    api.state[salt] = record;
+    try {
+      window.sessionStorage.setItem(STORE_PREFIX + salt, JSON.stringify(record));
+    } catch (e) {
+      // storage may be missing or throw (private modes, old WebViews): the window global remains
+    }
+  }
+
+  function usable(record, size, now) {
+    return (
+      !!record &&
+      typeof record === "object" &&
+      record.n === size &&
+      typeof record.index === "number" &&
+      record.index % 1 === 0 &&
+      record.index >= 0 &&
+      record.index < size &&
+      typeof record.typed === "string" &&
+      typeof record.time === "number" &&
+      now - record.time <= RECENT_MS &&
+      record.time - now <= SKEW_MS
+    );
+  }
+
+  /** The newest recent record for this salt, from the window or from sessionStorage; else null. */
+  function load(salt, size, now) {
+    var found = [api.state[salt]];
+    try {
+      var stored = window.sessionStorage.getItem(STORE_PREFIX + salt);
+      if (stored) found.push(JSON.parse(stored));
+    } catch (e) {
+      // unreadable storage is no record
+    }
+    var best = null;
+    found.forEach(function (record) {
+      if (usable(record, size, now) && (!best || record.time > best.time)) best = record;
+    });
+    return best;
+  }
+
+  // ---- the page ----------------------------------------------------------------------------
+
+  function readPool(element) {
+    if (element.amPool !== undefined) return element.amPool;
+    var pool = null;
+    try {
+      pool = JSON.parse(element.textContent);
+    } catch (e) {
+      pool = null;
+    }
+    if (!pool || !Array.isArray(pool.instances) || !pool.instances.length) pool = null;
+    else if (typeof pool.salt !== "string") pool.salt = "h" + hash32(element.textContent);
+    element.amPool = pool;
+    return pool;
+  }
+
+  function slot(root, name) {
+    return root.querySelector('[data-am="' + name + '"]');
+  }
+
+  /** Replace a slot's HTML, first telling MathJax to forget the math it typeset there. */
+  function fill(element, html) {
+    var mj = window.MathJax;
+    if (mj && typeof mj.typesetClear === "function" && element.querySelector("mjx-container")) {
+      try {
+        mj.typesetClear([element]);
+      } catch (e) {
+        // an older MathJax without per-element clearing: nothing to forget
+      }
+    }
+    element.innerHTML = html;
+  }
+
+  /** Typeset changed slots after MathJax's start-up and after any typeset queued before us. */
+  function typesetLater(elements) {
+    var mj = window.MathJax;
+    if (!mj || !mj.startup || !mj.startup.promise || typeof mj.startup.promise.then !== "function") return;
+    mj.startup.promise = mj.startup.promise
+      .then(function () {
+        var now = window.MathJax;
+        var raw = elements.filter(function (el) {
+          return el.isConnected !== false && RAW_MATH.test(el.textContent);
+        });
+        if (raw.length && now && typeof now.typesetPromise === "function") return now.typesetPromise(raw);
+        return undefined;
+      })
+      .catch(function (err) {
+        if (window.console) window.console.log("ankismith: MathJax: " + err);
+      });
+  }
+
+  /** Put the instance into the slots (unless it is already there); the slots it changed. */
+  function showInstance(root, question, poolElement, instance, index) {
+    var shown = question.getAttribute("data-am-shown");
+    if ((shown === null ? 0 : Number(shown)) === index) return [];
+    var changed = [question];
+    fill(question, instance.question || "");
+    question.appendChild(poolElement); // keep the pool for a second run of this script
+    question.setAttribute("data-am-shown", String(index));
+    ["answer", "solution", "extra"].forEach(function (name) {
+      var element = slot(root, name);
+      if (element) {
+        fill(element, instance[name] || "");
+        changed.push(element);
+      }
+    });
+    return changed;
+  }
+
+  /** Flip to the answer the way the client's own type-answer box does on Enter. */
+  function flip(event, input) {
+    var w = window;
+    try {
+      if (w.ankidroid && typeof w.ankidroid.onTypeAnswerKeyDown === "function") {
+        w.ankidroid.onTypeAnswerKeyDown(event); // AnkiDroid's new study screen
+        return;
+      }
+      if (typeof w._typeAnsPress === "function") {
+        w._typeAnsPress(); // Anki desktop (reads window.event)
+        return;
+      }
+      if (typeof w.showAnswer === "function") {
+        w.showAnswer(); // AnkiDroid's classic reviewer (card.js)
+        return;
+      }
+    } catch (e) {
+      // a client hook that failed leaves the student the client's own "Show Answer"
+    }
+    input.blur(); // no hook: at least close the on-screen keyboard
+  }
+
+  function buildBox(root, pool, instance, index, now) {
+    var box = slot(root, "box");
+    if (!box) return;
+    var input = box.querySelector("input.am-input");
+    if (input && input.getAttribute("data-am-index") === String(index)) return; // a second run
+    if (!input) {
+      input = document.createElement("input");
+      input.type = "text";
+      input.className = "am-input tappable"; // AnkiMobile passes taps only to such elements
+      input.setAttribute("autocomplete", "off");
+      input.setAttribute("autocorrect", "off");
+      input.setAttribute("autocapitalize", "off");
+      input.setAttribute("spellcheck", "false");
+      input.setAttribute("enterkeyhint", "done");
+      input.setAttribute("aria-label", "Your answer");
+      input.addEventListener("input", function () {
+        save(pool.salt, {
+          index: Number(input.getAttribute("data-am-index")),
+          n: pool.instances.length,
+          typed: input.value.slice(0, MAX_TYPED),
+          time: Date.now(),
+        });
+      });
+      input.addEventListener("keydown", function (event) {
+        var enter = event.key === "Enter" || event.keyCode === 13;
+        if (!enter || event.isComposing || event.keyCode === 229) return;
+        event.preventDefault();
+        flip(event, input);
+      });
+      box.appendChild(input);
+    }
+    input.value = "";
+    input.setAttribute("data-am-index", String(index));
+    input.placeholder = Array.isArray(instance.value) ? "rows separated by ;  e.g. 1 2; 3 4" : "your answer";
+    save(pool.salt, { index: index, n: pool.instances.length, typed: "", time: now });
+    if (window.ankiPlatform === "desktop") {
+      try {
+        input.focus({ preventScroll: true }); // as Anki desktop focuses its own box; not on phones
+      } catch (e) {
+        // focus is a nicety
+      }
+    }
+  }
+
+  var LABELS = { correct: "\u2713 Correct", wrong: "\u2717 Wrong", blank: "No answer typed" };
+
+  function showVerdict(root, pool, instance, index, typed) {
+    var place = slot(root, "verdict");
+    if (!place) return;
+    var key = index + "\u0000" + (typed === null ? "\u0001" : typed);
+    var old = place.querySelector(".verdict");
+    if (old && old.amKey === key) return; // a second run
+    var kind = grade(typed, instance, pool.tolerance);
+    var verdict = document.createElement("div");
+    verdict.className = "verdict";
+    verdict.setAttribute("data-verdict", kind);
+    verdict.amKey = key;
+    var label = document.createElement("span");
+    label.className = "am-verdict-label";
+    label.textContent = LABELS[kind];
+    verdict.appendChild(label);
+    if (kind !== "blank") {
+      var said = document.createElement("span");
+      said.className = "am-said";
+      said.appendChild(document.createTextNode(" \u2014 you typed "));
+      var text = document.createElement("span");
+      text.className = "am-typed";
+      text.textContent = typed; // user input: text, never HTML
+      said.appendChild(text);
+      verdict.appendChild(said);
+    }
+    place.textContent = "";
+    place.appendChild(verdict);
+  }
+
+  /** Show today's (or the front's, or the forced) instance in one card; build the box or verdict. */
+  function render(root) {
+    var question = slot(root, "question");
+    var poolElement = question && question.querySelector("script.am-pool");
+    var pool = poolElement && readPool(poolElement);
+    if (!pool) return; // no pool: the static instance stays, as with scripts off
+    var size = pool.instances.length;
+    var now = Date.now();
+    var back = !!slot(root, "answer");
+    var forced = forcedIndex(window.location.hash, size);
+    var index = forced !== null ? forced : chooseIndex(pool.salt, dayNumber(new Date(now)), size);
+    var typed = null;
+    if (back) {
+      var record = load(pool.salt, size, now);
+      if (record && (forced === null || record.index === forced)) {
+        index = record.index;
+        typed = record.typed;
+      }
+    }
+    var instance = pool.instances[index];
+    var changed = showInstance(root, question, poolElement, instance, index);
+    if (pool.type) {
+      if (back) showVerdict(root, pool, instance, index, typed);
+      else buildBox(root, pool, instance, index, now);
+    }
+    if (changed.length) typesetLater(changed);
+  }
+
+  /** Every card on the page (a preview may hold several): each question slot's parent. */
+  function renderAll() {
+    var slots = document.querySelectorAll('[data-am="question"]');
+    for (var i = 0; i < slots.length; i++) {
+      if (slots[i].parentNode) render(slots[i].parentNode);
+    }
+  }
+
+  function ownRoot() {
+    var script = document.currentScript;
+    var node = script && script.parentNode;
+    while (node && node.nodeType === 1 && !slot(node, "question")) node = node.parentNode;
+    return node && node.nodeType === 1 ? node : null;
+  }
+
+  api.hash32 = hash32;
+  api.dayNumber = dayNumber;
+  api.chooseIndex = chooseIndex;
+  api.forcedIndex = forcedIndex;
+  api.parseNumber = parseNumber;
+  api.parseAnswer = parseAnswer;
+  api.grade = grade;
+  api.render = render;
+  api.renderAll = renderAll;
+
+  if (!api.listening) {
+    api.listening = true;
+    window.addEventListener("hashchange", function () {
+      window.ankismith.renderAll();
+    });
+  }
+
+  var root = ownRoot();
+  if (root) render(root);
+  else renderAll();
+})();
