@@ -104,11 +104,14 @@ def test_desktop_one_page_for_sixty_days(desktop, cards):
     Every tenth day the card comes back twenty minutes later (a relearning step) and is flipped
     without typing: the earlier review's answer must not show up.
     """
+    seen: dict[str, set[int]] = {name: set() for name in TYPED_CARDS}
     for i in range(DAYS):
         card = cards[TYPED_CARDS[i % len(TYPED_CARDS)]]
-        review(desktop, card, day(i), (KINDS + ("markup",))[i % (len(KINDS) + 1)])
+        seen[card.name].add(review(desktop, card, day(i), (KINDS + ("markup",))[i % (len(KINDS) + 1)]).index)
         if i % 10 == 0:
             review(desktop, card, day(i, 9, 50), "blank")
+    for name, indices in seen.items():  # each card came up on 20 of the days
+        assert len(indices) > len(cards[name].pool["instances"]) / 2, f"{name}: only instances {sorted(indices)}"
 
 
 def test_ankidroid_new_page_per_side_across_sixty_days(droid, cards):
