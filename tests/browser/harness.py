@@ -41,6 +41,7 @@ READ_SIDE = """(root) => {
     typed_shown: typed ? typed.textContent : null,
     box: !!input,
     merrors: root.querySelectorAll("mjx-merror").length,
+    question_scale: (question && question.querySelector("mjx-container") || { style: {} }).style.fontSize || null,
     math_tex: [...root.querySelectorAll(".math")].map((m) => m.textContent),
   };
 }"""
@@ -65,6 +66,7 @@ class Side:
     typed_shown: str | None
     box: bool
     merrors: int
+    question_scale: str | None  # MathJax's font-size for the question's math: it measures the card's font
     math_tex: list = field(default_factory=list)
 
     @property

@@ -77,6 +77,7 @@ def check_front(card: RenderedCard, front: Side, when: datetime) -> None:
 def check_back(card: RenderedCard, front: Side, back: Side, typed: str, verdict: str) -> None:
     assert back.index == front.index, f"{card.name}: front showed instance {front.index}, back {back.index}"
     assert back.question == front.question
+    assert back.question_scale == front.question_scale, "the question's math was measured in another font"
     assert_answer_fits_front(card.name, front, back)
     assert back.solution, f"{card.name}: no worked solution on the back"
     assert back.merrors == 0 and not back.raw_math, back.visible

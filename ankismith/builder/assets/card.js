@@ -264,7 +264,10 @@
     element.innerHTML = html;
   }
 
-  /** Typeset changed slots after MathJax's start-up and after any typeset queued before us. */
+  /** Typeset changed slots after MathJax's start-up and after any typeset queued before us.
+   * Only for a card MathJax already typeset: otherwise the client typesets the whole card once
+   * its own set-up is done (Anki desktop sets the body's classes, and so the font MathJax
+   * measures, only after the card's scripts ran). */
   function typesetLater(elements) {
     var mj = window.MathJax;
     if (!mj || !mj.startup || !mj.startup.promise || typeof mj.startup.promise.then !== "function") return;
@@ -417,12 +420,13 @@
       }
     }
     var instance = pool.instances[index];
+    var typeset = !!root.querySelector("mjx-container"); // the template's hidden \(\) is always math
     var changed = showInstance(root, question, poolElement, instance, index);
     if (pool.type) {
       if (back) showVerdict(root, pool, instance, index, typed);
       else buildBox(root, pool, instance, index, now);
     }
-    if (changed.length) typesetLater(changed);
+    if (changed.length && typeset) typesetLater(changed);
   }
 
   /** Every card on the page (a preview may hold several): each question slot's parent. */
