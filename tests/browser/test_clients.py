@@ -39,18 +39,22 @@ def long_lived(client: Desktop | AnkiDroid) -> Iterator[Desktop | AnkiDroid]:
     assert problems == [], "the page reported errors"
 
 
+def module_client(browser, site, kind: type[Desktop] | type[AnkiDroid]) -> Iterator[Desktop | AnkiDroid]:
+    refused_before = len(site.refused)
+    context = make_context(browser, site)
+    yield kind(context, site)
+    context.close()
+    assert site.refused[refused_before:] == [], "a card page asked for something outside the fake origin"
+
+
 @pytest.fixture(scope="module")
 def desktop_page(browser, site) -> Iterator[Desktop]:
-    context = make_context(browser, site)
-    yield Desktop(context, site)
-    context.close()
+    yield from module_client(browser, site, Desktop)
 
 
 @pytest.fixture(scope="module")
 def droid_device(browser, site) -> Iterator[AnkiDroid]:
-    context = make_context(browser, site)
-    yield AnkiDroid(context, site)
-    context.close()
+    yield from module_client(browser, site, AnkiDroid)
 
 
 @pytest.fixture
