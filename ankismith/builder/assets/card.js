@@ -148,9 +148,10 @@
   function entryIsRight(got, value, shown, integer, tolerance, scale) {
     if (got === value) return true;
     if (integer) return false;
-    var s = typeof shown === "string" && /^[+-]?\d+(?:\.\d+)?$/.test(shown.trim()) ? Number(shown) : NaN;
+    var text = typeof shown === "string" ? clean(shown) : "";
+    var s = /^[+-]?\d+(?:\.\d+)?$/.test(text) ? Number(text) : NaN;
     if (!isNaN(s) && s !== value) {
-      var half = 0.5 * Math.pow(10, -decimals(shown.trim()));
+      var half = 0.5 * Math.pow(10, -decimals(text));
       if (Math.abs(got - s) <= half * (1 + 1e-9)) return true;
     }
     var ref = value !== 0 ? Math.abs(value) : scale; // an answer of 0: absolute, at the answer's scale
@@ -263,7 +264,10 @@
     element.innerHTML = html;
   }
 
-  /** Typeset changed slots after MathJax's start-up and after any typeset queued before us. */
+  /** Typeset changed slots after MathJax's start-up and after any typeset queued before us.
+   * Only for a card MathJax already typeset: otherwise the client typesets the whole card once
+   * its own set-up is done (Anki desktop sets the body's classes, and so the font MathJax
+   * measures, only after the card's scripts ran). */
   function typesetLater(elements) {
     var mj = window.MathJax;
     if (!mj || !mj.startup || !mj.startup.promise || typeof mj.startup.promise.then !== "function") return;
@@ -329,7 +333,7 @@
     if (!input) {
       input = document.createElement("input");
       input.type = "text";
-      input.className = "am-input";
+      input.className = "am-input tappable"; // AnkiMobile passes taps only to such elements
       input.setAttribute("autocomplete", "off");
       input.setAttribute("autocorrect", "off");
       input.setAttribute("autocapitalize", "off");
@@ -385,7 +389,7 @@
     if (kind !== "blank") {
       var said = document.createElement("span");
       said.className = "am-said";
-      said.appendChild(document.createTextNode(" you typed "));
+      said.appendChild(document.createTextNode(" \u2014 you typed "));
       var text = document.createElement("span");
       text.className = "am-typed";
       text.textContent = typed; // user input: text, never HTML
@@ -416,12 +420,13 @@
       }
     }
     var instance = pool.instances[index];
+    var typeset = !!root.querySelector("mjx-container"); // the template's hidden \(\) is always math
     var changed = showInstance(root, question, poolElement, instance, index);
     if (pool.type) {
       if (back) showVerdict(root, pool, instance, index, typed);
       else buildBox(root, pool, instance, index, now);
     }
-    if (changed.length) typesetLater(changed);
+    if (changed.length && typeset) typesetLater(changed);
   }
 
   /** Every card on the page (a preview may hold several): each question slot's parent. */
