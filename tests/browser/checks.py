@@ -36,7 +36,13 @@ def expected_index(pool: dict, local: datetime) -> int:
 
 
 def number(text: str) -> Fraction:
-    return Fraction(text.strip().replace(MINUS, "-").replace("\u2248", "").strip())
+    """A number as a side shows it: typeset math comes out of innerText with breaks between its
+    parts ("−\n28"), untypeset math (scripts off) as TeX ("\\(\\approx 0.1429\\)"); either may
+    group thousands."""
+    for tex in ("\\(", "\\)", "\\approx", "{,}"):
+        text = text.replace(tex, "")
+    cleaned = "".join(text.split()).replace(MINUS, "-").replace("\u2248", "").replace(",", "")
+    return Fraction(cleaned)
 
 
 def product_sum_operands(question: str) -> tuple[Fraction, Fraction, Fraction]:

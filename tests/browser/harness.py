@@ -10,7 +10,7 @@ import re
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from .fixture_cards import RenderedCard
+from .built_cards import RenderedCard
 from .origin import Site
 
 # What one side shows: read from the DOM after the client (and MathJax) finished.

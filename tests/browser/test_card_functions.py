@@ -8,8 +8,8 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
+from .built_cards import card_js
 from .checks import day_number, hash32
-from .fixture_cards import card_js
 from .origin import TIMEZONE, make_context
 
 ZONE = ZoneInfo(TIMEZONE)

@@ -15,8 +15,8 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
+from .built_cards import RenderedCard, card_js, rendered_cards
 from .checks import KINDS, assert_answer_fits_front, expected_answer, expected_index, typed_for
-from .fixture_cards import RenderedCard, card_js, rendered_cards
 from .harness import AnkiDroid, Desktop, Side, scripts_off_side
 from .origin import TIMEZONE, make_context
 

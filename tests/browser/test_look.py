@@ -12,8 +12,8 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
+from .built_cards import rendered_cards
 from .checks import expected_answer, typed_for
-from .fixture_cards import rendered_cards
 from .harness import AnkiDroid, Desktop
 from .origin import TIMEZONE
 
