@@ -3,11 +3,12 @@
     index.html                  the decks, their cards counted by kind
     decks/<deck id>.html        one page per deck: its cards by sub-deck, with night mode, phone
                                 width, search, and a stepper through a fresh numeric card's pool
-    frame.html                  shows one card side the way Anki desktop's reviewer does: the
-                                side's HTML into #qa, its scripts run, then MathJax
     cards/<note>.js             each note's card sides, rendered from the note type's own templates
     assets/                     the stylesheet packaged in the .apkg, and the preview's own files
-    media/                      the decks' images, under their packaged names
+    media/                      the decks' images, under their packaged names, and frame.html: one
+                                card side the way Anki desktop's reviewer shows it (the side's
+                                HTML into #qa, its scripts run, then MathJax), from the media
+                                folder as in Anki, so that the fields' image names resolve
 
 Card files are written only when their content changed, so a rebuild of one card rewrites one
 file. The pages load without a network: MathJax comes from a local copy when one is found.
@@ -79,7 +80,7 @@ class Site:
         self._put("assets/card.css", stylesheet())
         for name in ASSETS:
             self._put(f"assets/{name}", _asset(name))
-        self._put("frame.html", _frame_page(self.mathjax))
+        self._put("media/frame.html", _frame_page(self.mathjax))
         for deck in decks:
             for media in deck.media:
                 target = self.root / "media" / media.name
@@ -271,8 +272,8 @@ def _frame_page(mathjax: str | None) -> str:
     return f"""<!doctype html>
 <html><head><meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
-<link rel="stylesheet" href="assets/card.css">
-{loader}<script src="assets/frame.js"></script>
+<link rel="stylesheet" href="../assets/card.css">
+{loader}<script src="../assets/frame.js"></script>
 </head><body class="card"><div id="qa"></div></body></html>
 """
 

@@ -77,7 +77,7 @@
     if (old) old.remove();
     var script = document.createElement("script");
     script.id = "am-card-data";
-    script.src = "cards/" + encodeURIComponent(noteId) + ".js" + (version ? "?v=" + encodeURIComponent(version) : "");
+    script.src = "../cards/" + encodeURIComponent(noteId) + ".js" + (version ? "?v=" + encodeURIComponent(version) : "");
     script.onerror = function () {
       document.getElementById("qa").textContent = "This card could not be loaded.";
     };

@@ -24,7 +24,7 @@
     var query =
       "n=" + encodeURIComponent(entry.id) + "&o=" + ord + "&s=" + side + "&f=" + encodeURIComponent(frameId(entry, ord, side)) +
       (state.night ? "&night=1" : "") + "&v=" + version;
-    return "../frame.html?" + query + (instance === null || instance === undefined ? "" : "#am-instance=" + instance);
+    return "../media/frame.html?" + query + (instance === null || instance === undefined ? "" : "#am-instance=" + instance);
   }
 
   function frameId(entry, ord, side) {
@@ -197,7 +197,10 @@
     var frame = frames[data.frame];
     if (!frame || !frame.iframe || event.source !== frame.iframe.contentWindow) return;
     if (data.type === "height") frame.iframe.style.height = Math.max(60, data.height) + "px";
-    if (data.type === "shown") frame.loaded = true;
+    if (data.type === "shown") {
+      frame.loaded = true;
+      frame.iframe.setAttribute("data-shown", data.side); // what the frame shows now, typeset
+    }
     if (data.type === "shown" && frame.button) {
       frame.button.textContent = data.side === "a" ? "Back to the front" : "Show answer";
     }

@@ -1,0 +1,255 @@
+"""The preview in Chromium: the static site of the bundled deck (and one with an image), and
+`serve` live: an edit shows, a broken card shows its error, a fix clears it."""
+
+from __future__ import annotations
+
+import shutil
+import struct
+import textwrap
+import threading
+import time
+import zlib
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from ankismith.pipeline import compile_decks
+from ankismith.preview.serve import Server
+from ankismith.preview.site import write_preview
+
+REPO = Path(__file__).resolve().parents[2]
+BUNDLED = REPO / "decks" / "dl-midterm"
+PNG = bytes.fromhex(  # a 2x2 red PNG
+    "89504e470d0a1a0a0000000d49484452000000020000000208020000"
+    "00fdd49a730000001649444154789c63f8cfc0f01f0818191818fe03"
+    "0031f007f99d0d6e230000000049454e44ae426082"
+)
+IMAGE_DECK = {
+    "deck.yaml": 'name: "Figures"\nid: figures\n',
+    "cards.md": """
+        ## What is in the figure? {#figure}
+
+        ![a red square](media/red.png)
+
+        ???
+
+        A red square, $2 \\times 2$ pixels.
+        """,
+}
+
+
+@pytest.fixture(scope="module")
+def decks(tmp_path_factory: pytest.TempPathFactory) -> list[Path]:
+    root = tmp_path_factory.mktemp("decks")
+    bundled = shutil.copytree(BUNDLED, root / "dl-midterm")
+    figures = root / "figures"
+    (figures / "media").mkdir(parents=True)
+    (figures / "media" / "red.png").write_bytes(PNG)
+    for name, text in IMAGE_DECK.items():
+        (figures / name).write_text(textwrap.dedent(text).lstrip(), encoding="utf-8")
+    return [bundled, figures]
+
+
+@pytest.fixture
+def new_context(browser: object) -> Iterator[object]:
+    """Contexts for the preview: its pages come from disk or from the server on this machine; a
+    request anywhere else fails the test (the preview works without a network)."""
+    contexts, elsewhere = [], []
+
+    def route(route: object) -> None:
+        url = route.request.url  # type: ignore[attr-defined]
+        if url.startswith(("file://", "http://127.0.0.1:")):
+            route.continue_()  # type: ignore[attr-defined]
+        else:
+            elsewhere.append(url)
+            route.abort()  # type: ignore[attr-defined]
+
+    def make(**options: object) -> object:
+        options.setdefault("viewport", {"width": 1280, "height": 900})
+        context = browser.new_context(**options)  # type: ignore[attr-defined]
+        context.route("**/*", route)
+        contexts.append(context)
+        return context
+
+    yield make
+    for context in contexts:
+        context.close()
+    assert elsewhere == []
+
+
+@pytest.fixture(scope="module")
+def preview_site(decks: list[Path], mathjax_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    out = tmp_path_factory.mktemp("preview")
+    write_preview(decks, out, (mathjax_dir / "tex-chtml-full.js").as_uri())
+    return out
+
+
+def show_every_card(page: object, expected: int, timeout: float = 120) -> None:
+    """Scroll through the deck page until every card's two frames are shown and typeset."""
+    deadline = time.monotonic() + timeout
+    while True:
+        shown = page.locator("iframe[data-shown]").count()  # type: ignore[attr-defined]
+        if shown == 2 * expected:
+            return
+        assert time.monotonic() < deadline, f"{shown} of {2 * expected} frames shown"
+        page.mouse.wheel(0, 700)  # type: ignore[attr-defined]
+        time.sleep(0.1)
+
+
+def card_frames(page: object) -> list[object]:
+    return [frame for frame in page.frames if "frame.html" in frame.url]  # type: ignore[attr-defined]
+
+
+def not_blank(png: bytes) -> bool:
+    """Whether a screenshot shows something: its pixel rows vary (a blank page filters to zeros)."""
+    assert png[:8] == b"\x89PNG\r\n\x1a\n"
+    position, data = 8, b""
+    while position < len(png):
+        (length,) = struct.unpack(">I", png[position : position + 4])
+        kind = png[position + 4 : position + 8]
+        if kind == b"IDAT":
+            data += png[position + 8 : position + 8 + length]
+        position += 12 + length
+    pixels = zlib.decompress(data)
+    return len(set(pixels)) > 40 and sum(1 for b in pixels if b) > len(pixels) // 100
+
+
+def test_index_lists_the_decks_with_their_counts(preview_site: Path, new_context: object) -> None:
+    page = new_context().new_page()  # type: ignore[operator]
+    page.goto((preview_site / "index.html").as_uri())
+    text = page.locator("ul.decks").inner_text()
+    assert "24-788 Deep Learning::Midterm" in text and "34 cards: 8 basic, 10 choice, 16 numeric" in text
+    assert "Figures" in text and "1 card: 1 basic" in text
+
+
+def test_every_bundled_card_is_shown_typeset_day_and_night(
+    preview_site: Path, decks: list[Path], new_context: object
+) -> None:
+    notes = compile_decks([decks[0]]).decks[0].notes
+    page = new_context().new_page()  # type: ignore[operator]
+    errors: list[str] = []
+    page.on("pageerror", lambda error: errors.append(str(error)))
+    page.goto((preview_site / "decks" / "dl-midterm.html").as_uri())
+    assert page.locator("article.entry").count() == len(notes) == 34
+    assert page.locator("#notices .mathjax").count() == 0  # MathJax was found
+    show_every_card(page, len(notes))
+    frames = card_frames(page)
+    assert len(frames) == 2 * len(notes)
+    keys_shown = set()
+    for frame in frames:
+        state = frame.evaluate(
+            """() => ({
+              text: document.getElementById("qa").innerText,
+              errors: document.querySelectorAll("mjx-merror").length,
+              math: document.querySelectorAll(".math").length,
+              typeset: document.querySelectorAll(".math mjx-container").length,
+              source: (document.querySelector(".source") || {}).textContent || "",
+            })"""
+        )
+        assert state["text"].strip(), frame.url
+        assert state["errors"] == 0, frame.url
+        assert "\\(" not in state["text"] and "\\[" not in state["text"], frame.url
+        assert state["typeset"] >= state["math"] - 1, frame.url  # the numeric card's hidden \(\) may stay
+        keys_shown.add(state["source"].rsplit(" · ", 1)[-1])
+    assert {n.key for n in notes} <= keys_shown
+    assert errors == []
+    day = page.screenshot()
+    assert not_blank(day)
+    background = "() => getComputedStyle(document.body).backgroundColor"
+    first = card_frames(page)[0]
+    assert first.evaluate(background) == "rgb(255, 255, 255)"
+    page.locator("#night").check()
+    page.wait_for_function("() => document.querySelectorAll('iframe[data-shown]').length > 0")
+    time.sleep(1.0)
+    colours = {frame.evaluate(background) for frame in card_frames(page) if frame.evaluate("() => !!document.body")}
+    assert colours == {"rgb(30, 30, 30)"}
+    assert not_blank(page.screenshot())
+
+
+def test_images_load_and_the_search_box_filters(preview_site: Path, new_context: object) -> None:
+    page = new_context().new_page()  # type: ignore[operator]
+    page.goto((preview_site / "decks" / "figures.html").as_uri())
+    show_every_card(page, 1)
+    back = page.frame_locator("figure.side-a iframe")
+    back.locator("img").wait_for()
+    assert back.locator("img").evaluate("(img) => img.complete && img.naturalWidth") == 2
+    page.goto((preview_site / "decks" / "dl-midterm.html").as_uri())
+    page.locator("#search").fill("LeNet")
+    visible = page.locator("article.entry:not([hidden])")
+    assert visible.count() >= 1
+    assert all("lenet" in key for key in visible.evaluate_all("(els) => els.map((e) => e.dataset.key)"))
+    assert "of 34 cards" in page.locator("#shown").inner_text()
+
+
+def test_a_fresh_card_steps_through_its_pool_and_grades_what_is_typed(preview_site: Path, new_context: object) -> None:
+    page = new_context().new_page()  # type: ignore[operator]
+    page.goto((preview_site / "decks" / "dl-midterm.html").as_uri())
+    page.locator("#search").fill("gradient descent")
+    entry = page.locator('article.entry[data-key="gd-step"]')
+    assert entry.locator(".instance").inner_text() == "instance 1 of 21"
+    front = entry.frame_locator("figure.side-q iframe")
+    front.locator("input.am-input").wait_for()
+    first = front.locator("#qa .question").inner_text()
+    entry.locator("button.step").nth(1).click()
+    assert entry.locator(".instance").inner_text() == "instance 2 of 21"
+    question = front.locator("#qa .question")
+    deadline = time.monotonic() + 15
+    while question.inner_text() == first:  # the frame shows the next instance of the pool
+        assert time.monotonic() < deadline, "stepping did not change the question"
+        time.sleep(0.05)
+    # the given instance: x = 3, lr = 0.1, grad = 1, answer 2.9
+    entry.locator("button.step").nth(0).click()
+    front.locator("input.am-input").fill("2.90")
+    front.locator("input.am-input").press("Enter")
+    verdict = front.locator(".verdict")
+    verdict.wait_for()
+    assert verdict.get_attribute("data-verdict") == "correct"
+    assert entry.frame_locator("figure.side-a iframe").locator(".verdict").get_attribute("data-verdict") == "blank"
+
+
+# --- serve ---------------------------------------------------------------------------------
+
+CARDS = "## First {#first}\nOne.\n\n## Second {#second}\nTwo, with $x^2$.\n"
+
+
+@pytest.fixture
+def server(tmp_path: Path, mathjax_dir: Path) -> Iterator[tuple[Server, Path]]:
+    deck = tmp_path / "deck"
+    deck.mkdir()
+    (deck / "deck.yaml").write_text('name: "Live"\nid: live\n')
+    (deck / "cards.md").write_text(CARDS)
+    server = Server(
+        [deck], tmp_path / "dist", tmp_path / "site", (mathjax_dir / "tex-chtml-full.js").as_uri(), None, port=0
+    )
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 30
+    while not server._serving.is_alive():  # the first build, then the server is up
+        assert time.monotonic() < deadline and thread.is_alive()
+        time.sleep(0.02)
+    yield server, deck
+    server.stop()
+    thread.join(timeout=30)
+    assert not thread.is_alive(), "the server did not stop"
+    assert sorted(p.name for p in (tmp_path / "dist").iterdir()) == ["live.apkg"]  # no half-written file
+
+
+def test_serve_shows_edits_errors_and_their_fix(server: tuple[Server, Path], new_context: object) -> None:
+    served, deck = server
+    page = new_context().new_page()  # type: ignore[operator]
+    page.goto(served.url + "decks/live.html")
+    back = page.frame_locator('article.entry[data-key="second"] figure.side-a iframe')
+    back.locator("mjx-container").wait_for()  # typeset, MathJax served by the server itself
+    (deck / "cards.md").write_text(CARDS.replace("Two, with", "Two, edited, with"))
+    back.get_by_text("Two, edited, with").wait_for(timeout=15_000)
+    back.locator("mjx-container").wait_for()
+    (deck / "cards.md").write_text(CARDS.replace("{#second}", "{#first}"))
+    errors = page.locator("#notices .errors")
+    errors.wait_for(timeout=15_000)
+    assert "cards.md:4: duplicate card key 'first'" in errors.inner_text()
+    (deck / "cards.md").write_text(CARDS.replace("One.", "One, fixed."))
+    errors.wait_for(state="detached", timeout=15_000)
+    page.frame_locator('article.entry[data-key="first"] figure.side-a iframe').get_by_text("One, fixed.").wait_for(
+        timeout=15_000
+    )
