@@ -19,7 +19,9 @@ from markdown.preprocessors import Preprocessor
 from ankismith.cards.fences import fence_marks
 
 INLINE_DISPLAY = r"(?<!\\)\$\$(?P<math>(?:\\.|[^\\$])+?)\$\$"
-INLINE_DOLLAR = r"(?<![\\$])\$(?![\s$])(?P<math>(?:\\.|[^\\$])*?[^\s\\$]|\\.)\$(?![\d$])"
+# the TeX may end with an escaped character (`\}`, `\%`, `\|`): its last element is a backslash pair or
+# a character that is not a space
+INLINE_DOLLAR = r"(?<![\\$])\$(?![\s$])(?P<math>(?:\\.|[^\\$])*?(?:\\.|[^\s\\$]))\$(?![\d$])"
 INLINE_ROUND = r"(?<!\\)\\\((?P<math>(?:\\[^)]|[^\\])+?)\\\)"
 INLINE_SQUARE = r"(?<!\\)\\\[(?P<math>(?:\\[^\]]|[^\\])+?)\\\]"
 
