@@ -94,10 +94,11 @@ class NumericBlock:
 
 @dataclass(frozen=True)
 class Placeholder:
-    """A `{{name}}` in a numeric card's text, and where."""
+    """A `{{name}}` (or `{{name|format}}`) in a numeric card's text, and where."""
 
     name: str
     line: int
+    format: str | None = None
 
 
 @dataclass(frozen=True)

@@ -1,22 +1,58 @@
-"""Fill `{{name}}` placeholders into rendered HTML, as math where they stand inside math."""
+"""Fill `{{name}}` placeholders into rendered HTML, as math where they stand inside math.
+
+A list param reads as prose by default (`99, 7 and 2`); `{{name|format}}` chooses another way to
+write it: `and` (the default), `or`, `list` (`99, 7, 2`), `x` or `×` (`1×32×32`), `brackets`
+(`[99, 7, 2]`). Inside math a list is `[99, 7, 2]` unless a format says otherwise.
+"""
 
 from __future__ import annotations
 
 import html
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 
-PLACEHOLDER = re.compile(r"\{\{\s*(?P<name>[A-Za-z_][A-Za-z0-9_]*)\s*\}\}")  # `{{name}}` in a numeric card
+# `{{name}}` or `{{name|format}}` in a numeric card
+PLACEHOLDER = re.compile(r"\{\{\s*(?P<name>[A-Za-z_][A-Za-z0-9_]*)\s*(?:\|\s*(?P<format>[^\s{}|]*)\s*)?\}\}")
 _MATH_OR_PLACEHOLDER = re.compile(rf"(?P<math>\\\(.*?\\\)|\\\[.*?\\\])|{PLACEHOLDER.pattern}", re.DOTALL)
+
+
+def _series(word: str) -> Callable[[Sequence[str], bool], str]:
+    def join(items: Sequence[str], tex: bool) -> str:
+        if len(items) < 2:
+            return "".join(items)
+        last = f" \\text{{ {word} }} " if tex else f" {word} "
+        return ", ".join(items[:-1]) + last + items[-1]
+
+    return join
+
+
+# format -> how the items (HTML outside math, TeX inside) are joined
+FORMATS: dict[str, Callable[[Sequence[str], bool], str]] = {
+    "and": _series("and"),
+    "or": _series("or"),
+    "list": lambda items, tex: ", ".join(items),
+    "x": lambda items, tex: (" \\times " if tex else "×").join(items),
+    "×": lambda items, tex: (" \\times " if tex else "×").join(items),
+    "brackets": lambda items, tex: "[" + ", ".join(items) + "]",
+}
 
 
 @dataclass(frozen=True)
 class Value:
-    """A value as text (outside math, already HTML) and as TeX (inside math)."""
+    """A value as text (outside math, already HTML) and as TeX (inside math); a list value also
+    has its items, each a Value, for the formats."""
 
     html: str
     tex: str
+    items: tuple[Value, ...] | None = None
+
+    def shown(self, format_: str | None, math: bool) -> str:
+        """The value written with `format_` (None: the default), as TeX inside math, else as HTML."""
+        if format_ is None or self.items is None:
+            return html.escape(self.tex, quote=False) if math else self.html
+        joined = FORMATS[format_]([item.tex if math else item.html for item in self.items], math)
+        return html.escape(joined, quote=False) if math else joined
 
 
 def fill(rendered: str, values: Mapping[str, Value]) -> str:
@@ -24,12 +60,12 @@ def fill(rendered: str, values: Mapping[str, Value]) -> str:
 
     def in_math(match: re.Match[str]) -> str:
         name = match["name"]
-        return html.escape(values[name].tex, quote=False) if name in values else match.group(0)
+        return values[name].shown(match["format"], math=True) if name in values else match.group(0)
 
     def anywhere(match: re.Match[str]) -> str:
         if match["math"]:
             return PLACEHOLDER.sub(in_math, match["math"])
         name = match["name"]
-        return values[name].html if name in values else match.group(0)
+        return values[name].shown(match["format"], math=False) if name in values else match.group(0)
 
     return _MATH_OR_PLACEHOLDER.sub(anywhere, rendered)

@@ -30,7 +30,7 @@ from ankismith.cards.model import (
     Review,
     SourceFile,
 )
-from ankismith.cards.placeholders import PLACEHOLDER
+from ankismith.cards.placeholders import FORMATS, PLACEHOLDER
 from ankismith.cards.yamlsafe import YamlProblem, load_mapping
 from ankismith.errors import Collector
 from ankismith.rules import MAX_VARIANTS, is_int
@@ -383,11 +383,19 @@ def _parse_card(
     placeholders = ()
     if numeric is not None:
         placeholders = tuple(
-            Placeholder(m["name"], line.number)
+            Placeholder(m["name"], line.number, m["format"])
             for line in everything
             if not line.in_fence
             for m in PLACEHOLDER.finditer(line.text)
         )
+        for placeholder in placeholders:
+            if placeholder.format is not None and placeholder.format not in FORMATS:
+                errors.error(
+                    shown,
+                    placeholder.line,
+                    f"unknown format {placeholder.format!r} in {{{{{placeholder.name}|{placeholder.format}}}}}; "
+                    f"expected one of: {', '.join(FORMATS)} (see docs/format-details.md)",
+                )
     if len(errors.errors) > before:
         return None, key
     if kind is Kind.BASIC and not _join(answer_lines).strip():  # Anki would show an empty back

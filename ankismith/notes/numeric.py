@@ -17,7 +17,7 @@ from typing import Any
 from ankismith import solver
 from ankismith.cards.mathext import math_html
 from ankismith.cards.model import Card, DeckConfig, Review
-from ankismith.cards.placeholders import Value, fill
+from ankismith.cards.placeholders import FORMATS, Value, fill
 from ankismith.errors import Collector
 from ankismith.notes import BuiltNote, note
 
@@ -80,6 +80,17 @@ def numeric_notes(card: Card, config: DeckConfig, question: str, extra: str, err
             placeholder.line,
             f"unknown placeholder {{{{{placeholder.name}}}}}; expected one of: {', '.join(sorted(known))}",
         )
+    for placeholder in card.placeholders:
+        if placeholder.format is not None and placeholder.name in known:
+            value = instances[0].params.get(placeholder.name)
+            if not isinstance(value, list | tuple):
+                errors.error(
+                    card.file.shown,
+                    placeholder.line,
+                    f"{{{{{placeholder.name}|{placeholder.format}}}}}: a format is for list params, and "
+                    f"{placeholder.name} is not one; write {{{{{placeholder.name}}}}}",
+                )
+                bad.append(placeholder)
     if bad or not instances:
         return []
     shown = [_show(instance, question, extra) for instance in instances]
@@ -135,9 +146,16 @@ def _salt(deck_id: str, key: str) -> str:
 
 
 def _value(value: Any) -> Value:
+    """A param as the card writes it: a matrix as math, a list of numbers as prose (`99, 7 and 2`),
+    a list of CNN layers as a chain (`conv 6@5×5 → pool 2×2`); a list's items for the formats."""
     tex = solver.to_tex(value)
     if solver.is_matrix(value):
         return Value(math_html(tex, display=False), tex)
+    if isinstance(value, list | tuple) and value:
+        items = tuple(_value(item) for item in value)
+        layers = all(isinstance(item, dict) for item in value)
+        prose = html.escape(solver.to_text(value)) if layers else FORMATS["and"]([i.html for i in items], False)
+        return Value(prose, tex, items)
     return Value(html.escape(solver.to_text(value)), tex)
 
 
