@@ -189,4 +189,4 @@ def test_media_are_packaged_per_card(deck_dir: Path, tmp_path: Path, anki_collec
 def test_cnn_layers_read_as_a_course_writes_them(bundled_collection: object) -> None:
     question, _ = rendered(notes_by_key(bundled_collection)["lenet-params"])[0]
     assert "conv 6@5×5 → pool 2×2 → conv 16@5×5 → pool 2×2 → conv 120@5×5 → fc 84 → fc 10" in question
-    assert "[1, 32, 32]" in question
+    assert "takes a 1×32×32 input" in question  # the shape, as a person writes it
