@@ -9,6 +9,7 @@ errors at the top until a save fixes them.
 
 from __future__ import annotations
 
+import gc
 import json
 import mimetypes
 import queue
@@ -27,6 +28,7 @@ from ankismith.preview.site import Site
 MATHJAX_ROUTE = "/_mathjax/"
 EVENTS_ROUTE = "/_events"
 IGNORED_NAMES = {"ankismith.lock"}  # written by the build itself
+MAX_CARDS_IN_EVENT = 20
 
 
 @dataclass
@@ -41,7 +43,7 @@ class _Hub:
         """Send `data` to every open page; a page that connects later gets its state (not its changes)."""
         message = _event(data)
         with self.lock:
-            self.last = _event({**data, "changed": [], "entries": []})
+            self.last = _event({**data, "changed": [], "cards": {}, "entries": []})
             for client in self.clients:
                 client.put(message)
 
@@ -120,6 +122,8 @@ class Server:
                 "errors": [],
                 "warnings": warnings,
                 "changed": list(written.changed),
+                # a few changed cards travel with the event: the page shows them without asking
+                "cards": written.cards if len(written.cards) <= MAX_CARDS_IN_EVENT else {},
                 "entries": list(written.entries),
                 "versions": written.versions,
             }
@@ -144,7 +148,7 @@ class Server:
 
         self.builder = Builder(self.cache_dir)
         try:
-            self.rebuild()
+            self._rebuild_guarded()
             self._serving.start()
             self.say(f"serving {self.url} (Ctrl-C stops)", False)
             roots = [str(path) for path in find_decks(self.decks)] or ["."]
@@ -161,6 +165,11 @@ class Server:
         """A rebuild that a bug cannot end: the server says so and goes on watching."""
         try:
             self.rebuild()
+            # what the server keeps (every note, compiled and rendered) no longer needs the cycle
+            # collector's attention: without this, its full passes over that heap cost a
+            # noticeable part of each rebuild of a big deck (the notes are freed by their counts)
+            gc.collect()
+            gc.freeze()
         except Exception as exc:  # the loop must outlive a bad save
             line = f"internal error: {type(exc).__name__}: {exc}; please report it (the last good .apkg stays)"
             self.say(line, True)

@@ -25,6 +25,7 @@ import shutil
 from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
+from functools import cache
 from importlib import resources
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
@@ -60,6 +61,7 @@ class Written:
     changed: tuple[str, ...]
     versions: dict[str, str]
     entries: tuple[dict[str, Any], ...]  # listing data that moved (a source line, a question's text)
+    cards: dict[str, dict[str, Any]]  # the changed notes' card data, as their card files hold it
 
 
 @dataclass
@@ -87,13 +89,13 @@ class Site:
                 if not target.exists() or target.stat().st_size != media.size:
                     target.parent.mkdir(parents=True, exist_ok=True)
                     shutil.copyfile(media.path, target)
-        changed, moved = [], []
+        changed, moved, cards = [], [], {}
         summaries, versions, notes_now = [], {}, {}
         for deck in decks:
             folder = Path(deck.config.root).resolve().as_uri()
             entries = []
             for note in deck.notes:
-                note_id = note_file_id(note)
+                note_id = note_file_id(note.guid)
                 made_from = (note.hash, note.source)
                 known = self.notes.get(note_id)
                 if known is not None and known[0] == made_from:
@@ -103,6 +105,7 @@ class Site:
                     data = {"id": note_id, "sides": [{"ord": s.ordinal, "q": s.question, "a": s.answer} for s in sides]}
                     if self._put(f"cards/{note_id}.js", f"ankismithCard({_json(data)});\n"):
                         changed.append(note_id)
+                        cards[note_id] = data
                     entry = _entry(note, note_id, sides, folder)
                     if known is not None and known[1] != entry:
                         moved.append(entry)
@@ -129,7 +132,7 @@ class Site:
         self._put("index.html", _index_page(summaries))
         self._remove_stale(set(notes_now), everything=first)
         self.notes = notes_now
-        return Written(tuple(changed), versions, tuple(moved))
+        return Written(tuple(changed), versions, tuple(moved), cards)
 
     def _put(self, relative: str, text: str) -> bool:
         """Write one file unless it already holds `text`; whether it was written. A page being read
@@ -169,9 +172,10 @@ def write_preview(
     return compiled, out_dir / "index.html"
 
 
-def note_file_id(note: BuiltNote) -> str:
+@cache
+def note_file_id(note_guid: str) -> str:
     """A file name for a note: a hash of its GUID (GUIDs hold characters file names cannot)."""
-    return hashlib.sha256(note.guid.encode()).hexdigest()[:16]
+    return hashlib.sha256(note_guid.encode()).hexdigest()[:16]
 
 
 def _entry(note: BuiltNote, note_id: str, sides: Iterable[Any], folder: str) -> dict[str, Any]:

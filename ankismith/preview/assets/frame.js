@@ -90,7 +90,8 @@
     if (data.type === "refresh") {
       side = params.get("s") === "a" ? "a" : "q"; // a rebuilt card starts again on its own side
       card = null;
-      load(data.version);
+      if (data.card) window.ankismithCard(data.card); // sent along: no need to ask the server
+      else load(data.version);
     }
   });
 

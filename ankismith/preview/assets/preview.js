@@ -179,15 +179,18 @@
     filter();
   }
 
-  /** Show the notes' new card files: a loaded frame reads its card again (MathJax stays loaded),
-   * one not loaded yet gets the new address; `null`: every frame reloads (night mode). */
-  function reloadFrames(noteIds) {
+  /** Show the notes' new card files: a loaded frame takes its card from the event (`cards`) or
+   * reads it again (MathJax stays loaded), one not loaded yet gets the new address; `null`: every
+   * frame reloads (night mode). */
+  function reloadFrames(noteIds, cards) {
     version = String(Date.now());
     Object.keys(frames).forEach(function (id) {
       var frame = frames[id];
       if (!frame.iframe || (noteIds && noteIds.indexOf(frame.entry.id) < 0)) return; // unmade frames load anew
-      if (noteIds && frame.loaded) frame.iframe.contentWindow.postMessage({ type: "refresh", version: version }, "*");
-      else frame.iframe.src = frameUrl(frame.entry, frame.ord, frame.side, frame.instance);
+      if (noteIds && frame.loaded) {
+        var card = cards ? cards[frame.entry.id] : undefined;
+        frame.iframe.contentWindow.postMessage({ type: "refresh", version: version, card: card }, "*");
+      } else frame.iframe.src = frameUrl(frame.entry, frame.ord, frame.side, frame.instance);
       if (frame.button) frame.button.textContent = "Show answer";
     });
   }
@@ -220,7 +223,7 @@
         return;
       }
       (data.entries || []).forEach(update);
-      if (data.changed && data.changed.length) reloadFrames(data.changed);
+      if (data.changed && data.changed.length) reloadFrames(data.changed, data.cards);
     });
   }
 
