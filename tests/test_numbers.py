@@ -7,6 +7,8 @@ in the question, the worked lines and the answer.
 
 from __future__ import annotations
 
+import re
+from fractions import Fraction
 from pathlib import Path
 
 import numpy as np
@@ -16,6 +18,7 @@ from conftest import write_deck
 from ankismith import solver
 from ankismith.cards.yamlsafe import load_mapping
 from ankismith.pipeline import compile_decks
+from ankismith.solver.values import format_number, is_exact, to_tex, to_text
 
 # --- item 2: scientific notation --------------------------------------------------------------
 
@@ -53,6 +56,35 @@ def test_yaml_refuses_an_absurdly_long_integer_at_its_line() -> None:
     assert caught.value.line in (1, 2)  # 0-based inside the text here, or counted from its first line
 
 
+SCI_CARD = """
+## Scientific {#sci}
+```numeric
+answer: m * lr
+given: {m: 1e3, lr: 1e-3}
+params:
+  m: 1e2..1e3
+  lr: 1e-4..1e-2 step 1e-4
+variants: 5
+```
+$m = {{m}}$, $\\eta = {{lr}}$, in text {{m}} and {{lr}}.
+"""
+
+
+def test_scientific_notation_everywhere_a_number_is_accepted(deck_dir: Path) -> None:
+    write_deck(deck_dir, {"a.md": SCI_CARD})
+    notes = {n.key: n for n in compile_decks([deck_dir]).decks[0].notes}
+    given = notes["sci"]
+    assert given.numeric["params"] == {"m": 1000, "lr": 0.001}
+    assert given.numeric["answer"] == 1
+    question = dict(given.fields)["Question"]
+    assert r"\(m = 1000\)" in question and r"\(\eta = 0.001\)" in question
+    assert "in text 1000 and 0.001" in question
+    for key in ("sci~1", "sci~2", "sci~3"):
+        p = notes[key].numeric["params"]
+        assert isinstance(p["m"], int) and 100 <= p["m"] <= 1000
+        assert 0.0001 <= p["lr"] <= 0.01 and round(p["lr"] * 10_000, 9) == round(p["lr"] * 10_000)
+
+
 @pytest.mark.parametrize(
     "params",
     ["{lr: [1e-3, 1e-2]}", "{lr: {one_of: [1e-3, 5e-3]}}", "{lr: 1e-3..5e-3}", "{lr: 0.001..0.005 step 1e-3}"],
@@ -63,6 +95,71 @@ def test_scientific_notation_in_lists_one_of_and_steps(deck_dir: Path, params: s
     )
     drawn = {n.numeric["params"]["lr"] for n in compile_decks([deck_dir]).decks[0].notes}
     assert drawn and all(0.001 <= v <= 0.005 or v == 0.01 for v in drawn)
+
+
+@pytest.mark.parametrize(
+    ("value", "text", "tex"),
+    [
+        (Fraction(1, 1000), "0.001", "0.001"),
+        (Fraction(1, 10**4), "0.0001", "0.0001"),
+        (Fraction(1, 10**5), "1×10⁻⁵", r"1 \times 10^{-5}"),
+        (Fraction(1, 10**8), "1×10⁻⁸", r"1 \times 10^{-8}"),
+        (Fraction(-25, 10**7), "-2.5×10⁻⁶", r"-2.5 \times 10^{-6}"),
+        (1000, "1000", "1000"),
+        (10**6, "1,000,000", "1{,}000{,}000"),
+        (10**20, "1×10²⁰", r"1 \times 10^{20}"),
+        (2 * 10**20, "2×10²⁰", r"2 \times 10^{20}"),
+    ],
+)
+def test_how_numbers_in_scientific_notation_are_written(value: object, text: str, tex: str) -> None:
+    assert format_number(value) == text
+    assert format_number(value, tex=True) == tex
+
+
+# --- item 3: big numbers exact ------------------------------------------------------------------
+
+M = 111_111_111_011_111_111_101_111_111_110  # 30 digits
+
+
+def test_big_integers_stay_exact_in_formulas() -> None:
+    (instance,) = solver.instantiate({"answer": "m * v**2 / 2", "given": {"m": M, "v": 15}}, 0, "k", 0)
+    assert instance.answer == M * 225 // 2 and instance.exact  # M * 225 is even
+    assert instance.answer_tex == format_number(M * 225 // 2, tex=True)
+    assert instance.answer_tex.replace("{,}", "") == str(M * 225 // 2)
+    assert instance.steps[-1] == "&= " + instance.answer_tex
+
+
+def test_a_rounded_big_number_is_never_shown_as_an_exact_integer() -> None:
+    (instance,) = solver.instantiate({"answer": "sqrt(m) * 10**6", "given": {"m": M}}, 0, "k", 0)
+    assert not instance.exact
+    assert re.fullmatch(r"\d\.\d{3} \\times 10\^\{20\}", instance.answer_tex), instance.answer_tex
+    (instance,) = solver.instantiate({"answer": "sqrt(m)", "given": {"m": M}}, 0, "k", 0)  # below 10^15:
+    assert instance.answer_tex == "333{,}333{,}333{,}183{,}333"  # every digit before the point, with ≈
+    (instance,) = solver.instantiate({"answer": "m / 3", "given": {"m": M + 1}}, 0, "k", 0)
+    assert not instance.exact and instance.answer_tex == r"3.704 \times 10^{28}"
+    assert instance.steps[-1] == r"&\approx 3.704 \times 10^{28}"
+
+
+@pytest.mark.parametrize(
+    ("family", "given", "expected"),
+    [
+        ("dense_params", {"layers": [100_000] * 32}, 31 * (100_000 * 100_000 + 100_000)),
+        ("lstm_params", {"input": 100_000, "hidden": 100_000}, 4 * (100_000 * 200_000 + 200_000)),
+        ("conv_macs", {"H": 4096, "C_in": 4096, "C_out": 4096, "F": 15}, (4096 - 14) ** 2 * 4096 * 4096 * 225),
+    ],
+)
+def test_integer_families_are_exact_at_their_bounds(family: str, given: dict, expected: int) -> None:
+    (instance,) = solver.instantiate({"problem": family, "given": given}, 0, "k", 0)
+    assert instance.answer == expected and type(instance.answer) is int
+    assert instance.answer_tex.replace("{,}", "") == str(expected)
+
+
+def test_big_matrix_entries_do_not_overflow() -> None:
+    big = 10**18
+    (instance,) = solver.instantiate({"answer": "A @ A", "given": {"A": [[big, 1], [1, big]]}}, 0, "k", 0)
+    assert instance.answer[0, 0] == big * big + 1 and instance.exact
+    assert to_tex(instance.answer, True).startswith(r"\begin{bmatrix} 1{,}000{,}000{,}000{,}000")
+    assert to_tex(instance.answer, True).replace("{,}", "").startswith(r"\begin{bmatrix} " + str(big * big + 1))
 
 
 def test_drawn_big_ranges_are_exact_and_uniform_enough() -> None:
@@ -80,3 +177,45 @@ def test_int64_ranges_draw_as_before() -> None:
     rng = np.random.default_rng([788, *_key_words("k"), 1])
     (instance,) = solver.instantiate({"answer": "W", "params": {"W": "5..32"}}, 788, "k", 1)
     assert instance.answer == int(rng.integers(5, 33))
+
+
+# --- item 4: numbers as written -----------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("value", "text"),
+    [(1.0, "1"), (0.0, "0"), (-0.0, "0"), (-0.5, "-0.5"), (6.0, "6"), (Fraction(29, 10), "2.9"), (61706, "61,706")],
+)
+def test_shortest_form(value: object, text: str) -> None:
+    assert format_number(value) == text
+
+
+def test_matrices_are_written_entry_by_entry_in_shortest_form() -> None:
+    assert to_tex(np.array([[-0.5, 1.0], [1.5, 0.0]])) == r"\begin{bmatrix} -0.5 & 1 \\ 1.5 & 0 \end{bmatrix}"
+    assert to_text(np.array([[1.5, 2.5], [6.0, 5.0]])) == "[[1.5, 2.5], [6, 5]]"
+
+
+def test_exam_convolution_is_the_same_in_question_steps_and_answer(bundled_copy: Path) -> None:
+    note = next(n for n in compile_decks([bundled_copy]).decks[0].notes if n.key == "conv2d-feature-map")
+    fields = dict(note.fields)
+    assert r"K = \begin{bmatrix} -0.5 &amp; 1 \\ 1.5 &amp; 0 \end{bmatrix}" in fields["Question"]
+    assert r"\begin{bmatrix} 1.5 &amp; 2.5 \\ 6 &amp; 5 \\ 4.5 &amp; 3.5 \end{bmatrix}" in fields["Answer"]
+    assert r"+ 1 \cdot 0 = 6 \\" in fields["Solution"] and r"+ 4 \cdot 0 = 5 \\" in fields["Solution"]
+    assert "6.0" not in str(fields) and "1.0" not in str(fields)
+
+
+def test_decimals_are_exact_in_formulas() -> None:
+    (instance,) = solver.instantiate({"answer": "a + b", "given": {"a": 0.1, "b": 0.2}}, 0, "k", 0)
+    assert instance.exact and instance.answer_tex == "0.3" and instance.steps[-1] == "&= 0.3"
+    (instance,) = solver.instantiate({"answer": "a / 3", "given": {"a": 1}}, 0, "k", 0)
+    assert not instance.exact and instance.answer_tex == "0.3333" and instance.steps[-1] == r"&\approx 0.3333"
+
+
+def test_long_exact_results_are_rounded_with_approx() -> None:
+    (instance,) = solver.instantiate({"answer": "1 - b ** 10", "given": {"b": 0.9}}, 0, "k", 0)
+    assert instance.answer == Fraction(6513215599, 10**10)
+    assert not instance.exact and instance.answer_tex == "0.6513"
+
+
+def test_is_exact_never_trusts_a_float() -> None:
+    assert not is_exact(0.25) and is_exact(Fraction(1, 4)) and is_exact(10**40)

@@ -188,7 +188,7 @@ def test_number_formatting() -> None:
     assert format_number(2400) == "2400"
     assert format_number(1 / 3) == "0.3333"
     assert format_number(6.0) == "6"
-    assert to_tex(np.array([[1.5, 2.5], [6.0, 5.0]])) == r"\begin{bmatrix} 1.5 & 2.5 \\ 6.0 & 5.0 \end{bmatrix}"
+    assert to_tex(np.array([[1.5, 2.5], [6.0, 5.0]])) == r"\begin{bmatrix} 1.5 & 2.5 \\ 6 & 5 \end{bmatrix}"
     assert to_tex(np.array([[1, -2]])) == r"\begin{bmatrix} 1 & -2 \end{bmatrix}"
 
 

@@ -8,7 +8,6 @@ key and the variant index only, so editing one card never reshuffles another.
 from __future__ import annotations
 
 import hashlib
-import math
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from typing import Any
@@ -18,9 +17,9 @@ import numpy as np
 from ankismith.rules import MAX_VARIANTS, is_int
 from ankismith.solver import safe_eval
 from ankismith.solver.families import FAMILIES
-from ankismith.solver.family import Family, InvalidParams, Param
+from ankismith.solver.family import Family, InvalidParams, Param, check_size
 from ankismith.solver.params import Draw, SpecProblem, parse_draw
-from ankismith.solver.values import is_exact, is_matrix, to_json, to_tex, to_text
+from ankismith.solver.values import is_exact, is_matrix, is_number, to_json, to_tex, to_text
 
 __all__ = ["FAMILIES", "Instance", "SpecIssue", "instantiate", "is_matrix", "to_json", "to_tex", "to_text"]
 
@@ -77,7 +76,7 @@ class _Problem:
                 raise InvalidParams("the `where:` condition does not hold")
         if self.family:
             answer = self.family.solve(values)
-            answer_tex = self.family.answer_tex(values, answer) if self.family.answer_tex else to_tex(answer)
+            answer_tex = self.family.answer_tex(values, answer) if self.family.answer_tex else to_tex(answer, True)
             steps = tuple(self.family.steps(values, answer))
             return Instance(
                 "", self.family.name, values, answer, answer_tex, is_exact(answer), steps, self.family.convention
@@ -88,27 +87,30 @@ class _Problem:
             raise InvalidParams(str(exc)) from None
         if (isinstance(answer, np.ndarray) and answer.ndim > 2) or isinstance(answer, bool | np.bool_):
             raise InvalidParams("the answer formula must give a number or a matrix")
-        answer = (
-            answer if isinstance(answer, np.ndarray) else answer.item() if isinstance(answer, np.generic) else answer
-        )
         shown = safe_eval.to_latex(self.formula)
         substituted = safe_eval.to_latex(self.formula, values)
-        result = ("= " if is_exact(answer) else "\\approx ") + to_tex(answer)
+        result = ("= " if is_exact(answer) else "\\approx ") + to_tex(answer, True)
         steps = (f"\\text{{answer}} &= {shown}", f"&= {substituted}", f"&{result}")
-        return Instance("", None, values, answer, to_tex(answer), is_exact(answer), steps)
+        return Instance("", None, values, answer, to_tex(answer, True), is_exact(answer), steps)
 
 
 def _formula_values(raw: Mapping[str, Any]) -> dict[str, Any]:
+    """The params of an `answer:` card, exact: decimals as the fractions they are written as."""
     values: dict[str, Any] = {}
     for name, value in raw.items():
-        if isinstance(value, list) and value and all(isinstance(r, list) for r in value):
+        if isinstance(value, list | np.ndarray) and len(value) and all(isinstance(r, list | np.ndarray) for r in value):
             value = Param(name, "matrix", name).coerce(value)
-        elif isinstance(value, np.ndarray):
-            pass
-        elif isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
-            raise InvalidParams(f"{name} must be a finite number or a matrix, found {value!r}")
+        elif is_number(value) and (not isinstance(value, float) or np.isfinite(value)):
+            value = check_size(name, value)
+        else:
+            raise InvalidParams(f"{name} must be a finite number or a matrix, found {_shown_input(value)}")
         values[name] = value
     return values
+
+
+def _shown_input(value: Any) -> str:
+    text = repr(value)
+    return text if len(text) <= 60 else text[:57] + "..."
 
 
 def instantiate(spec: Mapping[str, Any], seed: int, key: str, variants: int) -> list[Instance]:

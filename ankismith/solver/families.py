@@ -1,39 +1,41 @@
 """The problem families of an introductory deep-learning course, PyTorch's conventions throughout.
 
-Each answer is computed with numpy from the params exactly as the card shows them, and each
-worked solution is written from the same values: formula, substitution, result, as the exam does.
+Each answer is computed from the params exactly as the card shows them (whole numbers as Python
+ints, decimals as exact fractions), and each worked solution is written from the same values:
+formula, substitution, result, as the exam does.
 """
 
 from __future__ import annotations
 
 import itertools
 import math
+from fractions import Fraction
 from typing import Any
 
 import numpy as np
 
+from ankismith.solver import safe_eval
 from ankismith.solver.family import Family, Param, Params
+from ankismith.solver.values import as_array, is_exact, to_tex
 from ankismith.solver.values import format_number as num
-from ankismith.solver.values import is_exact, to_tex
 
 
 def t(value: Any) -> str:
     """TeX of a value, parenthesized when negative (for substitutions)."""
-    shown = to_tex(value)
+    shown = to_tex(value, result=True)
     return f"({shown})" if shown.startswith("-") else shown
 
 
 def _result(value: Any) -> str:
     """`= value`, or `\\approx value` when the shown value is rounded."""
-    return ("= " if is_exact(value) else "\\approx ") + to_tex(value)
+    return ("= " if is_exact(value) else "\\approx ") + to_tex(value, result=True)
 
 
 # --- fully connected -----------------------------------------------------------------------
 
 
 def _dense_solve(p: Params) -> int:
-    sizes = np.array(p["layers"], dtype=np.int64)
-    return int(np.sum(sizes[:-1] * sizes[1:] + sizes[1:]))
+    return sum(a * b + b for a, b in itertools.pairwise(p["layers"]))
 
 
 def _dense_steps(p: Params, answer: int) -> list[str]:
@@ -144,7 +146,12 @@ SAME_PADDING = Family(
 
 
 def _padded(matrix: np.ndarray, pad: int) -> np.ndarray:
-    return np.pad(matrix, pad) if pad else matrix
+    """The matrix with `pad` rows and columns of zeros around it (Python ints: exact entries stay exact)."""
+    rows, cols = matrix.shape
+    out = np.empty((rows + 2 * pad, cols + 2 * pad), dtype=object)
+    out[:, :] = 0
+    out[pad : pad + rows, pad : pad + cols] = matrix
+    return out
 
 
 def _conv2d_shape(p: Params) -> tuple[int, int]:
@@ -155,8 +162,17 @@ def _conv2d_shape(p: Params) -> tuple[int, int]:
 
 def _conv2d_solve(p: Params) -> np.ndarray:
     image, kernel, s = _padded(p["I"], p["P"]), p["K"], p["S"]
-    windows = np.lib.stride_tricks.sliding_window_view(image, kernel.shape)[::s, ::s]
-    return np.einsum("ijkl,kl->ij", windows, kernel)
+    out_rows, out_cols = _conv2d_shape(p)
+    k_rows, k_cols = kernel.shape
+    return as_array(
+        [
+            [
+                sum(image[i * s + u, j * s + v] * kernel[u, v] for u in range(k_rows) for v in range(k_cols))
+                for j in range(out_cols)
+            ]
+            for i in range(out_rows)
+        ]
+    )
 
 
 def _conv2d_check(p: Params) -> str | None:
@@ -181,7 +197,7 @@ def _conv2d_steps(p: Params, answer: np.ndarray) -> list[str]:
         for j in range(out_cols):
             if shown == 12:
                 lines.append("&\\;\\;\\vdots")
-                return lines + [f"O &= {to_tex(answer)}"]
+                return lines + [f"O &= {to_tex(answer, result=True)}"]
             terms = " + ".join(
                 f"{t(image[i * s + u, j * s + v])} \\cdot {t(kernel[u, v])}"
                 for u in range(k_rows)
@@ -189,7 +205,7 @@ def _conv2d_steps(p: Params, answer: np.ndarray) -> list[str]:
             )
             lines.append(f"O({i + 1}, {j + 1}) &= {terms} {_result(answer[i, j])}")
             shown += 1
-    return lines + [f"O &= {to_tex(answer)}"]
+    return lines + [f"O &= {to_tex(answer, result=True)}"]
 
 
 CONV2D = Family(
@@ -281,7 +297,7 @@ CNN_PARAMS = Family(
         Param("layers", "layers", "layers in order: {type: conv|pool|fc, out, kernel, stride, padding}"),
     ),
     check=_cnn_check,
-    solve=lambda p: int(sum(w + b for _, _, _, w, b in _cnn_walk(p))),
+    solve=lambda p: sum(w + b for _, _, _, w, b in _cnn_walk(p)),
     steps=_cnn_steps,
     convention="An fc layer after conv and pool layers takes the flattened C×H×W features as its input.",
 )
@@ -319,7 +335,7 @@ MOMENTUM_STEP = Family(
         Param("v", "number", "velocity before the step", default=0),
         Param("grad", "number", "gradient"),
         Param("lr", "number", "learning rate", low=0),
-        Param("beta", "number", "momentum", default=0.9, low=0, high=1),
+        Param("beta", "number", "momentum", default=Fraction(9, 10), low=0, high=1),
     ),
     solve=lambda p: _momentum(p)[1],
     steps=lambda p, a: [
@@ -353,12 +369,12 @@ def _adam_steps(p: Params, answer: float) -> list[str]:
         f"{num(1 - p['beta1'], True)} \\times {t(p['grad'])} {_result(s['m'])}",
         f"v_t &= \\beta_2 v_{{t-1}} + (1 - \\beta_2) g_t^2 = {t(p['beta2'])} \\times {t(p['v'])} + "
         f"{num(1 - p['beta2'], True)} \\times {t(p['grad'])}^2 {_result(s['v'])}",
-        f"\\hat m_t &= \\frac{{m_t}}{{1 - \\beta_1^{{t}}}} = \\frac{{{to_tex(s['m'])}}}{{1 - {t(p['beta1'])}^{{{p['t']}}}}} "
+        f"\\hat m_t &= \\frac{{m_t}}{{1 - \\beta_1^{{t}}}} = \\frac{{{to_tex(s['m'], result=True)}}}{{1 - {t(p['beta1'])}^{{{p['t']}}}}} "
         f"{_result(s['m_hat'])}",
-        f"\\hat v_t &= \\frac{{v_t}}{{1 - \\beta_2^{{t}}}} = \\frac{{{to_tex(s['v'])}}}{{1 - {t(p['beta2'])}^{{{p['t']}}}}} "
+        f"\\hat v_t &= \\frac{{v_t}}{{1 - \\beta_2^{{t}}}} = \\frac{{{to_tex(s['v'], result=True)}}}{{1 - {t(p['beta2'])}^{{{p['t']}}}}} "
         f"{_result(s['v_hat'])}",
         f"x_t &= x_{{t-1}} - \\eta \\frac{{\\hat m_t}}{{\\sqrt{{\\hat v_t}} + \\epsilon}} = {t(p['x'])} - {t(p['lr'])} "
-        f"\\times \\frac{{{to_tex(s['m_hat'])}}}{{\\sqrt{{{to_tex(s['v_hat'])}}} + \\epsilon}} {_result(answer)}",
+        f"\\times \\frac{{{to_tex(s['m_hat'], result=True)}}}{{\\sqrt{{{to_tex(s['v_hat'], result=True)}}} + \\epsilon}} {_result(answer)}",
     ]
 
 
@@ -368,12 +384,12 @@ ADAM_STEP = Family(
     params=(
         Param("x", "number", "current value"),
         Param("grad", "number", "gradient g_t"),
-        Param("lr", "number", "learning rate", default=0.001, low=0),
+        Param("lr", "number", "learning rate", default=Fraction(1, 1000), low=0),
         Param("m", "number", "first moment before the step", default=0),
         Param("v", "number", "second moment before the step", default=0, low=0),
-        Param("beta1", "number", "first-moment decay", default=0.9, low=0, high=0.9999),
-        Param("beta2", "number", "second-moment decay", default=0.999, low=0, high=0.99999),
-        Param("eps", "number", "epsilon", default=1e-8, low=0),
+        Param("beta1", "number", "first-moment decay", default=Fraction(9, 10), low=0, high=0.9999),
+        Param("beta2", "number", "second-moment decay", default=Fraction(999, 1000), low=0, high=0.99999),
+        Param("eps", "number", "epsilon", default=Fraction(1, 10**8), low=0),
         Param("t", "int", "step number (from 1)", default=1, low=1, high=10_000),
     ),
     solve=lambda p: _adam(p)["x"],
@@ -385,8 +401,8 @@ ADAM_STEP = Family(
 # --- activations and losses ----------------------------------------------------------------
 
 
-def _softmax(z: list[float]) -> np.ndarray:
-    shifted = np.array(z, dtype=float) - max(z)
+def _softmax(z: list[Any]) -> np.ndarray:
+    shifted = np.array([float(v) for v in z]) - float(max(z))
     return np.exp(shifted) / np.exp(shifted).sum()
 
 
@@ -417,27 +433,27 @@ SOFTMAX_CROSS_ENTROPY = Family(
 )
 
 
-def _activation_grad(p: Params) -> float:
+def _activation_grad(p: Params) -> Any:
     x = p["x"]
     if p["fn"] == "sigmoid":
-        s = 1 / (1 + math.exp(-x))
+        s = safe_eval.sigmoid(x)
         return s * (1 - s)
     if p["fn"] == "tanh":
-        return 1 - math.tanh(x) ** 2
-    return 1.0 if x > 0 else 0.0
+        return 1 - safe_eval.tanh(x) ** 2
+    return 1 if x > 0 else 0
 
 
 def _activation_steps(p: Params, answer: float) -> list[str]:
     x, fn = p["x"], p["fn"]
     if fn == "sigmoid":
-        s = 1 / (1 + math.exp(-x))
+        s = safe_eval.sigmoid(x)
         return [
             "\\sigma'(x) &= \\sigma(x)\\,(1 - \\sigma(x))",
             f"\\sigma({to_tex(x)}) &= \\frac{{1}}{{1 + e^{{{to_tex(-x)}}}}} {_result(s)}",
             f"\\sigma'({to_tex(x)}) &= {to_tex(s)} \\times (1 - {to_tex(s)}) {_result(answer)}",
         ]
     if fn == "tanh":
-        th = math.tanh(x)
+        th = safe_eval.tanh(x)
         return [
             "\\tanh'(x) &= 1 - \\tanh^2(x)",
             f"\\tanh({to_tex(x)}) &{_result(th)}",
@@ -548,9 +564,15 @@ LSTM_PARAMS = Family(
 # --- pooling -------------------------------------------------------------------------------
 
 
-def _pool_windows(p: Params) -> np.ndarray:
+def _pool_windows(p: Params) -> list[list[list[Any]]]:
+    """The windows' entries, row by row of the output (floor mode: partial windows are dropped)."""
     k, s = p["kernel"], p["stride"] or p["kernel"]
-    return np.lib.stride_tricks.sliding_window_view(p["I"], (k, k))[::s, ::s]
+    image = p["I"]
+    rows, cols = image.shape
+    return [
+        [[image[i + u, j + v] for u in range(k) for v in range(k)] for j in range(0, cols - k + 1, s)]
+        for i in range(0, rows - k + 1, s)
+    ]
 
 
 def _pool_check(p: Params) -> str | None:
@@ -562,7 +584,9 @@ def _pool_check(p: Params) -> str | None:
 
 def _pool_solve(p: Params) -> np.ndarray:
     windows = _pool_windows(p)
-    return windows.max(axis=(2, 3)) if p["mode"] == "max" else windows.mean(axis=(2, 3))
+    if p["mode"] == "max":
+        return as_array([[max(w) for w in row] for row in windows])
+    return as_array([[Fraction(sum(w)) / len(w) for w in row] for row in windows])
 
 
 def _pool_steps(p: Params, answer: np.ndarray) -> list[str]:
@@ -573,10 +597,10 @@ def _pool_steps(p: Params, answer: np.ndarray) -> list[str]:
         for j in range(answer.shape[1]):
             if len(lines) == 12:
                 lines.append("&\\;\\;\\vdots")
-                return lines + [f"O &= {to_tex(answer)}"]
-            entries = ", ".join(to_tex(v) for v in windows[i, j].flat)
+                return lines + [f"O &= {to_tex(answer, result=True)}"]
+            entries = ", ".join(to_tex(v) for v in windows[i][j])
             lines.append(f"O({i + 1}, {j + 1}) &= {op}({entries}) {_result(answer[i, j])}")
-    return lines + [f"O &= {to_tex(answer)}"]
+    return lines + [f"O &= {to_tex(answer, result=True)}"]
 
 
 POOL2D = Family(
@@ -598,13 +622,13 @@ POOL2D = Family(
 def _maxpool_backward(p: Params) -> np.ndarray:
     k, s = p["kernel"], p["stride"] or p["kernel"]
     image, grad = p["I"], p["G"]
-    result = np.zeros(image.shape, dtype=np.result_type(grad.dtype, np.int64))
+    result = np.zeros(image.shape, dtype=object)
     for i in range(grad.shape[0]):
         for j in range(grad.shape[1]):
             window = image[i * s : i * s + k, j * s : j * s + k]
             u, v = np.unravel_index(np.argmax(window), window.shape)
             result[i * s + u, j * s + v] += grad[i, j]
-    return result
+    return as_array(result.tolist())
 
 
 def _maxpool_backward_check(p: Params) -> str | None:
@@ -631,8 +655,8 @@ MAXPOOL_BACKWARD = Family(
     steps=lambda p, a: [
         "\\frac{\\partial L}{\\partial I_{uv}} &= \\sum_{(i,j):\\, (u,v) = \\arg\\max \\text{ of window } (i,j)} G_{ij}"
         " \\quad \\text{(0 at every non-maximum)}",
-        f"\\max\\text{{-pool}}(I) &= {to_tex(_pool_solve({**p, 'mode': 'max'}))}",
-        f"\\frac{{\\partial L}}{{\\partial I}} &= {to_tex(a)}",
+        f"\\max\\text{{-pool}}(I) &= {to_tex(_pool_solve({**p, 'mode': 'max'}), result=True)}",
+        f"\\frac{{\\partial L}}{{\\partial I}} &= {to_tex(a, result=True)}",
     ],
     convention="Ties go to the first maximum in row-major order, as PyTorch; overlapping windows add up.",
 )
