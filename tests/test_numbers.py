@@ -116,6 +116,18 @@ def test_how_numbers_in_scientific_notation_are_written(value: object, text: str
     assert format_number(value, tex=True) == tex
 
 
+def test_adam_epsilon_reads_as_written(deck_dir: Path) -> None:
+    card = (
+        "## A {#a}\n```numeric\nproblem: adam_step\ngiven: {x: 1, grad: 0.5, eps: 1e-8}\n```\n"
+        "$\\epsilon = {{eps}}$, {{eps}}\n"
+    )
+    write_deck(deck_dir, {"a.md": card})
+    note = compile_decks([deck_dir]).decks[0].notes[0]
+    assert r"\(\epsilon = 1 \times 10^{-8}\)" in dict(note.fields)["Question"]
+    assert "1×10⁻⁸" in dict(note.fields)["Question"]
+    assert r"\sqrt{0.25} + 1 \times 10^{-8}" in dict(note.fields)["Solution"]
+
+
 # --- item 3: big numbers exact ------------------------------------------------------------------
 
 M = 111_111_111_011_111_111_101_111_111_110  # 30 digits

@@ -7,6 +7,7 @@ key and the variant index only, so editing one card never reshuffles another.
 
 from __future__ import annotations
 
+import ast
 import hashlib
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
@@ -15,10 +16,11 @@ from typing import Any
 import numpy as np
 
 from ankismith.rules import MAX_VARIANTS, is_int
-from ankismith.solver import safe_eval
+from ankismith.solver import safe_eval, steps
 from ankismith.solver.families import FAMILIES
 from ankismith.solver.family import Family, InvalidParams, Param, check_size
 from ankismith.solver.params import Draw, SpecProblem, parse_draw
+from ankismith.solver.steps import BREAK, RESULT, Chain, Expr
 from ankismith.solver.values import is_exact, is_matrix, is_number, to_json, to_tex, to_text
 
 __all__ = ["FAMILIES", "Instance", "SpecIssue", "instantiate", "is_matrix", "to_json", "to_tex", "to_text"]
@@ -45,7 +47,10 @@ class SpecErrors(Exception):
 
 @dataclass(frozen=True)
 class Instance:
-    """One solved instance of a numeric card: its key suffix, params as shown, answer, steps."""
+    """One solved instance of a numeric card: its key suffix, params as shown, answer, steps.
+
+    `steps` are the TeX rows of the worked solution; `worked` is the same solution as data, every
+    term with its computed value (see `steps.verify`)."""
 
     suffix: str
     problem: str | None
@@ -55,6 +60,18 @@ class Instance:
     exact: bool
     steps: tuple[str, ...]
     convention: str = ""
+    worked: tuple[steps.Rendered, ...] = ()
+
+
+class _KeyedInvalid(InvalidParams):
+    """InvalidParams about one block key (`problem`: a family's bug) rather than the values given."""
+
+    def __init__(self, key: str, message: str) -> None:
+        super().__init__(message)
+        self.key = key
+
+
+FORMULA_STYLE = safe_eval.TexStyle()  # an author's formula, written as given: a \cdot b
 
 
 @dataclass(frozen=True)
@@ -72,30 +89,58 @@ class _Problem:
                 ok = safe_eval.evaluate(self.where, values)
             except safe_eval.FormulaError as exc:
                 raise InvalidParams(f"where: {exc}") from None
-            if not bool(ok):
+            if isinstance(ok, np.ndarray) or not bool(ok):
                 raise InvalidParams("the `where:` condition does not hold")
         if self.family:
-            answer = self.family.solve(values)
+            try:
+                answer = self.family.solve(values)
+                chains = self.family.steps(values, answer)
+            except safe_eval.FormulaError as exc:
+                raise InvalidParams(str(exc)) from None
+            except (ArithmeticError, ValueError) as exc:  # a float overflow, a domain error
+                raise InvalidParams(f"cannot compute the answer: {exc}") from None
             answer_tex = self.family.answer_tex(values, answer) if self.family.answer_tex else to_tex(answer, True)
-            steps = tuple(self.family.steps(values, answer))
-            return Instance(
-                "", self.family.name, values, answer, answer_tex, is_exact(answer), steps, self.family.convention
-            )
+            formulas = self.family.formulas
+        else:
+            try:
+                answer = safe_eval.evaluate(self.formula, values)
+            except safe_eval.FormulaError as exc:
+                raise InvalidParams(str(exc)) from None
+            if (isinstance(answer, np.ndarray) and answer.ndim > 2) or isinstance(answer, bool):
+                raise InvalidParams("the answer formula must give a number or a matrix")
+            answer_tex = to_tex(answer, True)
+            chains = _formula_steps(self.formula, values)
+            formulas = ()
         try:
-            answer = safe_eval.evaluate(self.formula, values)
-        except safe_eval.FormulaError as exc:
-            raise InvalidParams(str(exc)) from None
-        if (isinstance(answer, np.ndarray) and answer.ndim > 2) or isinstance(answer, bool | np.bool_):
-            raise InvalidParams("the answer formula must give a number or a matrix")
-        shown = safe_eval.to_latex(self.formula)
-        substituted = safe_eval.to_latex(self.formula, values)
-        result = ("= " if is_exact(answer) else "\\approx ") + to_tex(answer, True)
-        steps = (f"\\text{{answer}} &= {shown}", f"&= {substituted}", f"&{result}")
-        return Instance("", None, values, answer, to_tex(answer, True), is_exact(answer), steps)
+            rendered = steps.render(chains, values)
+        except steps.StepError as exc:
+            raise InvalidParams(f"the worked solution cannot be computed: {exc}") from None
+        problems = steps.verify(rendered, answer, formulas)
+        if problems:  # a family's bug: never show a student a false line
+            raise _KeyedInvalid("problem", "internal error, please report: " + "; ".join(problems))
+        return Instance(
+            "",
+            self.family.name if self.family else None,
+            values,
+            answer,
+            answer_tex,
+            is_exact(answer),
+            steps.tex_lines(rendered),
+            self.family.convention if self.family else "",
+            tuple(rendered),
+        )
+
+
+def _formula_steps(formula: ast.Expression, values: Mapping[str, Any]) -> list[Chain]:
+    """The author's formula, the values substituted, the result."""
+    text = ast.unparse(formula)
+    symbolic = Expr(text, values, symbolic=True, style=FORMULA_STYLE)
+    uses_names = any(isinstance(node, ast.Name) and node.id in values for node in ast.walk(formula))
+    substituted = (BREAK, Expr(text, values, style=FORMULA_STYLE)) if uses_names else ()
+    return [Chain("\\text{answer}", (symbolic, *substituted, BREAK, RESULT))]
 
 
 def _formula_values(raw: Mapping[str, Any]) -> dict[str, Any]:
-    """The params of an `answer:` card, exact: decimals as the fractions they are written as."""
     values: dict[str, Any] = {}
     for name, value in raw.items():
         if isinstance(value, list | np.ndarray) and len(value) and all(isinstance(r, list | np.ndarray) for r in value):
@@ -123,6 +168,8 @@ def instantiate(spec: Mapping[str, Any], seed: int, key: str, variants: int) -> 
     if given is not None:
         try:
             instance = problem.solve(given)
+        except _KeyedInvalid as exc:
+            raise SpecErrors([SpecIssue(exc.key, f"with the given values: {exc}")]) from None
         except InvalidParams as exc:
             raise SpecErrors([SpecIssue("given", f"the given values cannot be used: {exc}")]) from None
         instances.append(instance)
@@ -155,7 +202,12 @@ def _draw_valid(
         raw = {**given, **{name: draw.draw(rng) for name, draw in draws.items()}}
         try:
             instance = problem.solve(raw)
-        except (InvalidParams, ArithmeticError, FloatingPointError, ValueError) as exc:
+        except _KeyedInvalid as exc:
+            if exc.key == "problem":  # a family's bug, not a bad draw
+                raise SpecErrors([SpecIssue("problem", str(exc))]) from None
+            last_reason = str(exc)
+            continue
+        except InvalidParams as exc:
             last_reason = str(exc)
             continue
         if _fingerprint(instance.params) not in seen:

@@ -6,11 +6,14 @@ import math
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from fractions import Fraction
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from ankismith.solver.values import as_array, exact, format_number, is_number
+
+if TYPE_CHECKING:
+    from ankismith.solver.steps import Chain
 
 Params = Mapping[str, Any]
 MISSING: Any = object()
@@ -74,16 +77,20 @@ class Param:
 
 @dataclass(frozen=True)
 class Family:
-    """A problem family: data plus three pure functions (answer, validity, worked steps)."""
+    """A problem family: data plus three pure functions (answer, validity, worked steps).
+
+    `steps` gives the worked solution as data (see `steps.Chain`): every term is computed and
+    checked; `formulas` are the family's general formulas, the only text in it not computed."""
 
     name: str
     summary: str
     params: tuple[Param, ...]
     solve: Callable[[Params], Any]
-    steps: Callable[[Params, Any], list[str]]
+    steps: Callable[[Params, Any], list[Chain]]
     check: Callable[[Params], str | None] = lambda p: None
     answer_tex: Callable[[Params, Any], str] | None = None
     convention: str = ""
+    formulas: tuple[str, ...] = ()
 
     def param(self, name: str) -> Param | None:
         """The schema entry of `name`, if the family has one."""

@@ -13,6 +13,7 @@ import math
 import operator
 import re
 from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
 from fractions import Fraction
 from typing import Any
 
@@ -384,8 +385,6 @@ _GREEK = {
     "phi",
     "omega",
 }
-_PRECEDENCE = {ast.Add: 1, ast.Sub: 1, ast.Mult: 2, ast.MatMult: 2, ast.Mod: 2, ast.Div: 3, ast.FloorDiv: 3, ast.Pow: 4}
-_SYMBOL = {ast.Add: "+", ast.Sub: "-", ast.Mult: "\\cdot", ast.MatMult: "", ast.Mod: "\\bmod"}
 _FUNCTION_TEX = {
     "exp": "\\exp",
     "log": "\\ln",
@@ -395,6 +394,7 @@ _FUNCTION_TEX = {
     "tanh": "\\tanh",
     "min": "\\min",
     "max": "\\max",
+    "sigmoid": "\\sigma",
 }
 
 
@@ -407,45 +407,145 @@ def name_tex(name: str) -> str:
     return f"{base}_{{{sub}}}" if sub else base
 
 
-def to_latex(tree: ast.Expression, values: Mapping[str, Any] | None = None) -> str:
-    """The formula in TeX; with `values`, each param replaced by its value (substitution step)."""
-    return _tex(tree.body, values, 0)
+@dataclass(frozen=True)
+class TexStyle:
+    """How a formula is written: the multiplication sign, juxtaposition, e^x, the TeX of names."""
+
+    times: str = "\\cdot"
+    implicit: bool = False  # symbols multiply by juxtaposition (2P, S(W - 1)), as in textbooks
+    exp_power: bool = False  # exp(x) as e^{x}
+    names: Mapping[str, str] = field(default_factory=dict)  # TeX of names shown as symbols
 
 
-def _tex(node: ast.AST, values: Mapping[str, Any] | None, parent: int) -> str:
-    if isinstance(node, ast.Constant):
-        return format_number(node.value, tex=True)
-    if isinstance(node, ast.Name):
-        if values is not None and node.id in values:
-            shown = to_tex(values[node.id])
-            return f"\\left({shown}\\right)" if shown.startswith("-") and parent else shown
-        return "\\pi" if node.id == "pi" else name_tex(node.id)
-    if isinstance(node, ast.UnaryOp):
-        inner = _tex(node.operand, values, 5)
-        return {ast.USub: "-", ast.UAdd: "+", ast.Not: "\\lnot "}[type(node.op)] + inner
-    if isinstance(node, ast.BinOp):
+Show = Callable[[str, Any], str]
+
+
+def to_latex(
+    tree: ast.Expression,
+    values: Mapping[str, Any] | None = None,
+    style: TexStyle | None = None,
+    show: Show | None = None,
+) -> str:
+    """The formula in TeX; with `values`, each name replaced by its value (the substitution step).
+
+    `show(name, value)` writes a substituted value (default: as the card shows params)."""
+    writer = _TexWriter(values, style or TexStyle(), show or (lambda _name, value: to_tex(value)))
+    return writer.tex(tree.body)[0]
+
+
+# what a piece of TeX is, for parentheses: a sum, a leading minus, a product, a fraction, a power,
+# something atomic, or a relation
+_SUM, _NEG, _PROD, _FRAC, _POW, _ATOM, _REL = "sum", "neg", "prod", "frac", "pow", "atom", "rel"
+_COMPARE_TEX = {ast.Lt: "<", ast.LtE: "\\le", ast.Gt: ">", ast.GtE: "\\ge", ast.Eq: "=", ast.NotEq: "\\ne"}
+
+
+def _paren(text: str) -> str:
+    return f"\\left({text}\\right)"
+
+
+def _kind_of_number(text: str) -> str:
+    if text.startswith("-"):
+        return _NEG
+    if "\\times" in text:
+        return _PROD
+    return _ATOM
+
+
+@dataclass(frozen=True)
+class _TexWriter:
+    values: Mapping[str, Any] | None
+    style: TexStyle
+    show: Show
+
+    def tex(self, node: ast.AST) -> tuple[str, str]:
+        """(TeX, kind) of a node."""
+        if isinstance(node, ast.Constant):
+            text = format_number(exact(node.value), tex=True)
+            return text, _kind_of_number(text)
+        if isinstance(node, ast.Name):
+            if self.values is not None and node.id in self.values:
+                text = self.show(node.id, self.values[node.id])
+                return text, (_ATOM if "bmatrix" in text else _kind_of_number(text))
+            if node.id in self.style.names:
+                return self.style.names[node.id], _ATOM
+            return ("\\pi" if node.id == "pi" else name_tex(node.id)), _ATOM
+        if isinstance(node, ast.UnaryOp):
+            inner, kind = self.tex(node.operand)
+            if isinstance(node.op, ast.Not):
+                return "\\lnot " + (_paren(inner) if kind == _REL else inner), _REL
+            sign = "-" if isinstance(node.op, ast.USub) else "+"
+            return sign + (_paren(inner) if kind in (_SUM, _NEG, _REL) else inner), _NEG
+        if isinstance(node, ast.BinOp):
+            return self._binary(node)
+        if isinstance(node, ast.Call):
+            return self._call(node)
+        if isinstance(node, ast.Compare):
+            parts = [self._operand(node.left)]
+            for op, right in zip(node.ops, node.comparators, strict=True):
+                parts += [_COMPARE_TEX[type(op)], self._operand(right)]
+            return " ".join(parts), _REL
+        if isinstance(node, ast.BoolOp):
+            joiner = " \\text{ and } " if isinstance(node.op, ast.And) else " \\text{ or } "
+            return joiner.join(self._operand(v) for v in node.values), _REL
+        if isinstance(node, ast.IfExp):
+            body, test, orelse = self.tex(node.body)[0], self.tex(node.test)[0], self.tex(node.orelse)[0]
+            return f"\\begin{{cases}} {body} & {test} \\\\ {orelse} & \\text{{otherwise}} \\end{{cases}}", _ATOM
+        if isinstance(node, ast.List | ast.Tuple):
+            if node.elts and all(isinstance(e, ast.List | ast.Tuple) for e in node.elts):
+                rows = [" & ".join(self.tex(c)[0] for c in row.elts) for row in node.elts]  # type: ignore[attr-defined]
+                return "\\begin{bmatrix} " + " \\\\ ".join(rows) + " \\end{bmatrix}", _ATOM
+            return "\\left[" + ", ".join(self.tex(e)[0] for e in node.elts) + "\\right]", _ATOM
+        return f"\\text{{{ast.unparse(node)}}}", _ATOM
+
+    def _operand(self, node: ast.AST) -> str:
+        text, kind = self.tex(node)
+        return _paren(text) if kind == _REL else text
+
+    def _binary(self, node: ast.BinOp) -> tuple[str, str]:
         op = type(node.op)
-        level = _PRECEDENCE[op]
-        if op in (ast.Div, ast.FloorDiv):
-            fraction = f"\\frac{{{_tex(node.left, values, 0)}}}{{{_tex(node.right, values, 0)}}}"
-            return fraction if op is ast.Div else f"\\left\\lfloor {fraction} \\right\\rfloor"
+        (left, lkind), (right, rkind) = self.tex(node.left), self.tex(node.right)
+        if op is ast.Div:
+            return f"\\frac{{{left}}}{{{right}}}", _FRAC
+        if op is ast.FloorDiv:
+            return f"\\left\\lfloor \\frac{{{left}}}{{{right}}} \\right\\rfloor", _ATOM
         if op is ast.Pow:
-            return f"{{{_tex(node.left, values, 5)}}}^{{{_tex(node.right, values, 0)}}}"
-        right_level = level + 1 if op in (ast.Sub, ast.Mod) else level
-        text = f"{_tex(node.left, values, level)} {_SYMBOL[op]} {_tex(node.right, values, right_level)}"
-        return f"\\left({text}\\right)" if level < parent else text
-    if isinstance(node, ast.Call):
+            base = left if lkind == _ATOM else _paren(left)
+            return f"{{{base}}}^{{{right}}}", _POW
+        if op in (ast.Add, ast.Sub):
+            left = _paren(left) if lkind == _REL else left
+            # a sum on the right was grouped by the author (a - (b + c)); a negative one needs them
+            right = _paren(right) if rkind in (_SUM, _NEG, _REL) else right
+            return f"{left} {'+' if op is ast.Add else '-'} {right}", _SUM
+        left = _paren(left) if lkind in (_SUM, _NEG, _REL) else left
+        right = _paren(right) if rkind in (_SUM, _NEG, _REL, _PROD) else right
+        if op is ast.MatMult:
+            return f"{left} {right}", _PROD
+        if op is ast.Mod:
+            return f"{left} \\bmod {right}", _PROD
+        if self._juxtapose(node.right, right, left, lkind):
+            joiner = "\\," if left.endswith("}") and "\\mathrm" in left and right.startswith("\\mathrm") else " "
+            return f"{left}{joiner}{right}", _PROD
+        return f"{left} {self.style.times} {right}", _PROD
+
+    def _juxtapose(self, node: ast.AST, right: str, left: str, lkind: str) -> bool:
+        """2P, S(W - 1), \\eta \\frac{m}{v}: a symbol or a bracket after a factor, in a formula shown with symbols."""
+        if not self.style.implicit or self.values is not None or lkind == _FRAC:
+            return False
+        if isinstance(node, ast.Constant) or (right.startswith("\\frac") and left[-1:].isdigit()):
+            return False
+        return right.startswith("\\left(") or isinstance(node, ast.Name | ast.Call | ast.BinOp)
+
+    def _call(self, node: ast.Call) -> tuple[str, str]:
         name = node.func.id  # type: ignore[attr-defined]
-        args = ", ".join(_tex(a, values, 0) for a in node.args)
+        args = ", ".join(self.tex(a)[0] for a in node.args)
         if name == "sqrt":
-            return f"\\sqrt{{{args}}}"
+            return f"\\sqrt{{{args}}}", _ATOM
         if name == "abs":
-            return f"\\left|{args}\\right|"
+            return f"\\left|{args}\\right|", _ATOM
         if name in ("floor", "ceil"):
             left, right = ("\\lfloor", "\\rfloor") if name == "floor" else ("\\lceil", "\\rceil")
-            return f"\\left{left} {args} \\right{right}"
+            return f"\\left{left} {args} \\right{right}", _ATOM
+        if name == "exp" and self.style.exp_power:
+            return f"e^{{{args}}}", _POW
         command = _FUNCTION_TEX.get(name) or "\\operatorname{" + name + "}"
-        return f"{command}\\left({args}\\right)"
-    if isinstance(node, ast.Compare | ast.BoolOp | ast.IfExp | ast.List | ast.Tuple):
-        return f"\\text{{{ast.unparse(node)}}}"
-    return ast.unparse(node)
+        return f"{command}\\left({args}\\right)", _ATOM
