@@ -260,7 +260,7 @@ def test_maxpool_backward_routes_to_the_argmax() -> None:
 def test_params_are_checked() -> None:
     with pytest.raises(InvalidParams, match="needs param F"):
         solve("conv_output_size", W=7)
-    with pytest.raises(InvalidParams, match="has no param Q"):
+    with pytest.raises(InvalidParams, match="unknown param 'Q'; the family's params are: W, F, P, S, D"):
         solve("conv_output_size", W=7, F=3, Q=1)
     with pytest.raises(InvalidParams, match="whole number"):
         solve("conv_output_size", W=7.5, F=3)

@@ -64,7 +64,7 @@ class Instance:
 
 
 class _KeyedInvalid(InvalidParams):
-    """InvalidParams about one block key (`problem`: a family's bug) rather than the values given."""
+    """InvalidParams about one block key (`answer`, `where`) rather than the values given."""
 
     def __init__(self, key: str, message: str) -> None:
         super().__init__(message)
@@ -87,13 +87,16 @@ class _Problem:
         if self.where is not None:
             try:
                 ok = safe_eval.evaluate(self.where, values)
-            except safe_eval.FormulaError as exc:
+            except safe_eval.MissingValue as exc:
                 raise InvalidParams(f"where: {exc}") from None
+            except safe_eval.FormulaError as exc:
+                raise _KeyedInvalid("where", f"where: {exc}") from None
             if isinstance(ok, np.ndarray) or not bool(ok):
                 raise InvalidParams("the `where:` condition does not hold")
         if self.family:
             try:
                 answer = self.family.solve(values)
+                _check_answer(answer)
                 chains = self.family.steps(values, answer)
             except safe_eval.FormulaError as exc:
                 raise InvalidParams(str(exc)) from None
@@ -104,10 +107,12 @@ class _Problem:
         else:
             try:
                 answer = safe_eval.evaluate(self.formula, values)
-            except safe_eval.FormulaError as exc:
+            except safe_eval.MissingValue as exc:
                 raise InvalidParams(str(exc)) from None
+            except safe_eval.FormulaError as exc:  # the values are fine, the formula cannot take them
+                raise _KeyedInvalid("answer", str(exc)) from None
             if (isinstance(answer, np.ndarray) and answer.ndim > 2) or isinstance(answer, bool):
-                raise InvalidParams("the answer formula must give a number or a matrix")
+                raise _KeyedInvalid("answer", "the answer formula must give a number or a matrix")
             answer_tex = to_tex(answer, True)
             chains = _formula_steps(self.formula, values)
             formulas = ()
@@ -129,6 +134,14 @@ class _Problem:
             self.family.convention if self.family else "",
             tuple(rendered),
         )
+
+
+def _check_answer(answer: Any) -> None:
+    """A family's answer must be finite: huge inputs can overflow a float computation."""
+    values = answer.flat if isinstance(answer, np.ndarray) else [answer]
+    for value in values:
+        if isinstance(value, float) and not np.isfinite(value):
+            raise InvalidParams("the answer overflows: the numbers are too large to compute with")
 
 
 def _formula_steps(formula: ast.Expression, values: Mapping[str, Any]) -> list[Chain]:
@@ -259,12 +272,17 @@ def _read(spec: Mapping[str, Any]) -> tuple[_Problem, dict[str, Draw], list[Spec
         issues.append(
             SpecIssue("variants", f"`variants` must be a whole number from 0 to {MAX_VARIANTS}, found {variants!r}")
         )
+    for key, mapping in (("given", given), ("params", params)):
+        bad = [k for k in mapping or {} if not isinstance(k, str)]
+        if bad:
+            issues.append(SpecIssue(key, f"param names must be text, like `x` or `lr`, found {bad[0]!r}"))
+    given = {k: v for k, v in given.items() if isinstance(k, str)} if given is not None else None
+    params = {k: v for k, v in params.items() if isinstance(k, str)} if params is not None else None
     draws: dict[str, Draw] = {}
     for param_name, value in (params or {}).items():
         param = family.param(str(param_name)) if family else None
         if family and param is None:
-            known = ", ".join(p.name for p in family.params)
-            issues.append(SpecIssue("params", f"{family.name} has no param {param_name!r}; its params: {known}"))
+            issues.append(SpecIssue("params", family.unknown_param(str(param_name))))
             continue
         try:
             draws[str(param_name)] = parse_draw(str(param_name), value, param.kind if param else None)
@@ -284,7 +302,18 @@ def _read(spec: Mapping[str, Any]) -> tuple[_Problem, dict[str, Draw], list[Spec
             where = safe_eval.parse(spec["where"], set(names))
         except safe_eval.FormulaError as exc:
             issues.append(SpecIssue("where", f"where: {exc}"))
+    if formula is not None:
+        used = _names(formula) | (_names(where) if where is not None else set())
+        for param_name in params or {}:
+            if param_name not in used and param_name not in (given or {}):
+                issues.append(
+                    SpecIssue("params", f"unknown param {param_name!r}; the formula uses: {', '.join(sorted(used))}")
+                )
     return _Problem(family, formula, where), draws, issues
+
+
+def _names(tree: ast.Expression) -> set[str]:
+    return {node.id for node in ast.walk(tree) if isinstance(node, ast.Name) and node.id not in safe_eval.FUNCTIONS}
 
 
 def _key_words(key: str) -> list[int]:

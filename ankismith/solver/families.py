@@ -489,10 +489,15 @@ ADAM_STEP = Family(
         Param("eps", "number", "epsilon", default=Fraction(1, 10**8), low=0),
         Param("t", "int", "step number (from 1)", default=1, low=1, high=10_000),
     ),
+    check=lambda p: "eps = 0 with v = 0 divides by zero" if p["eps"] == 0 and _adam_v_hat_zero(p) else None,
     solve=lambda p: _adam(p)["x"],
     steps=_adam_steps,
     convention="PyTorch Adam: epsilon is added after the square root of the corrected second moment.",
 )
+
+
+def _adam_v_hat_zero(p: Params) -> bool:
+    return p["beta2"] * p["v"] + (1 - p["beta2"]) * p["grad"] * p["grad"] == 0
 
 
 # --- activations and losses ----------------------------------------------------------------

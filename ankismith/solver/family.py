@@ -96,12 +96,15 @@ class Family:
         """The schema entry of `name`, if the family has one."""
         return next((p for p in self.params if p.name == name), None)
 
+    def unknown_param(self, name: str) -> str:
+        """The message for a param the family does not have."""
+        return f"unknown param {name!r}; the family's params are: {', '.join(p.name for p in self.params)}"
+
     def complete(self, given: Params) -> dict[str, Any]:
         """Validate and canonicalize params, filling defaults; InvalidParams names what is wrong."""
         unknown = sorted(str(name) for name in set(given) - {p.name for p in self.params})
         if unknown:
-            known = ", ".join(p.name for p in self.params)
-            raise InvalidParams(f"{self.name} has no param {', '.join(unknown)}; its params: {known}")
+            raise InvalidParams(self.unknown_param(unknown[0]))
         values: dict[str, Any] = {}
         for param in self.params:
             if param.name in given:

@@ -36,6 +36,10 @@ class FormulaError(Exception):
     """A formula that is not allowed or cannot be evaluated, with a message for the user."""
 
 
+class MissingValue(FormulaError):
+    """A name of the formula that has no value: the values given are incomplete, the formula is fine."""
+
+
 def _exact_float(value: float) -> Any:
     """A function's float result as the short decimal it prints as, when it is one (sqrt(2.25) is 3/2),
     so that it does not turn exact arithmetic after it into floats. Values near the ends of the
@@ -282,7 +286,7 @@ def _eval(node: ast.AST, values: Mapping[str, Any]) -> Any:
             return _bounded(values[node.id])
         if node.id in CONSTANTS:
             return CONSTANTS[node.id]
-        raise FormulaError(f"no value for {node.id!r}: give it in `given:` or draw it in `params:`")
+        raise MissingValue(f"no value for {node.id!r}: give it in `given:` or draw it in `params:`")
     if isinstance(node, ast.BinOp):
         left, right = _eval(node.left, values), _eval(node.right, values)
         if isinstance(node.op, ast.Pow):
