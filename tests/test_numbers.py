@@ -72,17 +72,17 @@ $m = {{m}}$, $\\eta = {{lr}}$, in text {{m}} and {{lr}}.
 
 def test_scientific_notation_everywhere_a_number_is_accepted(deck_dir: Path) -> None:
     write_deck(deck_dir, {"a.md": SCI_CARD})
-    notes = {n.key: n for n in compile_decks([deck_dir]).decks[0].notes}
-    given = notes["sci"]
+    given = next(n for n in compile_decks([deck_dir]).decks[0].notes if n.key == "sci")
     assert given.numeric["params"] == {"m": 1000, "lr": 0.001}
     assert given.numeric["answer"] == 1
     question = dict(given.fields)["Question"]
     assert r"\(m = 1000\)" in question and r"\(\eta = 0.001\)" in question
     assert "in text 1000 and 0.001" in question
-    for key in ("sci~1", "sci~2", "sci~3"):
-        p = notes[key].numeric["params"]
-        assert isinstance(p["m"], int) and 100 <= p["m"] <= 1000
-        assert 0.0001 <= p["lr"] <= 0.01 and round(p["lr"] * 10_000, 9) == round(p["lr"] * 10_000)
+    spec = {"answer": "m * lr", "params": {"m": "1e2..1e3", "lr": "1e-4..1e-2 step 1e-4"}}
+    for instance in solver.instantiate(spec, 0, "sci", 5):
+        m, lr = instance.params["m"], instance.params["lr"]
+        assert isinstance(m, int) and 100 <= m <= 1000
+        assert Fraction(1, 10_000) <= lr <= Fraction(1, 100) and (lr * 10_000).denominator == 1  # on the grid
 
 
 @pytest.mark.parametrize(
@@ -93,8 +93,10 @@ def test_scientific_notation_in_lists_one_of_and_steps(deck_dir: Path, params: s
     write_deck(
         deck_dir, {"a.md": f"## C {{#c}}\n```numeric\nanswer: lr\nparams: {params}\nvariants: 6\n```\n{{{{lr}}}}\n"}
     )
-    drawn = {n.numeric["params"]["lr"] for n in compile_decks([deck_dir]).decks[0].notes}
-    assert drawn and all(0.001 <= v <= 0.005 or v == 0.01 for v in drawn)
+    assert compile_decks([deck_dir]).decks[0].notes  # the deck builds
+    spec = {"answer": "lr", "params": {"lr": load_mapping(f"lr: {params[5:-1]}").data["lr"]}}
+    drawn = {instance.params["lr"] for instance in solver.instantiate(spec, 0, "c", 6)}
+    assert drawn and all(Fraction(1, 1000) <= v <= Fraction(5, 1000) or v == Fraction(1, 100) for v in drawn)
 
 
 @pytest.mark.parametrize(
