@@ -151,7 +151,7 @@ def test_matrix_params_render_as_bmatrix(deck_dir: Path) -> None:
         ("answer: a\nparams: {a: 1..5}\nwhere: a > 10\n", 4, "no valid draw"),
         ("answer: __import__('os')\ngiven: {a: 1}\n", 3, "call of '__import__' is not allowed"),
         ("answer: ().__class__\ngiven: {a: 1}\n", 3, "attribute access (.__class__) is not allowed"),
-        ("answer: 9**9**9\ngiven: {a: 1}\n", 4, "exponent 387,420,489 is too large"),
+        ("answer: 9**9**9\ngiven: {a: 1}\n", 3, "exponent 387,420,489 is too large"),  # at `answer:`, not `given:`
         ("answer: a\nproblem: gd_step\ngiven: {a: 1}\n", 3, "give either `problem:` or `answer:`"),
         ("given: {a: 1}\n", 2, "needs `problem:`"),
         ("answer: a\nparams: {a: {shape: [100, 100], values: 1..2}}\n", 4, "shape must be [rows, cols], each 1..12"),
@@ -198,7 +198,7 @@ def test_number_formatting() -> None:
     assert format_number(2400) == "2400"
     assert format_number(1 / 3) == "0.3333"
     assert format_number(6.0) == "6"
-    assert to_tex(np.array([[1.5, 2.5], [6.0, 5.0]])) == r"\begin{bmatrix} 1.5 & 2.5 \\ 6.0 & 5.0 \end{bmatrix}"
+    assert to_tex(np.array([[1.5, 2.5], [6.0, 5.0]])) == r"\begin{bmatrix} 1.5 & 2.5 \\ 6 & 5 \end{bmatrix}"
     assert to_tex(np.array([[1, -2]])) == r"\begin{bmatrix} 1 & -2 \end{bmatrix}"
 
 

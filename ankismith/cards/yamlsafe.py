@@ -2,13 +2,35 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from typing import Any
 
 import yaml
 
 # libyaml's C loader when PyYAML has it (several times faster), the pure-Python one otherwise
-_Loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+_BaseLoader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
+# YAML 1.2 floats that PyYAML's YAML 1.1 rules read as text: 1e3, 1e-3, 1.5e3, .5E-2 (1.1 wants a
+# dot and a signed exponent). Card authors write learning rates this way.
+_FLOAT_12 = re.compile(r"^[-+]?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)[eE][-+]?[0-9]+$")
+MAX_INT_DIGITS = 4000  # Python refuses to read longer integers (sys.get_int_max_str_digits)
+
+
+class _Loader(_BaseLoader):  # type: ignore[misc, valid-type]
+    """The safe loader, with YAML 1.2 floats and a clear error for absurdly long integers."""
+
+
+def _construct_int(loader: Any, node: yaml.ScalarNode) -> Any:
+    if len(node.value) > MAX_INT_DIGITS:
+        raise yaml.constructor.ConstructorError(
+            None, None, f"a number with {len(node.value):,} digits is too long to read", node.start_mark
+        )
+    return loader.construct_yaml_int(node)
+
+
+_Loader.add_implicit_resolver("tag:yaml.org,2002:float", _FLOAT_12, list("-+0123456789."))
+_Loader.add_constructor("tag:yaml.org,2002:int", _construct_int)
 
 
 def _refuse_aliases(node: yaml.Node) -> None:

@@ -7,8 +7,8 @@ key and the variant index only, so editing one card never reshuffles another.
 
 from __future__ import annotations
 
+import ast
 import hashlib
-import math
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from typing import Any
@@ -16,11 +16,12 @@ from typing import Any
 import numpy as np
 
 from ankismith.rules import MAX_VARIANTS, is_int
-from ankismith.solver import safe_eval
+from ankismith.solver import safe_eval, steps
 from ankismith.solver.families import FAMILIES
-from ankismith.solver.family import Family, InvalidParams, Param
+from ankismith.solver.family import Family, InvalidParams, Param, check_size
 from ankismith.solver.params import Draw, SpecProblem, parse_draw
-from ankismith.solver.values import is_exact, is_matrix, to_json, to_tex, to_text
+from ankismith.solver.steps import BREAK, RESULT, Chain, Expr
+from ankismith.solver.values import is_exact, is_matrix, is_number, to_json, to_tex, to_text
 
 __all__ = ["FAMILIES", "Instance", "SpecIssue", "instantiate", "is_matrix", "to_json", "to_tex", "to_text"]
 
@@ -46,7 +47,10 @@ class SpecErrors(Exception):
 
 @dataclass(frozen=True)
 class Instance:
-    """One solved instance of a numeric card: its key suffix, params as shown, answer, steps."""
+    """One solved instance of a numeric card: its key suffix, params as shown, answer, steps.
+
+    `steps` are the TeX rows of the worked solution; `worked` is the same solution as data, every
+    term with its computed value (see `steps.verify`)."""
 
     suffix: str
     problem: str | None
@@ -56,6 +60,18 @@ class Instance:
     exact: bool
     steps: tuple[str, ...]
     convention: str = ""
+    worked: tuple[steps.Rendered, ...] = ()
+
+
+class _KeyedInvalid(InvalidParams):
+    """InvalidParams about one block key (`answer`, `where`) rather than the values given."""
+
+    def __init__(self, key: str, message: str) -> None:
+        super().__init__(message)
+        self.key = key
+
+
+FORMULA_STYLE = safe_eval.TexStyle()  # an author's formula, written as given: a \cdot b
 
 
 @dataclass(frozen=True)
@@ -71,44 +87,88 @@ class _Problem:
         if self.where is not None:
             try:
                 ok = safe_eval.evaluate(self.where, values)
-            except safe_eval.FormulaError as exc:
+            except safe_eval.MissingValue as exc:
                 raise InvalidParams(f"where: {exc}") from None
-            if not bool(ok):
+            except safe_eval.FormulaError as exc:
+                raise _KeyedInvalid("where", f"where: {exc}") from None
+            if isinstance(ok, np.ndarray) or not bool(ok):
                 raise InvalidParams("the `where:` condition does not hold")
         if self.family:
-            answer = self.family.solve(values)
-            answer_tex = self.family.answer_tex(values, answer) if self.family.answer_tex else to_tex(answer)
-            steps = tuple(self.family.steps(values, answer))
-            return Instance(
-                "", self.family.name, values, answer, answer_tex, is_exact(answer), steps, self.family.convention
-            )
+            try:
+                answer = self.family.solve(values)
+                _check_answer(answer)
+                chains = self.family.steps(values, answer)
+            except safe_eval.FormulaError as exc:
+                raise InvalidParams(str(exc)) from None
+            except (ArithmeticError, ValueError) as exc:  # a float overflow, a domain error
+                raise InvalidParams(f"cannot compute the answer: {exc}") from None
+            answer_tex = self.family.answer_tex(values, answer) if self.family.answer_tex else to_tex(answer, True)
+            formulas = self.family.formulas
+        else:
+            try:
+                answer = safe_eval.evaluate(self.formula, values)
+            except safe_eval.MissingValue as exc:
+                raise InvalidParams(str(exc)) from None
+            except safe_eval.FormulaError as exc:  # the values are fine, the formula cannot take them
+                raise _KeyedInvalid("answer", str(exc)) from None
+            if (isinstance(answer, np.ndarray) and answer.ndim > 2) or isinstance(answer, bool):
+                raise _KeyedInvalid("answer", "the answer formula must give a number or a matrix")
+            answer_tex = to_tex(answer, True)
+            chains = _formula_steps(self.formula, values)
+            formulas = ()
         try:
-            answer = safe_eval.evaluate(self.formula, values)
-        except safe_eval.FormulaError as exc:
-            raise InvalidParams(str(exc)) from None
-        if (isinstance(answer, np.ndarray) and answer.ndim > 2) or isinstance(answer, bool | np.bool_):
-            raise InvalidParams("the answer formula must give a number or a matrix")
-        answer = (
-            answer if isinstance(answer, np.ndarray) else answer.item() if isinstance(answer, np.generic) else answer
+            rendered = steps.render(chains, values)
+        except steps.StepError as exc:
+            raise InvalidParams(f"the worked solution cannot be computed: {exc}") from None
+        problems = steps.verify(rendered, answer, formulas)
+        if problems:  # a family's bug: never show a student a false line
+            raise _KeyedInvalid("problem", "internal error, please report: " + "; ".join(problems))
+        return Instance(
+            "",
+            self.family.name if self.family else None,
+            values,
+            answer,
+            answer_tex,
+            is_exact(answer),
+            steps.tex_lines(rendered),
+            self.family.convention if self.family else "",
+            tuple(rendered),
         )
-        shown = safe_eval.to_latex(self.formula)
-        substituted = safe_eval.to_latex(self.formula, values)
-        result = ("= " if is_exact(answer) else "\\approx ") + to_tex(answer)
-        steps = (f"\\text{{answer}} &= {shown}", f"&= {substituted}", f"&{result}")
-        return Instance("", None, values, answer, to_tex(answer), is_exact(answer), steps)
+
+
+def _check_answer(answer: Any) -> None:
+    """A family's answer must be finite: huge inputs can overflow a float computation."""
+    values = answer.flat if isinstance(answer, np.ndarray) else [answer]
+    for value in values:
+        if isinstance(value, float) and not np.isfinite(value):
+            raise InvalidParams("the answer overflows: the numbers are too large to compute with")
+
+
+def _formula_steps(formula: ast.Expression, values: Mapping[str, Any]) -> list[Chain]:
+    """The author's formula, the values substituted, the result."""
+    text = ast.unparse(formula)
+    symbolic = Expr(text, values, symbolic=True, style=FORMULA_STYLE)
+    uses_names = any(isinstance(node, ast.Name) and node.id in values for node in ast.walk(formula))
+    substituted = (BREAK, Expr(text, values, style=FORMULA_STYLE)) if uses_names else ()
+    return [Chain("\\text{answer}", (symbolic, *substituted, BREAK, RESULT))]
 
 
 def _formula_values(raw: Mapping[str, Any]) -> dict[str, Any]:
     values: dict[str, Any] = {}
     for name, value in raw.items():
-        if isinstance(value, list) and value and all(isinstance(r, list) for r in value):
+        if isinstance(value, list | np.ndarray) and len(value) and all(isinstance(r, list | np.ndarray) for r in value):
             value = Param(name, "matrix", name).coerce(value)
-        elif isinstance(value, np.ndarray):
-            pass
-        elif isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
-            raise InvalidParams(f"{name} must be a finite number or a matrix, found {value!r}")
+        elif is_number(value) and (not isinstance(value, float) or np.isfinite(value)):
+            value = check_size(name, value)
+        else:
+            raise InvalidParams(f"{name} must be a finite number or a matrix, found {_shown_input(value)}")
         values[name] = value
     return values
+
+
+def _shown_input(value: Any) -> str:
+    text = repr(value)
+    return text if len(text) <= 60 else text[:57] + "..."
 
 
 def instantiate(spec: Mapping[str, Any], seed: int, key: str, variants: int) -> list[Instance]:
@@ -121,6 +181,8 @@ def instantiate(spec: Mapping[str, Any], seed: int, key: str, variants: int) -> 
     if given is not None:
         try:
             instance = problem.solve(given)
+        except _KeyedInvalid as exc:
+            raise SpecErrors([SpecIssue(exc.key, f"with the given values: {exc}")]) from None
         except InvalidParams as exc:
             raise SpecErrors([SpecIssue("given", f"the given values cannot be used: {exc}")]) from None
         instances.append(instance)
@@ -153,7 +215,12 @@ def _draw_valid(
         raw = {**given, **{name: draw.draw(rng) for name, draw in draws.items()}}
         try:
             instance = problem.solve(raw)
-        except (InvalidParams, ArithmeticError, FloatingPointError, ValueError) as exc:
+        except _KeyedInvalid as exc:
+            if exc.key == "problem":  # a family's bug, not a bad draw
+                raise SpecErrors([SpecIssue("problem", str(exc))]) from None
+            last_reason = str(exc)
+            continue
+        except InvalidParams as exc:
             last_reason = str(exc)
             continue
         if _fingerprint(instance.params) not in seen:
@@ -205,12 +272,17 @@ def _read(spec: Mapping[str, Any]) -> tuple[_Problem, dict[str, Draw], list[Spec
         issues.append(
             SpecIssue("variants", f"`variants` must be a whole number from 0 to {MAX_VARIANTS}, found {variants!r}")
         )
+    for key, mapping in (("given", given), ("params", params)):
+        bad = [k for k in mapping or {} if not isinstance(k, str)]
+        if bad:
+            issues.append(SpecIssue(key, f"param names must be text, like `x` or `lr`, found {bad[0]!r}"))
+    given = {k: v for k, v in given.items() if isinstance(k, str)} if given is not None else None
+    params = {k: v for k, v in params.items() if isinstance(k, str)} if params is not None else None
     draws: dict[str, Draw] = {}
     for param_name, value in (params or {}).items():
         param = family.param(str(param_name)) if family else None
         if family and param is None:
-            known = ", ".join(p.name for p in family.params)
-            issues.append(SpecIssue("params", f"{family.name} has no param {param_name!r}; its params: {known}"))
+            issues.append(SpecIssue("params", family.unknown_param(str(param_name))))
             continue
         try:
             draws[str(param_name)] = parse_draw(str(param_name), value, param.kind if param else None)
@@ -230,7 +302,18 @@ def _read(spec: Mapping[str, Any]) -> tuple[_Problem, dict[str, Draw], list[Spec
             where = safe_eval.parse(spec["where"], set(names))
         except safe_eval.FormulaError as exc:
             issues.append(SpecIssue("where", f"where: {exc}"))
+    if formula is not None:
+        used = _names(formula) | (_names(where) if where is not None else set())
+        for param_name in params or {}:
+            if param_name not in used and param_name not in (given or {}):
+                issues.append(
+                    SpecIssue("params", f"unknown param {param_name!r}; the formula uses: {', '.join(sorted(used))}")
+                )
     return _Problem(family, formula, where), draws, issues
+
+
+def _names(tree: ast.Expression) -> set[str]:
+    return {node.id for node in ast.walk(tree) if isinstance(node, ast.Name) and node.id not in safe_eval.FUNCTIONS}
 
 
 def _key_words(key: str) -> list[int]:

@@ -5,14 +5,21 @@ from __future__ import annotations
 import math
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import Any
+from fractions import Fraction
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
+
+from ankismith.solver.values import as_array, exact, format_number, is_number
+
+if TYPE_CHECKING:
+    from ankismith.solver.steps import Chain
 
 Params = Mapping[str, Any]
 MISSING: Any = object()
 MAX_MATRIX_SIDE = 12
 MAX_LIST = 32
+MAX_DIGITS = 100  # numbers are exact, with at most 100 digits before the point and 100 decimals
 
 
 class InvalidParams(ValueError):
@@ -42,14 +49,15 @@ class Param:
         if self.options:
             bounds = " (" + " | ".join(self.options) + ")"
         elif self.low is not None or self.high is not None:
-            low = "" if self.low is None else f"{self.low:g}"
-            high = "" if self.high is None else f"{self.high:g}"
+            low = "" if self.low is None else format_number(exact(self.low))
+            high = "" if self.high is None else format_number(exact(self.high))
             bounds = f" in {low}..{high}"
-        default = "" if self.required else f", default {self.default}"
+        shown = format_number(self.default) if is_number(self.default) else self.default
+        default = "" if self.required else f", default {shown}"
         return f"{self.name}: {self.kind}{bounds}{default} - {self.doc}"
 
     def coerce(self, value: Any) -> Any:
-        """The value in canonical form (ints, floats, 2-D arrays), or InvalidParams saying why."""
+        """The value in canonical form (ints, Fractions, 2-D object arrays), or InvalidParams saying why."""
         value = _COERCE.get(self.kind, _coerce_option)(self, value)
         self._check_bounds(value)
         return value
@@ -59,37 +67,44 @@ class Param:
             return
         values = value if isinstance(value, list) else [value] if not isinstance(value, np.ndarray) else value.flat
         for v in values:
-            if not isinstance(v, int | float | np.number):
+            if not is_number(v):
                 continue
             if (self.low is not None and v < self.low) or (self.high is not None and v > self.high):
-                low = "-inf" if self.low is None else f"{self.low:g}"
-                high = "inf" if self.high is None else f"{self.high:g}"
-                raise InvalidParams(f"{self.name} = {v} is outside {low}..{high}")
+                low = "-inf" if self.low is None else format_number(exact(self.low))
+                high = "inf" if self.high is None else format_number(exact(self.high))
+                raise InvalidParams(f"{self.name} = {format_number(v)} is outside {low}..{high}")
 
 
 @dataclass(frozen=True)
 class Family:
-    """A problem family: data plus three pure functions (answer, validity, worked steps)."""
+    """A problem family: data plus three pure functions (answer, validity, worked steps).
+
+    `steps` gives the worked solution as data (see `steps.Chain`): every term is computed and
+    checked; `formulas` are the family's general formulas, the only text in it not computed."""
 
     name: str
     summary: str
     params: tuple[Param, ...]
     solve: Callable[[Params], Any]
-    steps: Callable[[Params, Any], list[str]]
+    steps: Callable[[Params, Any], list[Chain]]
     check: Callable[[Params], str | None] = lambda p: None
     answer_tex: Callable[[Params, Any], str] | None = None
     convention: str = ""
+    formulas: tuple[str, ...] = ()
 
     def param(self, name: str) -> Param | None:
         """The schema entry of `name`, if the family has one."""
         return next((p for p in self.params if p.name == name), None)
 
+    def unknown_param(self, name: str) -> str:
+        """The message for a param the family does not have."""
+        return f"unknown param {name!r}; the family's params are: {', '.join(p.name for p in self.params)}"
+
     def complete(self, given: Params) -> dict[str, Any]:
         """Validate and canonicalize params, filling defaults; InvalidParams names what is wrong."""
-        unknown = sorted(set(given) - {p.name for p in self.params})
+        unknown = sorted(str(name) for name in set(given) - {p.name for p in self.params})
         if unknown:
-            known = ", ".join(p.name for p in self.params)
-            raise InvalidParams(f"{self.name} has no param {', '.join(unknown)}; its params: {known}")
+            raise InvalidParams(self.unknown_param(unknown[0]))
         values: dict[str, Any] = {}
         for param in self.params:
             if param.name in given:
@@ -105,28 +120,39 @@ class Family:
 
 
 def _is_whole(value: Any) -> bool:
-    """A whole number, also when written as a float (`2.0`) or drawn by numpy."""
-    if isinstance(value, bool | np.bool_):
+    """A whole number, also when written as a decimal (`2.0`, `1e3`) or drawn by numpy."""
+    if not is_number(value):
         return False
-    if isinstance(value, int | np.integer):
-        return True
-    return isinstance(value, float) and value.is_integer()
+    value = exact(value)
+    return isinstance(value, int)
+
+
+def check_size(name: str, value: Any) -> Any:
+    """An exact number within MAX_DIGITS digits, or InvalidParams saying why not."""
+    if isinstance(value, float) and not math.isfinite(value):
+        raise InvalidParams(f"{name} must be a finite number, found {format_number(value)}")
+    value = exact(value)
+    if value != 0 and abs(value) >= Fraction(10) ** MAX_DIGITS:
+        raise InvalidParams(f"{name} = {format_number(value)} is too large: numbers are limited to {MAX_DIGITS} digits")
+    if value.denominator > 10**MAX_DIGITS:
+        raise InvalidParams(f"{name} = {format_number(value)} has too many decimals: the limit is {MAX_DIGITS}")
+    return value
 
 
 def _int(param: Param, value: Any) -> int:
     if not _is_whole(value):
-        raise InvalidParams(f"{param.name} must be a whole number, found {value!r}")
-    return int(value)
+        raise InvalidParams(f"{param.name} must be a whole number, found {_found(value)}")
+    return check_size(param.name, value)
 
 
-def _number(param: Param, value: Any) -> int | float:
-    if isinstance(value, bool | np.bool_) or not isinstance(value, int | float | np.number):
-        raise InvalidParams(f"{param.name} must be a number, found {value!r}")
-    if isinstance(value, int | np.integer):
-        return int(value)
-    if not math.isfinite(value):
-        raise InvalidParams(f"{param.name} must be a finite number, found {value!r}")
-    return float(value)
+def _number(param: Param, value: Any) -> int | Fraction:
+    if not is_number(value):
+        raise InvalidParams(f"{param.name} must be a number, found {_found(value)}")
+    return check_size(param.name, value)
+
+
+def _found(value: Any) -> str:
+    return format_number(value) if is_number(value) else repr(value)
 
 
 def _list(param: Param, value: Any, item: Callable[[Param, Any], Any]) -> list[Any]:
@@ -150,9 +176,7 @@ def _matrix(param: Param, value: Any) -> np.ndarray:
         raise InvalidParams(f"{param.name} must be a matrix: a list of equally long rows, like [[1, 2], [3, 4]]")
     if len(rows) > MAX_MATRIX_SIDE or len(rows[0]) > MAX_MATRIX_SIDE:
         raise InvalidParams(f"{param.name} is {len(rows)}x{len(rows[0])}; the limit is {MAX_MATRIX_SIDE} per side")
-    numbers = [[_number(param, v) for v in row] for row in rows]
-    whole = all(isinstance(v, int) for row in numbers for v in row)
-    return np.array(numbers, dtype=np.int64 if whole else np.float64)
+    return as_array([[_number(param, v) for v in row] for row in rows])
 
 
 def _shape(param: Param, value: Any) -> list[int]:
@@ -181,9 +205,9 @@ def _layer(param: Param, value: Any) -> dict[str, Any]:
 
     def whole(key: str, default: Any, low: int) -> Any:
         number = value.get(key, default)
-        if number is None or not _is_whole(number) or int(number) < low:
-            raise InvalidParams(f"{kind} layer needs `{key}` as a whole number >= {low}, found {number!r}")
-        return int(number)
+        if number is None or not _is_whole(number) or exact(number) < low:
+            raise InvalidParams(f"{kind} layer needs `{key}` as a whole number >= {low}, found {_found(number)}")
+        return check_size(f"{kind} layer `{key}`", number)
 
     if kind == "fc":
         return {"type": "fc", "out": whole("out", None, 1), "kernel": None, "stride": None, "padding": None}
@@ -206,7 +230,7 @@ def _layer(param: Param, value: Any) -> dict[str, Any]:
 
 
 def _coerce_option(param: Param, value: Any) -> str:
-    if value not in param.options:
+    if not isinstance(value, str) or value not in param.options:
         raise InvalidParams(f"{param.name} must be one of {', '.join(param.options)}, found {value!r}")
     return str(value)
 

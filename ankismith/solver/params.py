@@ -3,26 +3,34 @@
 W: 5..32                      integers from 5 to 32
 F: [1, 3, 5]                  one of these (for a list-valued param: element by element)
 lr: 0.01..0.5 step 0.01       decimals on a grid (the step defaults to the bounds' precision)
+lr: 1e-4..1e-2 step 1e-4      the same in scientific notation
 I: {shape: [4, 3], values: -2..5}   a random matrix
 layers: {one_of: [[9, 4, 2], [5, 3, 1]]}   one of these values, whatever their kind
+
+Every drawn value is exact: whole numbers are Python ints (of any size up to 100 digits, drawn
+from the seeded generator 32 bits at a time beyond numpy's int64), decimals are Fractions.
 """
 
 from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from decimal import Decimal
+from decimal import Decimal, InvalidOperation
+from fractions import Fraction
 from typing import Any
 
 import numpy as np
 
-from ankismith.solver.family import MAX_MATRIX_SIDE
+from ankismith.solver.family import MAX_DIGITS, MAX_MATRIX_SIDE
+from ankismith.solver.values import as_array, exact
 
 LIST_KINDS = {"ints", "vector", "shape", "layers"}
+_NUMBER = r"(?:\d+(?:\.\d+)?|\.\d+)(?:[eE][-+]?\d+)?"
 _RANGE = re.compile(
-    r"^\s*(?P<low>[-+]?\d+(?:\.\d+)?)\s*\.\.\s*(?P<high>[-+]?\d+(?:\.\d+)?)(?:\s+step\s+(?P<step>\d+(?:\.\d+)?))?\s*$"
+    rf"^\s*(?P<low>[-+]?{_NUMBER})\s*\.\.\s*(?P<high>[-+]?{_NUMBER})(?:\s+step\s+(?P<step>{_NUMBER}))?\s*$"
 )
 MAX_GRID = 10**9
+INT64 = 2**63 - 1
 
 
 class SpecProblem(ValueError):
@@ -56,21 +64,30 @@ class IntRange(Draw):
     high: int
 
     def draw(self, rng: np.random.Generator) -> Any:  # noqa: D102 (see Draw.draw)
-        return int(rng.integers(self.low, self.high + 1))
+        if -INT64 <= self.low and self.high < INT64:
+            return int(rng.integers(self.low, self.high + 1))
+        span = self.high - self.low + 1  # beyond int64: 32-bit words, rejection keeps it uniform
+        bits = span.bit_length()
+        words = (bits + 31) // 32
+        while True:
+            value = 0
+            for word in rng.integers(0, 2**32, size=words, dtype=np.uint64):
+                value = (value << 32) | int(word)
+            value >>= 32 * words - bits
+            if value < span:
+                return self.low + value
 
 
 @dataclass(frozen=True)
 class Grid(Draw):
     """A number on the grid low, low + step, ... (decimals stay exact: 0.1 + 0.2 is 0.3)."""
 
-    low: Decimal
-    step: Decimal
+    low: Fraction
+    step: Fraction
     count: int  # number of grid points
 
     def draw(self, rng: np.random.Generator) -> Any:  # noqa: D102 (see Draw.draw)
-        value = self.low + self.step * int(rng.integers(0, self.count))
-        whole = self.low == self.low.to_integral() and self.step == self.step.to_integral()
-        return int(value) if whole else float(value)
+        return exact(self.low + self.step * int(rng.integers(0, self.count)))
 
 
 @dataclass(frozen=True)
@@ -92,9 +109,7 @@ class Matrix(Draw):
     values: Draw
 
     def draw(self, rng: np.random.Generator) -> Any:  # noqa: D102 (see Draw.draw)
-        entries = [[self.values.draw(rng) for _ in range(self.cols)] for _ in range(self.rows)]
-        whole = all(isinstance(v, int) for row in entries for v in row)
-        return np.array(entries, dtype=np.int64 if whole else np.float64)
+        return as_array([[self.values.draw(rng) for _ in range(self.cols)] for _ in range(self.rows)])
 
 
 @dataclass(frozen=True)
@@ -146,25 +161,38 @@ def _range(name: str, text: str) -> Draw:
     match = _RANGE.match(text)
     if not match:
         raise SpecProblem(
-            f"{name}: cannot read range {text!r}; expected `a..b` or `a..b step s` (like 0.1..0.9 step 0.1)"
+            f"{name}: cannot read range {text!r}; expected `a..b` or `a..b step s` "
+            "(like 0.1..0.9 step 0.1, or 1e-4..1e-2 step 1e-4)"
         )
-    low, high = Decimal(match["low"]), Decimal(match["high"])
+    try:
+        low, high = Decimal(match["low"]), Decimal(match["high"])
+        step_decimal = Decimal(match["step"]) if match["step"] else None
+    except InvalidOperation:  # pragma: no cover - the pattern admits only numbers
+        raise SpecProblem(f"{name}: cannot read range {text!r}") from None
+    limit = Decimal(10) ** MAX_DIGITS
+    tiny = 1 / limit
+    if max(abs(low), abs(high)) >= limit or any(-v.as_tuple().exponent > MAX_DIGITS for v in (low, high)):  # type: ignore[operator]
+        raise SpecProblem(
+            f"{name}: range {text!r}: numbers are limited to {MAX_DIGITS} digits and {MAX_DIGITS} decimals"
+        )
     if low > high:
         raise SpecProblem(f"{name}: empty range {text!r}: the low end is above the high end")
-    step_text = match["step"]
-    if step_text is None and "." not in match["low"] + match["high"]:
+    written_whole = "." not in match["low"] + match["high"]
+    if step_decimal is None and written_whole and low == low.to_integral() and high == high.to_integral():
         return IntRange(int(low), int(high))
-    if step_text is None:
-        places = max(-low.as_tuple().exponent, -high.as_tuple().exponent, 0)
-        step = Decimal(1).scaleb(-places)
+    if step_decimal is None:
+        places = max(-low.as_tuple().exponent, -high.as_tuple().exponent, 0)  # type: ignore[operator]
+        step = Fraction(1, 10**places)
     else:
-        step = Decimal(step_text)
+        step = Fraction(step_decimal)
     if step <= 0:
-        raise SpecProblem(f"{name}: step must be above 0, found {step_text}")
-    count = int((high - low) / step) + 1
+        raise SpecProblem(f"{name}: step must be above 0, found {match['step']}")
+    if step < Fraction(tiny):
+        raise SpecProblem(f"{name}: step {match['step']} is too fine: at most {MAX_DIGITS} decimals")
+    count = int((Fraction(high) - Fraction(low)) / step) + 1
     if count > MAX_GRID:
-        raise SpecProblem(f"{name}: {count:,} grid points; use a coarser step")
-    return Grid(low, step, count)
+        raise SpecProblem(f"{name}: {count:,} grid points; use a coarser step (at most {MAX_GRID:,})")
+    return Grid(Fraction(low), step, count)
 
 
 def _matrix(name: str, value: dict[str, Any]) -> Draw:

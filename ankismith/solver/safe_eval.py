@@ -13,47 +13,158 @@ import math
 import operator
 import re
 from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from fractions import Fraction
 from typing import Any
 
 import numpy as np
 
-from ankismith.solver.values import format_number, to_tex
+from ankismith.solver.values import exact, format_number, normalize, to_tex
 
 MAX_LENGTH = 500
 MAX_NODES = 200
 MAX_ARRAY = 10_000
 MAX_INT_DIGITS = 100
-MAX_EXPONENT = 1_000
+MAX_INT_BITS = math.ceil(MAX_INT_DIGITS * math.log2(10))
+MAX_FRACTION_BITS = 4_000  # a fraction beyond ~1200 digits goes on as a float
+MAX_EXPONENT = 10_000
+MAX_POWER_BITS = 20_000  # an exact power beyond this size is computed in floats
+SHORT_FLOAT_DIGITS = 12  # a function's float result with at most this many digits is that decimal
 
 
 class FormulaError(Exception):
     """A formula that is not allowed or cannot be evaluated, with a message for the user."""
 
 
-def _sigmoid(x: Any) -> Any:
-    return 1.0 / (1.0 + np.exp(-np.asarray(x, dtype=float)))
+class MissingValue(FormulaError):
+    """A name of the formula that has no value: the values given are incomplete, the formula is fine."""
+
+
+def _exact_float(value: float) -> Any:
+    """A function's float result as the short decimal it prints as, when it is one (sqrt(2.25) is 3/2),
+    so that it does not turn exact arithmetic after it into floats. Values near the ends of the
+    float range (an underflow to 0, say) stay floats: they are not what they print as."""
+    if math.isfinite(value) and 1e-300 < abs(value) < 1e300:
+        digits = repr(value).split("e")[0].replace("-", "").replace(".", "").strip("0")
+        if len(digits) <= SHORT_FLOAT_DIGITS:
+            return exact(value)
+    return value
+
+
+def _real(fn: Callable[[float], float], exact_at: tuple[Any, Any] | None = None) -> Callable[[Any], Any]:
+    """`fn` computed in floats, except at the one point where its value is exact (exp(0) is 1)."""
+
+    def apply(x: Any) -> Any:
+        if exact_at is not None and x == exact_at[0]:
+            return exact_at[1]
+        return _exact_float(fn(float(x)))
+
+    return apply
+
+
+def _sqrt(x: Any) -> Any:
+    if isinstance(x, int | Fraction) and x >= 0:
+        x = Fraction(x)
+        num, den = math.isqrt(x.numerator), math.isqrt(x.denominator)
+        if num * num == x.numerator and den * den == x.denominator:
+            return Fraction(num, den)
+    return _exact_float(math.sqrt(x))
+
+
+def sigmoid(x: Any) -> Any:
+    """The logistic function, exact at 0 (1/2), without overflow for large |x|."""
+    if x == 0:
+        return Fraction(1, 2)
+    x = float(x)
+    if x >= 0:
+        return _exact_float(1.0 / (1.0 + math.exp(-x)))
+    z = math.exp(x)
+    return _exact_float(z / (1.0 + z))
+
+
+def tanh(x: Any) -> Any:
+    """tanh, exact at 0."""
+    return 0 if x == 0 else _exact_float(math.tanh(float(x)))
+
+
+def _lift(fn: Callable[..., Any], arity: int = 1) -> Callable[..., Any]:
+    """`fn` on numbers, applied entry by entry to arrays (object arrays: exact entries stay exact)."""
+    ufunc = np.frompyfunc(fn, arity, 1)
+
+    def apply(*args: Any) -> Any:
+        if any(isinstance(a, np.ndarray) for a in args):
+            return ufunc(*args)
+        return fn(*args)
+
+    return apply
+
+
+def _div(a: Any, b: Any) -> Any:
+    if isinstance(a, float) or isinstance(b, float):
+        return 0 if a == 0 and not isinstance(a, float) and b != 0 else a / b  # 0 / x is exactly 0
+    return Fraction(a) / b
+
+
+def _mul(a: Any, b: Any) -> Any:
+    if (a == 0 and not isinstance(a, float)) or (b == 0 and not isinstance(b, float)):
+        return 0  # an exact 0 times any (finite) number is exactly 0, not 0.0
+    return a * b
+
+
+def _pow(a: Any, b: Any) -> Any:
+    if isinstance(b, int | Fraction) and Fraction(b).denominator == 1 and isinstance(a, int | Fraction):
+        base = Fraction(a)
+        if abs(int(b)) * max(base.numerator.bit_length(), base.denominator.bit_length()) <= MAX_POWER_BITS:
+            return base ** int(b)
+        return float(base) ** int(b)  # 0.99999 ** 10000: a float, shown rounded
+    result = float(a) ** float(b)
+    if isinstance(result, complex):
+        raise FormulaError(
+            f"{format_number(a)} ** {format_number(b)} is not a real number (a negative base needs a whole exponent)"
+        )
+    return _exact_float(result)
+
+
+def _reduce(fn: Callable[[list[Any]], Any], name: str) -> Callable[..., Any]:
+    def apply(*args: Any) -> Any:
+        if len(args) == 1:
+            values = list(args[0].flat) if isinstance(args[0], np.ndarray) else [args[0]]
+        elif name in ("min", "max"):
+            values = list(args)
+        else:
+            raise FormulaError(f"{name}() takes one argument (a list or a matrix)")
+        if not values:
+            raise FormulaError(f"{name}() of nothing")
+        return fn(values)
+
+    return apply
+
+
+def _mean(values: list[Any]) -> Any:
+    total = sum(values)
+    return total / len(values) if isinstance(total, float) else Fraction(total) / len(values)
 
 
 FUNCTIONS: dict[str, Callable[..., Any]] = {
-    "sqrt": np.sqrt,
-    "exp": np.exp,
-    "log": np.log,
-    "log2": np.log2,
-    "log10": np.log10,
-    "sin": np.sin,
-    "cos": np.cos,
-    "tan": np.tan,
-    "tanh": np.tanh,
-    "sigmoid": _sigmoid,
-    "relu": lambda x: np.maximum(x, 0),
-    "abs": np.abs,
-    "floor": np.floor,
-    "ceil": np.ceil,
-    "round": np.round,
-    "min": lambda *a: np.min(a[0]) if len(a) == 1 else min(a),
-    "max": lambda *a: np.max(a[0]) if len(a) == 1 else max(a),
-    "sum": np.sum,
-    "mean": np.mean,
+    "sqrt": _lift(_sqrt),
+    "exp": _lift(_real(math.exp, (0, 1))),
+    "log": _lift(_real(math.log, (1, 0))),
+    "log2": _lift(_real(math.log2, (1, 0))),
+    "log10": _lift(_real(math.log10, (1, 0))),
+    "sin": _lift(_real(math.sin, (0, 0))),
+    "cos": _lift(_real(math.cos, (0, 1))),
+    "tan": _lift(_real(math.tan, (0, 0))),
+    "tanh": _lift(tanh),
+    "sigmoid": _lift(sigmoid),
+    "relu": _lift(lambda x: x if x > 0 else 0),
+    "abs": _lift(abs),
+    "floor": _lift(math.floor),
+    "ceil": _lift(math.ceil),
+    "round": _lift(round),
+    "min": _reduce(min, "min"),
+    "max": _reduce(max, "max"),
+    "sum": _reduce(lambda v: sum(v[1:], v[0]), "sum"),
+    "mean": _reduce(_mean, "mean"),
     "transpose": np.transpose,
 }
 CONSTANTS: dict[str, float] = {"pi": math.pi, "e": math.e}
@@ -61,11 +172,11 @@ CONSTANTS: dict[str, float] = {"pi": math.pi, "e": math.e}
 _BINARY: dict[type[ast.operator], Callable[[Any, Any], Any]] = {
     ast.Add: operator.add,
     ast.Sub: operator.sub,
-    ast.Mult: operator.mul,
-    ast.Div: operator.truediv,
+    ast.Mult: _lift(_mul, 2),
+    ast.Div: _lift(_div, 2),
     ast.FloorDiv: operator.floordiv,
     ast.Mod: operator.mod,
-    ast.Pow: operator.pow,
+    ast.Pow: _lift(_pow, 2),
     ast.MatMult: operator.matmul,
 }
 _UNARY: dict[type[ast.unaryop], Callable[[Any], Any]] = {
@@ -102,19 +213,21 @@ _ALLOWED = (
 )
 
 
-def parse(formula: Any, names: set[str]) -> ast.Expression:
-    """Parse and vet a formula over `names`; raises FormulaError for anything not allowed."""
+def parse(formula: Any, names: set[str], limits: bool = True) -> ast.Expression:
+    """Parse and vet a formula over `names`; raises FormulaError for anything not allowed.
+
+    `limits=False` lifts the length and size limits (a worked step's long sum, never an author's formula)."""
     if isinstance(formula, bool) or not isinstance(formula, str | int | float):
         raise FormulaError(f"expected a formula as text, found {formula!r}")
     text = str(formula)
-    if len(text) > MAX_LENGTH:
+    if limits and len(text) > MAX_LENGTH:
         raise FormulaError(f"formula is {len(text)} characters long; the limit is {MAX_LENGTH}")
     try:
         tree = ast.parse(text.strip(), mode="eval")
     except SyntaxError as exc:
         raise FormulaError(f"cannot read formula {text!r}: {exc.msg}") from None
     nodes = list(ast.walk(tree))
-    if len(nodes) > MAX_NODES:
+    if limits and len(nodes) > MAX_NODES:
         raise FormulaError(f"formula has {len(nodes)} parts; the limit is {MAX_NODES}")
     for node in nodes:
         _vet(node, names)
@@ -147,32 +260,40 @@ def _vet(node: ast.AST, names: set[str]) -> None:
 
 
 def evaluate(tree: ast.Expression, values: Mapping[str, Any]) -> Any:
-    """Evaluate a vetted formula; raises FormulaError on unsafe sizes or undefined results."""
+    """Evaluate a vetted formula, exactly where it can; raises FormulaError on unsafe sizes or undefined results.
+
+    Whole numbers stay Python ints, decimals (in the formula and in `values`) are computed as exact
+    fractions, and only irrational functions (sqrt of a non-square, exp, log, ...) give floats.
+    """
     with np.errstate(all="raise"):
         try:
             return _eval(tree.body, values)
         except FormulaError:
             raise
-        except (ArithmeticError, FloatingPointError, ValueError, TypeError) as exc:
+        except ZeroDivisionError:
+            raise FormulaError("cannot evaluate: division by zero") from None
+        except OverflowError:
+            raise FormulaError("cannot evaluate: overflow (a value is too large to compute)") from None
+        except (ArithmeticError, FloatingPointError, ValueError, TypeError, RecursionError) as exc:
             raise FormulaError(f"cannot evaluate: {exc}") from None
 
 
 def _eval(node: ast.AST, values: Mapping[str, Any]) -> Any:
     if isinstance(node, ast.Constant):
-        return node.value
+        return exact(node.value)
     if isinstance(node, ast.Name):
         if node.id in values:
-            return values[node.id]
+            return _bounded(values[node.id])
         if node.id in CONSTANTS:
             return CONSTANTS[node.id]
-        raise FormulaError(f"no value for {node.id!r}: give it in `given:` or draw it in `params:`")
+        raise MissingValue(f"no value for {node.id!r}: give it in `given:` or draw it in `params:`")
     if isinstance(node, ast.BinOp):
         left, right = _eval(node.left, values), _eval(node.right, values)
         if isinstance(node.op, ast.Pow):
             _check_power(left, right)
         return _bounded(_BINARY[type(node.op)](left, right))
     if isinstance(node, ast.UnaryOp):
-        return _UNARY[type(node.op)](_eval(node.operand, values))
+        return _bounded(_UNARY[type(node.op)](_eval(node.operand, values)))
     if isinstance(node, ast.BoolOp):
         results = (_eval(v, values) for v in node.values)
         return all(results) if isinstance(node.op, ast.And) else any(results)
@@ -187,11 +308,22 @@ def _eval(node: ast.AST, values: Mapping[str, Any]) -> Any:
     if isinstance(node, ast.IfExp):
         return _eval(node.body, values) if bool(_eval(node.test, values)) else _eval(node.orelse, values)
     if isinstance(node, ast.List | ast.Tuple):
-        return np.array([_eval(e, values) for e in node.elts])
+        return _bounded(_array([_eval(e, values) for e in node.elts]))
     if isinstance(node, ast.Call):
         args = [_eval(a, values) for a in node.args]
         return _bounded(FUNCTIONS[node.func.id](*args))  # type: ignore[attr-defined]
     raise FormulaError(f"{type(node).__name__} is not allowed")  # unreachable after parse()
+
+
+def _array(items: list[Any]) -> np.ndarray:
+    """A list literal: numbers make a vector, equally long vectors make a matrix."""
+    if all(not isinstance(i, np.ndarray) for i in items):
+        array = np.empty(len(items), dtype=object)
+        array[:] = items
+        return array
+    if all(isinstance(i, np.ndarray) and i.ndim == 1 for i in items) and len({i.shape for i in items}) == 1:
+        return np.array([list(i) for i in items], dtype=object).reshape(len(items), -1)
+    raise FormulaError("a list must hold numbers, or rows of numbers all of the same length")
 
 
 def _check_power(base: Any, exponent: Any) -> None:
@@ -199,21 +331,44 @@ def _check_power(base: Any, exponent: Any) -> None:
         raise FormulaError("exponents must be single numbers")
     if abs(exponent) > MAX_EXPONENT:
         raise FormulaError(f"exponent {format_number(exponent)} is too large (limit {MAX_EXPONENT})")
-    magnitude = np.max(np.abs(base)) if isinstance(base, np.ndarray) else abs(base)
-    if magnitude > 1 and exponent * math.log10(magnitude) > 300:
+    magnitude = max((abs(v) for v in base.flat), default=0) if isinstance(base, np.ndarray) else abs(base)
+    if magnitude > 1 and abs(exponent) * math.log10(magnitude) > MAX_INT_DIGITS * 3:
         raise FormulaError("the power is too large to compute")
 
 
 def _bounded(result: Any) -> Any:
+    """The result in canonical form, refused when too large; exact values too long to handle become floats."""
     if isinstance(result, np.ndarray):
         if result.size > MAX_ARRAY:
             raise FormulaError(f"result has {result.size} entries; the limit is {MAX_ARRAY}")
-        if np.issubdtype(result.dtype, np.floating) and not np.all(np.isfinite(result)):
-            raise FormulaError("the result is not a finite number")
-    elif isinstance(result, int) and abs(result) >= 10**MAX_INT_DIGITS:
-        raise FormulaError(f"the result has more than {MAX_INT_DIGITS} digits")
-    elif isinstance(result, float | np.floating) and not math.isfinite(result):
+        if result.ndim == 0:
+            return _bounded(result.item())
+        if result.dtype != object:
+            result = result.astype(object)
+        out = np.empty(result.shape, dtype=object)
+        for index, value in np.ndenumerate(result):
+            out[index] = _bounded(value)
+        return out
+    result = normalize(result)
+    if isinstance(result, bool):
+        return result
+    if isinstance(result, complex):
+        raise FormulaError("the result is not a real number")
+    if isinstance(result, int):
+        if result.bit_length() > MAX_INT_BITS:
+            raise FormulaError(f"the result has more than {MAX_INT_DIGITS} digits")
+    elif isinstance(result, Fraction):
+        if max(result.numerator.bit_length(), result.denominator.bit_length()) > MAX_FRACTION_BITS:
+            as_float = float(result)  # an OverflowError here is "too large to compute"
+            if as_float == 0:
+                raise FormulaError("the result is too small to compute (it rounds to 0)")
+            return as_float
+        if abs(result) >= 10**MAX_INT_DIGITS:
+            raise FormulaError(f"the result has more than {MAX_INT_DIGITS} digits")
+    elif isinstance(result, float) and not math.isfinite(result):
         raise FormulaError("the result is not a finite number")
+    elif not isinstance(result, float):
+        raise FormulaError(f"expected a number, found {result!r}")
     return result
 
 
@@ -234,8 +389,6 @@ _GREEK = {
     "phi",
     "omega",
 }
-_PRECEDENCE = {ast.Add: 1, ast.Sub: 1, ast.Mult: 2, ast.MatMult: 2, ast.Mod: 2, ast.Div: 3, ast.FloorDiv: 3, ast.Pow: 4}
-_SYMBOL = {ast.Add: "+", ast.Sub: "-", ast.Mult: "\\cdot", ast.MatMult: "", ast.Mod: "\\bmod"}
 _FUNCTION_TEX = {
     "exp": "\\exp",
     "log": "\\ln",
@@ -245,6 +398,7 @@ _FUNCTION_TEX = {
     "tanh": "\\tanh",
     "min": "\\min",
     "max": "\\max",
+    "sigmoid": "\\sigma",
 }
 
 
@@ -257,45 +411,145 @@ def name_tex(name: str) -> str:
     return f"{base}_{{{sub}}}" if sub else base
 
 
-def to_latex(tree: ast.Expression, values: Mapping[str, Any] | None = None) -> str:
-    """The formula in TeX; with `values`, each param replaced by its value (substitution step)."""
-    return _tex(tree.body, values, 0)
+@dataclass(frozen=True)
+class TexStyle:
+    """How a formula is written: the multiplication sign, juxtaposition, e^x, the TeX of names."""
+
+    times: str = "\\cdot"
+    implicit: bool = False  # symbols multiply by juxtaposition (2P, S(W - 1)), as in textbooks
+    exp_power: bool = False  # exp(x) as e^{x}
+    names: Mapping[str, str] = field(default_factory=dict)  # TeX of names shown as symbols
 
 
-def _tex(node: ast.AST, values: Mapping[str, Any] | None, parent: int) -> str:
-    if isinstance(node, ast.Constant):
-        return format_number(node.value, tex=True)
-    if isinstance(node, ast.Name):
-        if values is not None and node.id in values:
-            shown = to_tex(values[node.id])
-            return f"\\left({shown}\\right)" if shown.startswith("-") and parent else shown
-        return "\\pi" if node.id == "pi" else name_tex(node.id)
-    if isinstance(node, ast.UnaryOp):
-        inner = _tex(node.operand, values, 5)
-        return {ast.USub: "-", ast.UAdd: "+", ast.Not: "\\lnot "}[type(node.op)] + inner
-    if isinstance(node, ast.BinOp):
+Show = Callable[[str, Any], str]
+
+
+def to_latex(
+    tree: ast.Expression,
+    values: Mapping[str, Any] | None = None,
+    style: TexStyle | None = None,
+    show: Show | None = None,
+) -> str:
+    """The formula in TeX; with `values`, each name replaced by its value (the substitution step).
+
+    `show(name, value)` writes a substituted value (default: as the card shows params)."""
+    writer = _TexWriter(values, style or TexStyle(), show or (lambda _name, value: to_tex(value)))
+    return writer.tex(tree.body)[0]
+
+
+# what a piece of TeX is, for parentheses: a sum, a leading minus, a product, a fraction, a power,
+# something atomic, or a relation
+_SUM, _NEG, _PROD, _FRAC, _POW, _ATOM, _REL = "sum", "neg", "prod", "frac", "pow", "atom", "rel"
+_COMPARE_TEX = {ast.Lt: "<", ast.LtE: "\\le", ast.Gt: ">", ast.GtE: "\\ge", ast.Eq: "=", ast.NotEq: "\\ne"}
+
+
+def _paren(text: str) -> str:
+    return f"\\left({text}\\right)"
+
+
+def _kind_of_number(text: str) -> str:
+    if text.startswith("-"):
+        return _NEG
+    if "\\times" in text:
+        return _PROD
+    return _ATOM
+
+
+@dataclass(frozen=True)
+class _TexWriter:
+    values: Mapping[str, Any] | None
+    style: TexStyle
+    show: Show
+
+    def tex(self, node: ast.AST) -> tuple[str, str]:
+        """(TeX, kind) of a node."""
+        if isinstance(node, ast.Constant):
+            text = format_number(exact(node.value), tex=True)
+            return text, _kind_of_number(text)
+        if isinstance(node, ast.Name):
+            if self.values is not None and node.id in self.values:
+                text = self.show(node.id, self.values[node.id])
+                return text, (_ATOM if "bmatrix" in text else _kind_of_number(text))
+            if node.id in self.style.names:
+                return self.style.names[node.id], _ATOM
+            return ("\\pi" if node.id == "pi" else name_tex(node.id)), _ATOM
+        if isinstance(node, ast.UnaryOp):
+            inner, kind = self.tex(node.operand)
+            if isinstance(node.op, ast.Not):
+                return "\\lnot " + (_paren(inner) if kind == _REL else inner), _REL
+            sign = "-" if isinstance(node.op, ast.USub) else "+"
+            return sign + (_paren(inner) if kind in (_SUM, _NEG, _REL) else inner), _NEG
+        if isinstance(node, ast.BinOp):
+            return self._binary(node)
+        if isinstance(node, ast.Call):
+            return self._call(node)
+        if isinstance(node, ast.Compare):
+            parts = [self._operand(node.left)]
+            for op, right in zip(node.ops, node.comparators, strict=True):
+                parts += [_COMPARE_TEX[type(op)], self._operand(right)]
+            return " ".join(parts), _REL
+        if isinstance(node, ast.BoolOp):
+            joiner = " \\text{ and } " if isinstance(node.op, ast.And) else " \\text{ or } "
+            return joiner.join(self._operand(v) for v in node.values), _REL
+        if isinstance(node, ast.IfExp):
+            body, test, orelse = self.tex(node.body)[0], self.tex(node.test)[0], self.tex(node.orelse)[0]
+            return f"\\begin{{cases}} {body} & {test} \\\\ {orelse} & \\text{{otherwise}} \\end{{cases}}", _ATOM
+        if isinstance(node, ast.List | ast.Tuple):
+            if node.elts and all(isinstance(e, ast.List | ast.Tuple) for e in node.elts):
+                rows = [" & ".join(self.tex(c)[0] for c in row.elts) for row in node.elts]  # type: ignore[attr-defined]
+                return "\\begin{bmatrix} " + " \\\\ ".join(rows) + " \\end{bmatrix}", _ATOM
+            return "\\left[" + ", ".join(self.tex(e)[0] for e in node.elts) + "\\right]", _ATOM
+        return f"\\text{{{ast.unparse(node)}}}", _ATOM
+
+    def _operand(self, node: ast.AST) -> str:
+        text, kind = self.tex(node)
+        return _paren(text) if kind == _REL else text
+
+    def _binary(self, node: ast.BinOp) -> tuple[str, str]:
         op = type(node.op)
-        level = _PRECEDENCE[op]
-        if op in (ast.Div, ast.FloorDiv):
-            fraction = f"\\frac{{{_tex(node.left, values, 0)}}}{{{_tex(node.right, values, 0)}}}"
-            return fraction if op is ast.Div else f"\\left\\lfloor {fraction} \\right\\rfloor"
+        (left, lkind), (right, rkind) = self.tex(node.left), self.tex(node.right)
+        if op is ast.Div:
+            return f"\\frac{{{left}}}{{{right}}}", _FRAC
+        if op is ast.FloorDiv:
+            return f"\\left\\lfloor \\frac{{{left}}}{{{right}}} \\right\\rfloor", _ATOM
         if op is ast.Pow:
-            return f"{{{_tex(node.left, values, 5)}}}^{{{_tex(node.right, values, 0)}}}"
-        right_level = level + 1 if op in (ast.Sub, ast.Mod) else level
-        text = f"{_tex(node.left, values, level)} {_SYMBOL[op]} {_tex(node.right, values, right_level)}"
-        return f"\\left({text}\\right)" if level < parent else text
-    if isinstance(node, ast.Call):
+            base = left if lkind == _ATOM else _paren(left)
+            return f"{{{base}}}^{{{right}}}", _POW
+        if op in (ast.Add, ast.Sub):
+            left = _paren(left) if lkind == _REL else left
+            # a sum on the right was grouped by the author (a - (b + c)); a negative one needs them
+            right = _paren(right) if rkind in (_SUM, _NEG, _REL) else right
+            return f"{left} {'+' if op is ast.Add else '-'} {right}", _SUM
+        left = _paren(left) if lkind in (_SUM, _NEG, _REL) else left
+        right = _paren(right) if rkind in (_SUM, _NEG, _REL, _PROD) else right
+        if op is ast.MatMult:
+            return f"{left} {right}", _PROD
+        if op is ast.Mod:
+            return f"{left} \\bmod {right}", _PROD
+        if self._juxtapose(node.right, right, left, lkind):
+            joiner = "\\," if left.endswith("}") and "\\mathrm" in left and right.startswith("\\mathrm") else " "
+            return f"{left}{joiner}{right}", _PROD
+        return f"{left} {self.style.times} {right}", _PROD
+
+    def _juxtapose(self, node: ast.AST, right: str, left: str, lkind: str) -> bool:
+        """2P, S(W - 1), \\eta \\frac{m}{v}: a symbol or a bracket after a factor, in a formula shown with symbols."""
+        if not self.style.implicit or self.values is not None or lkind == _FRAC:
+            return False
+        if isinstance(node, ast.Constant) or (right.startswith("\\frac") and left[-1:].isdigit()):
+            return False
+        return right.startswith("\\left(") or isinstance(node, ast.Name | ast.Call | ast.BinOp)
+
+    def _call(self, node: ast.Call) -> tuple[str, str]:
         name = node.func.id  # type: ignore[attr-defined]
-        args = ", ".join(_tex(a, values, 0) for a in node.args)
+        args = ", ".join(self.tex(a)[0] for a in node.args)
         if name == "sqrt":
-            return f"\\sqrt{{{args}}}"
+            return f"\\sqrt{{{args}}}", _ATOM
         if name == "abs":
-            return f"\\left|{args}\\right|"
+            return f"\\left|{args}\\right|", _ATOM
         if name in ("floor", "ceil"):
             left, right = ("\\lfloor", "\\rfloor") if name == "floor" else ("\\lceil", "\\rceil")
-            return f"\\left{left} {args} \\right{right}"
+            return f"\\left{left} {args} \\right{right}", _ATOM
+        if name == "exp" and self.style.exp_power:
+            return f"e^{{{args}}}", _POW
         command = _FUNCTION_TEX.get(name) or "\\operatorname{" + name + "}"
-        return f"{command}\\left({args}\\right)"
-    if isinstance(node, ast.Compare | ast.BoolOp | ast.IfExp | ast.List | ast.Tuple):
-        return f"\\text{{{ast.unparse(node)}}}"
-    return ast.unparse(node)
+        return f"{command}\\left({args}\\right)", _ATOM
