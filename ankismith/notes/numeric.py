@@ -181,9 +181,10 @@ def _shown_text(answer: Any) -> Any:
 
 
 def _is_integral(answer: Any) -> bool:
-    values = answer.tolist() if solver.is_matrix(answer) else [answer]
-    flat = [v for row in values for v in (row if isinstance(row, list) else [row])]
-    return all(isinstance(v, int) or (isinstance(v, float) and v.is_integer() and solver.is_exact(v)) for v in flat)
+    """Whether every entry of the answer is an exact whole number (then only exact answers count)."""
+    value = solver.to_json(answer)
+    rows = value if isinstance(value, list) else [value]
+    return all(isinstance(v, int) for row in rows for v in (row if isinstance(row, list) else [row]))
 
 
 def _is_square(instance: solver.Instance) -> bool:
