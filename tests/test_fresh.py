@@ -208,6 +208,7 @@ def test_switching_fixed_to_fresh_keeps_the_note_and_its_history(
 
 def test_a_whole_answer_from_decimals_is_graded_as_whole(deck_dir: Path) -> None:
     """3 - 0.5 × 2 is exactly 2 (the solver computes decimals exactly): only 2 is right, not 2.001."""
-    write_deck(deck_dir, {"a.md": "## W {#w}\n```numeric\nanswer: a - b * c\ngiven: {a: 3, b: 0.5, c: 2}\n```\n?\n"})
+    block = "problem: gd_step\ngiven: {x: 3, lr: 0.5, grad: 2}"
+    write_deck(deck_dir, {"a.md": f"## W {{#w}}\n```numeric\n{block}\n```\n?\n"})
     entry = pool_of(dict(only_note(deck_dir).fields)["Question"])["instances"][0]
     assert (entry["value"], entry["shown"], entry["integer"]) == (2, "2", True)
