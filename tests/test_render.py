@@ -146,3 +146,16 @@ def test_task_lists_outside_the_question_render_as_checkboxes(renderer: Renderer
     rendered = renderer.block("- [x] one\n- [ ] two\n")
     assert '<input type="checkbox" disabled checked/> one' in rendered
     assert '<input type="checkbox" disabled/> two' in rendered
+
+
+@pytest.mark.parametrize(
+    ("heading", "expected"),
+    [
+        ("$$$$0", "$$$$0"),  # found by the hypothesis test above: it made a math block and a paragraph
+        ("$$x$$", r'<span class="math">\[x\]</span>'),
+        ("$$x$$ and more", r'<span class="math">\[x\]</span> and more'),
+    ],
+)
+def test_display_math_that_starts_a_heading_stays_inline(renderer: Renderer, heading: str, expected: str) -> None:
+    assert renderer.inline(heading) == expected
+    assert renderer.block(heading).startswith('<div class="math">') or heading == "$$$$0"  # blocks keep the rule

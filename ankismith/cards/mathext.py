@@ -45,9 +45,12 @@ class _MathPattern(InlineProcessor):
 
 
 class _DisplayBlocks(Preprocessor):
-    """Display math that starts a line becomes a block of its own, whatever its lines look like."""
+    """Display math that starts a line becomes a block of its own, whatever its lines look like
+    (not in a one-line inline rendering, a heading or a choice: there it stays inline)."""
 
     def run(self, lines: list[str]) -> list[str]:
+        if getattr(self.md, "ankismith_inline", False):
+            return lines
         out: list[str] = []
         marks = fence_marks(lines)
         i = 0

@@ -48,7 +48,11 @@ class Renderer:
         fast = _plain_inline(text)
         if fast is not None:
             return fast
-        rendered = self.block(text, media)
+        self._md.ankismith_inline = True  # type: ignore[attr-defined]  # read by mathext's display blocks
+        try:
+            rendered = self.block(text, media)
+        finally:
+            self._md.ankismith_inline = False  # type: ignore[attr-defined]
         match = _SINGLE_PARAGRAPH.match(rendered)
         return match.group(1) if match and "<p>" not in match.group(1) else rendered
 
