@@ -110,7 +110,8 @@ def test_inline_text_never_becomes_a_block(pieces: list[str]) -> None:
     text = "".join(pieces)
     rendered = Renderer().inline(text)
     for tag in ("<ul", "<ol", "<h1", "<h2", "<h3", "<h4", "<h5", "<h6", "<blockquote", "<hr", "<pre", "<p>"):
-        assert tag not in rendered, (text, rendered)
+        if tag not in text:  # raw HTML the text itself holds passes through, as Markdown promises
+            assert tag not in rendered, (text, rendered)
 
 
 @pytest.mark.parametrize(
