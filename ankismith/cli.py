@@ -351,6 +351,7 @@ def preview(
     output: Annotated[Path, typer.Option("--output", "-o", help="Folder for the preview site.")] = Path("dist/preview"),
     mathjax: MathJax = None,
     cache: CacheDir = Path(".ankismith-cache"),
+    no_cache: NoCache = False,
 ) -> None:
     """Write a static HTML preview of every card, front and back, as Anki shows it."""
     if (stop := _no_decks(decks)) is not None:
@@ -360,7 +361,7 @@ def preview(
 
     found = _mathjax(mathjax)
     try:
-        compiled, index = write_preview(decks or [], output, found, cache)
+        compiled, index = write_preview(decks or [], output, found, None if no_cache else cache)
     except DeckErrors as exc:
         raise _fail(exc) from None
     except OSError as exc:
@@ -389,6 +390,7 @@ def serve(
     site: Annotated[Path, typer.Option("--site", help="Folder for the preview site.")] = Path("dist/preview"),
     mathjax: MathJax = None,
     cache: CacheDir = Path(".ankismith-cache"),
+    no_cache: NoCache = False,
 ) -> None:
     """Serve the preview, rebuild the changed cards and the .apkg on every save, reload the open pages."""
     if (stop := _no_decks(decks)) is not None:
@@ -401,7 +403,7 @@ def serve(
         (err if error else out).print(line, markup=False)
 
     try:
-        server = Server(decks or [], output, site, found, cache, host, port, say)
+        server = Server(decks or [], output, site, found, None if no_cache else cache, host, port, say)
     except OSError as exc:
         err.print(f"cannot listen on {host}:{port}: {exc.strerror or exc}", markup=False)
         raise typer.Exit(1) from None
