@@ -96,7 +96,8 @@
   });
 
   function reportHeight() {
-    tell({ type: "height", height: Math.ceil(document.documentElement.scrollHeight) });
+    // the page's own height (scrollHeight would never go below the frame's current height)
+    tell({ type: "height", height: Math.ceil(document.documentElement.getBoundingClientRect().height) });
   }
 
   document.addEventListener("DOMContentLoaded", function () {
