@@ -13,6 +13,7 @@ import hashlib
 import json
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
+from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
@@ -153,26 +154,35 @@ def lock_text(lock: Lock) -> str:
     """The lock as stable, diff-friendly JSON: one line per note, sorted by key."""
 
     def lines(entries: dict[str, Entry], with_guid: bool) -> str:
-        encode = json.JSONEncoder(ensure_ascii=False).encode
-        rows = []
-        for key, entry in sorted(entries.items()):
-            guid = f'"guid": {encode(entry.guid)}, ' if with_guid else ""
-            rows.append(f'  {encode(key)}: {{{guid}"hash": {encode(entry.hash)}, "mod": {int(entry.mod)}}}')
+        rows = [_lock_line(key, entry, with_guid) for key, entry in sorted(entries.items())]
         return "{\n" + ",\n".join(rows) + "\n }" if rows else "{}"
 
-    deck_id = json.JSONEncoder(ensure_ascii=False).encode(lock.deck_id)
+    deck_id = _encode(lock.deck_id)
     return (
         f'{{"version": {LOCK_VERSION},\n "deck_id": {deck_id},\n "models": {lines(lock.models, False)},\n'
         f' "notes": {lines(lock.notes, True)}}}\n'
     )
 
 
+_encode = json.JSONEncoder(ensure_ascii=False).encode
+
+
+@lru_cache(maxsize=1 << 17)
+def _lock_line(key: str, entry: Entry, with_guid: bool) -> str:
+    """One note's (or note type's) line of the lock: remembered, since a rebuild rewrites the lock
+    with most of its lines as they were (`serve`, on a big deck)."""
+    guid = f'"guid": {_encode(entry.guid)}, ' if with_guid else ""
+    return f'  {_encode(key)}: {{{guid}"hash": {_encode(entry.hash)}, "mod": {int(entry.mod)}}}'
+
+
 def lock_digest(lock: Lock) -> str:
     """A hash of the lock's content (cheaper than its text)."""
     digest = hashlib.sha256(f"{lock.deck_id}\x00".encode())
     for table in (lock.models, lock.notes):
-        for key, entry in sorted(table.items()):
-            digest.update(f"{key}\x1f{entry.guid}\x1f{entry.hash}\x1f{entry.mod}\n".encode())
+        text = "".join(
+            f"{key}\x1f{entry.guid}\x1f{entry.hash}\x1f{entry.mod}\n" for key, entry in sorted(table.items())
+        )
+        digest.update(text.encode())
         digest.update(b"\x00")
     return digest.hexdigest()
 

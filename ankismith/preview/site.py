@@ -107,7 +107,9 @@ class Site:
                         changed.append(note_id)
                         cards[note_id] = data
                     entry = _entry(note, note_id, sides, folder)
-                    if known is not None and known[1] != entry:
+                    if known is not None and known[1] == entry:
+                        entry = known[1]  # the card changed, its listing did not: the page stands
+                    elif known is not None:
                         moved.append(entry)
                 notes_now[note_id] = (made_from, entry)
                 entries.append(entry)
