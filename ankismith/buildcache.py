@@ -190,7 +190,7 @@ class FileNotes:
     def from_json(cls, data: dict[str, Any]) -> FileNotes:
         """The entry `to_json` gave."""
         return cls(
-            tuple(KeyRef(**k) for k in data["keys"]),
+            tuple(KeyRef(k["key"], k["path"], k["line"]) for k in data["keys"]),
             tuple(BuiltNote.from_json(n) for n in data["notes"]),
             tuple(MediaFile(**m) for m in data["media"]),
             tuple(SourceError(**w) for w in data["warnings"]),
