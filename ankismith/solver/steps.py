@@ -19,7 +19,7 @@ import ast
 import itertools
 import math
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from fractions import Fraction
 from typing import Any
@@ -368,12 +368,26 @@ def _same(a: Any, b: Any) -> bool:
     return _equal(a, b)
 
 
-def _equal(a: Any, b: Any) -> bool:
+def _pairwise(a: Any, b: Any, leaf: Callable[[Any, Any], bool]) -> bool:
+    """`leaf` holds for every pair of entries of two values of one shape (numbers, tuples, matrices)."""
     if isinstance(a, tuple) or isinstance(b, tuple):
-        return isinstance(a, tuple) and isinstance(b, tuple) and len(a) == len(b) and all(map(_equal, a, b))
+        return (
+            isinstance(a, tuple)
+            and isinstance(b, tuple)
+            and len(a) == len(b)
+            and all(_pairwise(x, y, leaf) for x, y in zip(a, b, strict=True))
+        )
     if isinstance(a, np.ndarray) or isinstance(b, np.ndarray):
         a, b = np.asarray(a, dtype=object), np.asarray(b, dtype=object)
-        return a.shape == b.shape and all(_equal(x, y) for x, y in zip(a.flat, b.flat, strict=True))
+        return a.shape == b.shape and all(_pairwise(x, y, leaf) for x, y in zip(a.flat, b.flat, strict=True))
+    return leaf(a, b)
+
+
+def _equal(a: Any, b: Any) -> bool:
+    return _pairwise(a, b, _equal_number)
+
+
+def _equal_number(a: Any, b: Any) -> bool:
     if isinstance(a, bool) or isinstance(b, bool):
         return a == b
     if isinstance(a, float) or isinstance(b, float):
@@ -383,13 +397,7 @@ def _equal(a: Any, b: Any) -> bool:
 
 def _close(a: Any, b: Any) -> bool:
     """Equal to the 4 significant digits a rounded value is shown with."""
-    if isinstance(a, tuple) or isinstance(b, tuple):
-        return isinstance(a, tuple) and isinstance(b, tuple) and len(a) == len(b) and all(map(_close, a, b))
-    if isinstance(a, np.ndarray) or isinstance(b, np.ndarray):
-        a, b = np.asarray(a, dtype=object), np.asarray(b, dtype=object)
-        return a.shape == b.shape and all(_close(x, y) for x, y in zip(a.flat, b.flat, strict=True))
-    a, b = float(a), float(b)
-    return abs(a - b) <= 1e-3 * max(abs(a), abs(b))
+    return _pairwise(a, b, lambda x, y: abs(float(x) - float(y)) <= 1e-3 * max(abs(float(x)), abs(float(y))))
 
 
 # --- checking -----------------------------------------------------------------------------------
