@@ -33,13 +33,13 @@ from ankismith.cards.model import (
 from ankismith.cards.placeholders import FORMATS, PLACEHOLDER
 from ankismith.cards.yamlsafe import YamlProblem, load_mapping
 from ankismith.errors import Collector
-from ankismith.rules import MAX_VARIANTS, is_int
+from ankismith.rules import MAX_VARIANTS, SOLVER_KEYS, is_int
 
 MAX_FILE_BYTES = 8 * 1024 * 1024
 DECK_KEYS = ("name", "id", "description", "tags", "seed", "variants", *Review.KEYS)
 FRONT_MATTER_KEYS = ("subdeck", "tags")
 # what a ```numeric block may hold: the solver's part (`NumericBlock.spec`), then the review settings
-NUMERIC_KEYS = ("problem", "answer", "given", "params", "where", "variants", *Review.KEYS)
+NUMERIC_KEYS = (*SOLVER_KEYS, *Review.KEYS)
 
 _HEADING = re.compile(r"^##(?!#)(?:[ \t]+(?P<text>.*?))?[ \t]*#*[ \t]*$")
 _ATTRS = re.compile(r"\{(?P<body>[^{}]*)\}\s*$")

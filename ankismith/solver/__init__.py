@@ -15,7 +15,7 @@ from typing import Any
 
 import numpy as np
 
-from ankismith.rules import MAX_VARIANTS, is_int
+from ankismith.rules import MAX_VARIANTS, SOLVER_KEYS, is_int
 from ankismith.solver import safe_eval, steps
 from ankismith.solver.families import FAMILIES
 from ankismith.solver.family import Family, InvalidParams, Param, check_size
@@ -25,7 +25,7 @@ from ankismith.solver.values import is_exact, is_matrix, is_number, to_json, to_
 
 __all__ = ["FAMILIES", "Instance", "SpecIssue", "instantiate", "is_matrix", "to_json", "to_tex", "to_text"]
 
-BLOCK_KEYS = ("problem", "answer", "given", "params", "where", "variants")
+BLOCK_KEYS = SOLVER_KEYS
 MAX_TRIES = 1000
 
 
