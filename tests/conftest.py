@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import re
 import shutil
 import textwrap
 from collections.abc import Iterator
@@ -11,6 +10,8 @@ from pathlib import Path
 
 import pytest
 from hypothesis import settings
+
+from ankismith.notes.pool import without_pool  # noqa: F401 (the tests' helper too)
 
 # CI runs the property and fuzz tests with fixed examples, so that its verdict does not depend on
 # luck; locally they explore new examples every run (and remember failures in .hypothesis/).
@@ -49,11 +50,6 @@ def write_deck(root: Path, files: dict[str, str | bytes], deck_yaml: str | None 
         else:
             path.write_text(textwrap.dedent(content).lstrip("\n"), encoding="utf-8")
     return root
-
-
-def without_pool(field: str) -> str:
-    """A numeric note's Question field without the pool of instances it ends with."""
-    return re.sub(r'<script type="application/json" class="am-pool">.*?</script>', "", field, flags=re.S)
 
 
 @pytest.fixture

@@ -4,7 +4,6 @@ switch between them in a real Anki collection."""
 from __future__ import annotations
 
 import html
-import json
 import re
 import time
 from pathlib import Path
@@ -13,6 +12,7 @@ import pytest
 from conftest import import_apkg, notes_by_key, without_pool, write_deck
 
 from ankismith.errors import DeckErrors
+from ankismith.notes.pool import OPEN, read_pool
 from ankismith.pipeline import build, compile_decks
 
 STEP = """
@@ -28,11 +28,11 @@ $x = {{{{x}}}}$, $\\eta = {{{{lr}}}}$, $g = {{{{grad}}}}$: $x_{{t+1}}$?
 
 
 def pool_of(question_field: str) -> dict[str, object]:
-    match = re.search(r'<script type="application/json" class="am-pool">(.*?)</script>', question_field, re.S)
-    assert match, question_field
-    text = match.group(1)
+    pool = read_pool(question_field)
+    assert pool is not None, question_field
+    text = question_field[question_field.index(OPEN) + len(OPEN) : question_field.rindex("</script>")]
     assert "<" not in text and ">" not in text and "&" not in text  # nothing the HTML parser could act on
-    return json.loads(text)
+    return pool
 
 
 def only_note(deck: Path) -> object:

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import hashlib
 import html
-import json
 from dataclasses import dataclass, replace
 from typing import Any
 
@@ -20,6 +19,7 @@ from ankismith.cards.model import Card, DeckConfig, Review
 from ankismith.cards.placeholders import FORMATS, Value, fill
 from ankismith.errors import Collector
 from ankismith.notes import BuiltNote, note
+from ankismith.notes.pool import pool_element
 
 POOL_VERSION = 1
 
@@ -126,8 +126,7 @@ def _note(
 
 
 def pool_script(salt: str, pool: list[_Shown], review: Review) -> str:
-    """The pool as a JSON script element the browser does not run (`<`, `>`, `&` escaped: the text
-    can never close the element, and entity-like text stays text)."""
+    """The pool of instances, for the card script to choose from (notes/pool.py)."""
     data = {
         "v": POOL_VERSION,
         "salt": salt,
@@ -135,9 +134,7 @@ def pool_script(salt: str, pool: list[_Shown], review: Review) -> str:
         "tolerance": review.tolerance,
         "instances": [shown.pool_entry() for shown in pool],
     }
-    text = json.dumps(data, ensure_ascii=False, separators=(",", ":"))
-    text = text.replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026")
-    return f'<script type="application/json" class="am-pool">{text}</script>'
+    return pool_element(data)
 
 
 def _salt(deck_id: str, key: str) -> str:

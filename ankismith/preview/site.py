@@ -34,6 +34,7 @@ from urllib.parse import quote
 from ankismith.builder.models import stylesheet
 from ankismith.cards.model import Kind
 from ankismith.notes import BuiltNote
+from ankismith.notes.pool import read_pool, without_pool
 from ankismith.preview.anki import card_sides
 
 if TYPE_CHECKING:
@@ -41,7 +42,6 @@ if TYPE_CHECKING:
 
 ASSETS = ("preview.css", "preview.js", "frame.js")
 _TAG = re.compile(r"<[^>]+>")
-_POOL = re.compile(r'<script type="application/json" class="am-pool">(?P<json>.*?)</script>', re.S)
 _MATH = re.compile(r"\\\(|\\\[")
 
 
@@ -184,10 +184,10 @@ def _entry(note: BuiltNote, note_id: str, sides: Iterable[Any], folder: str) -> 
     """What the deck page knows of a note before its card file loads: enough to list and search it."""
     first = dict(note.fields)
     question = next(iter(first.values()))
-    pool = _POOL.search(question)
-    size = len(json.loads(pool["json"])["instances"]) if pool else 0
+    pool = read_pool(question)
+    size = len(pool["instances"]) if pool else 0
     path, _, line = note.source.rpartition(":")
-    text = html.unescape(_TAG.sub(" ", _POOL.sub("", question)))
+    text = html.unescape(_TAG.sub(" ", without_pool(question)))
     return {
         "id": note_id,
         "key": note.key,

@@ -8,14 +8,14 @@ fixed-size conv card (a pool of one) and a card without the answer box.
 
 from __future__ import annotations
 
-import json
-import re
 import tempfile
 import textwrap
 from dataclasses import dataclass
 from functools import cache
 from importlib import resources
 from pathlib import Path
+
+from ankismith.notes.pool import read_pool
 
 ASSETS = resources.files("ankismith.builder") / "assets"
 
@@ -100,9 +100,9 @@ class RenderedCard:
 
 def pool_of(question_field: str) -> dict:
     """The pool a numeric note's Question field ends with."""
-    match = re.search(r'<script type="application/json" class="am-pool">(.*?)</script>', question_field, re.S)
-    assert match, "a numeric note carries its pool"
-    return json.loads(match.group(1))
+    pool = read_pool(question_field)
+    assert pool is not None, "a numeric note carries its pool"
+    return pool
 
 
 @cache
