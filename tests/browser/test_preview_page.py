@@ -159,10 +159,9 @@ def test_every_bundled_card_is_shown_typeset_day_and_night(
     background = "() => getComputedStyle(document.body).backgroundColor"
     first = card_frames(page)[0]
     assert first.evaluate(background) == "rgb(255, 255, 255)"
-    page.locator("#night").check()
-    page.wait_for_function("() => document.querySelectorAll('iframe[data-shown]').length > 0")
-    time.sleep(1.0)
-    colours = {frame.evaluate(background) for frame in card_frames(page) if frame.evaluate("() => !!document.body")}
+    page.locator("#night").check()  # every frame loads again, in night mode
+    page.wait_for_function(f"() => document.querySelectorAll('iframe[data-shown]').length === {2 * len(notes)}")
+    colours = {frame.evaluate(background) for frame in card_frames(page)}
     assert colours == {"rgb(30, 30, 30)"}
     assert not_blank(page.screenshot())
 
@@ -173,7 +172,10 @@ def test_images_load_and_the_search_box_filters(preview_site: Path, new_context:
     show_every_card(page, 1)
     back = page.frame_locator("figure.side-a iframe")
     back.locator("img").wait_for()
-    assert back.locator("img").evaluate("(img) => img.complete && img.naturalWidth") == 2
+    deadline = time.monotonic() + 15
+    while back.locator("img").evaluate("(img) => img.complete && img.naturalWidth") != 2:  # loaded, 2 px wide
+        assert time.monotonic() < deadline, "the image did not load"
+        time.sleep(0.05)
     page.goto((preview_site / "decks" / "dl-midterm.html").as_uri())
     page.locator("#search").fill("LeNet")
     visible = page.locator("article.entry:not([hidden])")

@@ -190,7 +190,11 @@
       if (noteIds && frame.loaded) {
         var card = cards ? cards[frame.entry.id] : undefined;
         frame.iframe.contentWindow.postMessage({ type: "refresh", version: version, card: card }, "*");
-      } else frame.iframe.src = frameUrl(frame.entry, frame.ord, frame.side, frame.instance);
+      } else {
+        frame.iframe.removeAttribute("data-shown"); // until the new page says it is typeset
+        frame.loaded = false;
+        frame.iframe.src = frameUrl(frame.entry, frame.ord, frame.side, frame.instance);
+      }
       if (frame.button) frame.button.textContent = "Show answer";
     });
   }
