@@ -95,9 +95,9 @@ def numeric_notes(card: Card, config: DeckConfig, question: str, extra: str, err
         return []
     shown = [_show(instance, question, extra) for instance in instances]
     if review.fresh:
-        pool = [{key: value for key, value in s.data().items() if key != "problem"} for s in shown]
-        data = {**shown[0].data(), "pool": pool}
-        return [_note(card, config, card.key, shown, review, data)]
+        data = [s.data() for s in shown]
+        pool = [{"params": d["params"], "answer": d["answer"]} for d in data]
+        return [_note(card, config, card.key, shown, review, {**data[0], "pool": pool})]
     return [_note(card, config, card.key + s.instance.suffix, [s], review, s.data()) for s in shown]
 
 
