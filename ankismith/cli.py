@@ -96,6 +96,12 @@ def _fail(exc: DeckErrors) -> typer.Exit:
     return typer.Exit(1)
 
 
+def _cannot_write(exc: OSError, output: Path) -> typer.Exit:
+    """An output folder that cannot be written (not writable, a file in the way, a full disk): one line."""
+    err.print(f"{exc.filename or output}: cannot write: {exc.strerror or exc}", markup=False)
+    return typer.Exit(1)
+
+
 def _warn(warnings: tuple[SourceError, ...]) -> None:
     for warning in warnings:
         err.print(f"{warning} (warning)", markup=False, style="yellow")
@@ -193,9 +199,7 @@ def build(
         except DeckErrors as exc:
             raise _fail(exc) from None
         except OSError as exc:  # the output folder: not writable, a file in the way, a full disk
-            where = exc.filename or output
-            err.print(f"{where}: cannot write: {exc.strerror or exc}", markup=False)
-            raise typer.Exit(1) from None
+            raise _cannot_write(exc, output) from None
     _warn(warnings)
     for item in written:
         _report(item)
@@ -365,10 +369,9 @@ def preview(
     except DeckErrors as exc:
         raise _fail(exc) from None
     except OSError as exc:
-        err.print(f"{exc.filename or output}: cannot write: {exc.strerror or exc}", markup=False)
-        raise typer.Exit(1) from None
+        raise _cannot_write(exc, output) from None
     _warn(compiled.warnings)
-    cards = sum(1 for deck in compiled.decks for _ in deck.notes)
+    cards = sum(len(deck.notes) for deck in compiled.decks)
     out.print(f"{index}: {len(compiled.decks)} deck(s), {cards} notes; open it in a browser", markup=False)
     if found is None:
         out.print(

@@ -108,11 +108,7 @@ class Server:
         try:
             compiled = self.builder.compile(find_decks(self.decks))
         except DeckErrors as exc:
-            lines = [str(error) for error in exc.errors]
-            for line in lines:
-                self.say(line, True)
-            self.say(f"{len(lines)} error(s); the last good .apkg stays", True)
-            self.hub.publish({"errors": lines, "warnings": [], "changed": [], "versions": self.versions})
+            self._failed([str(error) for error in exc.errors])
             return False
         written = self.site.write(compiled.decks)
         self.versions = written.versions
@@ -133,10 +129,7 @@ class Server:
         try:
             packages, _ = self.builder.package(compiled, self.out_dir)
         except DeckErrors as exc:
-            lines = [str(error) for error in exc.errors]
-            self.hub.publish({"errors": lines, "warnings": warnings, "changed": [], "versions": self.versions})
-            for line in lines:
-                self.say(line, True)
+            self._failed([str(error) for error in exc.errors], warnings)
             return False
         for item in packages:
             self.say(f"{item.path}: {item.note_count} notes", False)
@@ -171,9 +164,14 @@ class Server:
             gc.collect()
             gc.freeze()
         except Exception as exc:  # the loop must outlive a bad save
-            line = f"internal error: {type(exc).__name__}: {exc}; please report it (the last good .apkg stays)"
+            self._failed([f"internal error: {type(exc).__name__}: {exc}; please report it"])
+
+    def _failed(self, lines: list[str], warnings: Sequence[str] = ()) -> None:
+        """Say the errors in the terminal and at the top of every page; the last good .apkg stays."""
+        for line in lines:
             self.say(line, True)
-            self.hub.publish({"errors": [line], "warnings": [], "changed": [], "versions": self.versions})
+        self.say(f"{len(lines)} error(s); the last good .apkg stays", True)
+        self.hub.publish({"errors": lines, "warnings": list(warnings), "changed": [], "versions": self.versions})
 
     def stop(self) -> None:
         """Ask `run` to return."""
