@@ -16,12 +16,12 @@ from typing import TYPE_CHECKING, Annotated, ParamSpec, TypeVar
 import typer
 from rich.console import Console
 
-from ankismith.rules import MAX_VARIANTS
+from ankismith.rules import CACHE_DIR, MAX_VARIANTS
 
 if TYPE_CHECKING:
     from rich.progress import Progress, TaskID
 
-    from ankismith.pipeline import Compiled, DeckErrors, SourceError, Written
+    from ankismith.build.pipeline import Compiled, DeckErrors, SourceError, Written
 
 app = typer.Typer(
     name="ankismith",
@@ -153,7 +153,7 @@ class _ProgressBar:
 def _no_decks(paths: list[Path] | None) -> typer.Exit | None:
     if paths:
         return None
-    from ankismith.pipeline import find_decks
+    from ankismith.build.pipeline import find_decks
 
     if not find_decks([]):
         err.print("no decks: pass deck folders, or run where ./decks/<name>/deck.yaml exists", markup=False)
@@ -168,7 +168,7 @@ def build(
     output: Annotated[Path, typer.Option("--output", "-o", help="Folder for the .apkg files.")] = Path("dist"),
     seed: Seed = None,
     variants: Variants = None,
-    cache: CacheDir = Path(".ankismith-cache"),
+    cache: CacheDir = Path(CACHE_DIR),
     no_cache: NoCache = False,
     new_id: Annotated[
         bool,
@@ -182,8 +182,8 @@ def build(
     """Build DIR/<deck id>.apkg for each deck."""
     if (stop := _no_decks(decks)) is not None:
         raise stop
-    from ankismith.pipeline import DeckErrors
-    from ankismith.pipeline import build as run_build
+    from ankismith.build.pipeline import DeckErrors
+    from ankismith.build.pipeline import build as run_build
 
     with _ProgressBar() as progress:
         try:
@@ -207,7 +207,8 @@ def build(
 
 def _report(item: Written) -> None:
     """What a build wrote, and what changed: counted against ankismith.lock, never against a collection."""
-    from ankismith.builder.lock import BASELINE_LOCK, BASELINE_NONE, LOCK_NAME
+    from ankismith.package.lock import BASELINE_LOCK, BASELINE_NONE
+    from ankismith.rules import LOCK_NAME
 
     report = item.report
     state = " (up to date)" if item.skipped else ""
@@ -274,7 +275,7 @@ def _compile(
     """
     if (stop := _no_decks(decks)) is not None:
         raise stop
-    from ankismith.pipeline import DeckErrors, check_decks, compile_decks
+    from ankismith.build.pipeline import DeckErrors, check_decks, compile_decks
 
     try:
         if check:
@@ -289,7 +290,7 @@ def _compile(
 
 @app.command()
 @_guarded
-def check(decks: DeckDirs = None, cache: CacheDir = Path(".ankismith-cache"), no_cache: NoCache = False) -> None:
+def check(decks: DeckDirs = None, cache: CacheDir = Path(CACHE_DIR), no_cache: NoCache = False) -> None:
     """Validate decks without writing anything but the build cache; every problem as path:line: message."""
     compiled = _compile(decks, None if no_cache else cache, check=True)
     for deck in compiled.decks:
@@ -298,11 +299,11 @@ def check(decks: DeckDirs = None, cache: CacheDir = Path(".ankismith-cache"), no
 
 @app.command(name="list")
 @_guarded
-def list_decks(decks: DeckDirs = None, cache: CacheDir = Path(".ankismith-cache"), no_cache: NoCache = False) -> None:
+def list_decks(decks: DeckDirs = None, cache: CacheDir = Path(CACHE_DIR), no_cache: NoCache = False) -> None:
     """Each deck: name, id, notes by kind."""
     from collections import Counter
 
-    from ankismith.cards.model import Kind
+    from ankismith.model.cards import Kind
 
     compiled = _compile(decks, None if no_cache else cache)
     for deck in compiled.decks:
@@ -320,7 +321,7 @@ def export(
     format: Annotated[str, typer.Option("--format", help="Output format: json.")] = "json",  # noqa: A002
     seed: Seed = None,
     variants: Variants = None,
-    cache: CacheDir = Path(".ankismith-cache"),
+    cache: CacheDir = Path(CACHE_DIR),
     no_cache: NoCache = False,
 ) -> None:
     """Print the built notes as JSON on stdout."""
@@ -354,13 +355,13 @@ def preview(
     decks: DeckDirs = None,
     output: Annotated[Path, typer.Option("--output", "-o", help="Folder for the preview site.")] = Path("dist/preview"),
     mathjax: MathJax = None,
-    cache: CacheDir = Path(".ankismith-cache"),
+    cache: CacheDir = Path(CACHE_DIR),
     no_cache: NoCache = False,
 ) -> None:
     """Write a static HTML preview of every card, front and back, as Anki shows it."""
     if (stop := _no_decks(decks)) is not None:
         raise stop
-    from ankismith.pipeline import DeckErrors
+    from ankismith.build.pipeline import DeckErrors
     from ankismith.preview.site import write_preview
 
     found = _mathjax(mathjax)
@@ -392,7 +393,7 @@ def serve(
     output: Annotated[Path, typer.Option("--output", "-o", help="Folder for the .apkg files.")] = Path("dist"),
     site: Annotated[Path, typer.Option("--site", help="Folder for the preview site.")] = Path("dist/preview"),
     mathjax: MathJax = None,
-    cache: CacheDir = Path(".ankismith-cache"),
+    cache: CacheDir = Path(CACHE_DIR),
     no_cache: NoCache = False,
 ) -> None:
     """Serve the preview, rebuild the changed cards and the .apkg on every save, reload the open pages."""
@@ -417,7 +418,7 @@ def serve(
 @_guarded
 def problems() -> None:
     """The solver families: their params and what they compute."""
-    from ankismith.pipeline import problem_families
+    from ankismith.build.pipeline import problem_families
 
     for family in problem_families().values():
         out.print(f"[bold]{family.name}[/bold]: {family.summary}")

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
+from pathlib import Path
 
 
 @dataclass(frozen=True, order=True)
@@ -95,3 +96,9 @@ def blame(path: str, line: int, subject: str) -> Iterator[None]:
         raise
     except Exception as exc:
         raise InternalError.wrap(exc, path, line, subject) from exc
+
+
+def shown_path(path: Path, root: Path) -> str:
+    """Path shown in messages: the deck folder as given, then the file inside it."""
+    inner = path.relative_to(root).as_posix()
+    return inner if root == Path(".") else f"{root.as_posix().rstrip('/')}/{inner}"

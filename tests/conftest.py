@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 from hypothesis import settings
 
-from ankismith.notes.pool import without_pool  # noqa: F401 (the tests' helper too)
+from ankismith.render.pool import without_pool  # noqa: F401 (the tests' helper too)
 
 # CI runs the property and fuzz tests with fixed examples, so that its verdict does not depend on
 # luck; locally they explore new examples every run (and remember failures in .hypothesis/).

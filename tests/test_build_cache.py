@@ -12,10 +12,10 @@ import genanki
 import pytest
 from conftest import write_deck
 
-from ankismith import compiler, pipeline
-from ankismith.builder.ids import guid_for
+from ankismith.build import compiler, pipeline
+from ankismith.build.pipeline import build, compile_decks
 from ankismith.errors import DeckErrors
-from ankismith.pipeline import build, compile_decks
+from ankismith.model.ids import guid_for
 
 PNG_A = b"\x89PNG\r\n\x1a\nAAAA"
 PNG_B = b"\x89PNG\r\n\x1a\nBBBB"
@@ -137,11 +137,24 @@ def test_in_an_edited_file_only_the_edited_card_is_compiled(
 ) -> None:
     write_deck(deck_dir, {"a.md": "## A {#a}\none\n## B {#b}\ntwo\n## C {#c}\nthree\n"})
     cache = tmp_path / "cache"
+    notes(deck_dir, cache)
+    compiled = spy(monkeypatch, "render_notes", lambda card: card.key)
+    (deck_dir / "a.md").write_text("## A {#a}\none\n## B {#b}\ntwo, edited\n## C {#c}\nthree\n")
+    notes(deck_dir, cache)
+    assert compiled == ["b"]
+
+
+def test_a_card_that_moved_is_compiled_again_at_its_new_line(
+    deck_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # a card's key is the whole card, its lines included: a moved card is a new value (never a stale `source`)
+    write_deck(deck_dir, {"a.md": "## A {#a}\none\n## B {#b}\ntwo\n## C {#c}\nthree\n"})
+    cache = tmp_path / "cache"
     first = notes(deck_dir, cache)
     compiled = spy(monkeypatch, "render_notes", lambda card: card.key)
-    (deck_dir / "a.md").write_text("## A {#a}\none\nmore lines\nabove\n## B {#b}\ntwo, edited\n## C {#c}\nthree\n")
+    (deck_dir / "a.md").write_text("## A {#a}\none\nmore lines\nabove\n## B {#b}\ntwo\n## C {#c}\nthree\n")
     second = notes(deck_dir, cache)
-    assert compiled == ["a", "b"]  # a changed (a line added), b changed; c only moved
+    assert compiled == ["a", "b", "c"]
     assert second["c"].source == "a.md:7" and first["c"].source == "a.md:5"
     assert dict(second["c"].fields) == dict(first["c"].fields)
 
@@ -163,32 +176,37 @@ def test_parallel_compile_gives_the_same_notes_and_errors(
         compile_decks([deck_dir], cache_dir=tmp_path / "cache")
 
 
-def test_a_markdown_setting_or_library_version_change_recompiles(
-    deck_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    from ankismith import buildcache
-    from ankismith.cards import extensions, render
+def test_the_code_fingerprint_covers_every_file_of_the_package(tmp_path: Path) -> None:
+    import shutil
+
+    from ankismith.build import cache as buildcache
+
+    package = Path(buildcache.__file__).resolve().parent.parent
+    copy = tmp_path / "ankismith"
+    shutil.copytree(package, copy, ignore=shutil.ignore_patterns("__pycache__"))
+    seen = {buildcache.code_fingerprint.__wrapped__(copy)}
+    for name in ("render/extensions.py", "package/assets/card.js", "package/assets/card.css", "rules.py"):
+        with (copy / name).open("a") as handle:
+            handle.write("\n")
+        seen.add(buildcache.code_fingerprint.__wrapped__(copy))
+    assert len(seen) == 5
+
+
+def test_a_library_version_change_recompiles(deck_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from ankismith.build import cache as buildcache
 
     write_deck(deck_dir, {"a.md": "## Code {#code}\n```python\nx = 1\n```\n"})
     cache = tmp_path / "cache"
-    before = dict(notes(deck_dir, cache)["code"].fields)["Back"]
-    assert '<div class="highlight">' in before
-    configs = {"pymdownx.highlight": {"use_pygments": True, "css_class": "code", "guess_lang": False}}
-    monkeypatch.setattr(extensions, "EXTENSION_CONFIGS", configs)
+    notes(deck_dir, cache)
+    parsed = count_parses(monkeypatch)
+    real = buildcache.metadata.version
+    monkeypatch.setattr(buildcache.metadata, "version", lambda name: "99.0" if name == "markdown" else real(name))
     buildcache.code_fingerprint.cache_clear()
-    render.default_renderer.cache_clear()
     try:
-        after = dict(notes(deck_dir, cache)["code"].fields)["Back"]
-        assert '<div class="code">' in after  # not the cached HTML of the old setting
-        parsed = count_parses(monkeypatch)
-        real = buildcache.metadata.version
-        monkeypatch.setattr(buildcache.metadata, "version", lambda name: "99.0" if name == "markdown" else real(name))
-        buildcache.code_fingerprint.cache_clear()
         notes(deck_dir, cache)
         assert parsed == ["a.md"]  # a Markdown upgrade: compiled again
     finally:
         buildcache.code_fingerprint.cache_clear()
-        render.default_renderer.cache_clear()
 
 
 def test_nothing_changed_means_nothing_compiled(
@@ -224,13 +242,13 @@ def test_nothing_changed_means_nothing_compiled(
 def test_progress_is_reported_up_to_the_total(deck_dir: Path) -> None:
     write_deck(deck_dir, {f"{i}.md": f"## C{i} {{#c{i}}}\ntext {i}\n" for i in range(3)})
     seen: list[tuple[int, int]] = []
-    compile_decks([deck_dir], on_progress=lambda done, total: seen.append((done, total)))
+    build([deck_dir], deck_dir.parent / "out", on_progress=lambda done, total: seen.append((done, total)))
     assert len(seen) == 3 and seen[-1][0] == seen[-1][1] > 0
     assert [done for done, _ in seen] == sorted(done for done, _ in seen)
 
 
 def test_an_oversized_cache_starts_afresh(deck_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    from ankismith.buildcache import BuildCache
+    from ankismith.build.cache import BuildCache
 
     write_deck(deck_dir, {"a.md": "## A {#a}\none\n"})
     cache = tmp_path / "cache"

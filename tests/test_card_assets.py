@@ -10,7 +10,7 @@ from importlib import resources
 
 import pytest
 
-ASSETS = resources.files("ankismith.builder") / "assets"
+ASSETS = resources.files("ankismith.package") / "assets"
 
 
 @pytest.fixture(scope="module")

@@ -16,8 +16,8 @@ import pytest
 from conftest import write_deck
 
 from ankismith import solver
+from ankismith.build.pipeline import compile_decks
 from ankismith.cards.yamlsafe import load_mapping
-from ankismith.pipeline import compile_decks
 from ankismith.solver.values import format_number, is_exact, to_tex, to_text
 
 # --- item 2: scientific notation --------------------------------------------------------------
@@ -186,7 +186,7 @@ def test_drawn_big_ranges_are_exact_and_uniform_enough() -> None:
 
 def test_int64_ranges_draw_as_before() -> None:
     # the numbers of existing decks must not move: inside int64 the draw is numpy's, as it was
-    from ankismith.solver import _key_words
+    from ankismith.solver.instantiate import _key_words
 
     rng = np.random.default_rng([788, *_key_words("k"), 1])
     (instance,) = solver.instantiate({"answer": "W", "params": {"W": "5..32"}}, 788, "k", 1)

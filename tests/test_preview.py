@@ -6,8 +6,8 @@ from pathlib import Path
 
 from conftest import import_apkg, notes_by_key, write_deck
 
-from ankismith.cards.model import Kind
-from ankismith.pipeline import build, compile_decks
+from ankismith.build.pipeline import build, compile_decks
+from ankismith.model.cards import Kind
 from ankismith.preview.anki import card_sides
 
 CLOZES = """

@@ -8,9 +8,9 @@ from pathlib import Path
 import pytest
 from conftest import write_deck
 
-from ankismith.cards.model import Card, DeckConfig, Kind
 from ankismith.cards.reader import check_keys, read_cards, read_deck, slugify
 from ankismith.errors import Collector
+from ankismith.model.cards import Card, DeckConfig, Kind
 
 
 @dataclass(frozen=True)

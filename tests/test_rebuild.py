@@ -10,8 +10,8 @@ from pathlib import Path
 import pytest
 from conftest import import_apkg, notes_by_key, write_deck
 
-from ankismith.builder import models
-from ankismith.pipeline import build
+from ankismith.build.pipeline import build
+from ankismith.package import models
 
 CARDS = """
 ## First question {#first}
@@ -148,7 +148,7 @@ def test_missing_or_broken_lock_updates_everything_once(deck: Path, tmp_path: Pa
     (deck / "ankismith.lock").write_text("{not json")
     written, warnings = build([deck], tmp_path / "out", now=2_000_000)
     assert len(written[0].report.added) == 6
-    assert any("unreadable" in str(w) for w in warnings)
+    assert any("ankismith.lock cannot be used: not JSON" in str(w) for w in warnings)
     (deck / "ankismith.lock").unlink()
     written, _ = build([deck], tmp_path / "out", now=3_000_000)
     assert len(written[0].report.added) == 6

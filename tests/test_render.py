@@ -8,7 +8,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from ankismith.cards.render import Renderer, _plain_inline, _protect_block_start
+from ankismith.render.markdown import Renderer, _plain_inline, _protect_block_start
 
 GOLDEN = Path(__file__).parent / "golden"
 CASES = sorted(p.stem for p in GOLDEN.glob("*.md"))

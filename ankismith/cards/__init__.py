@@ -1,1 +1,1 @@
-"""Read deck folders and Markdown into typed cards; render them to HTML."""
+"""The read stage: deck folders (deck.yaml, card files, images) into typed cards, each with its path:line."""

@@ -2,34 +2,18 @@
 
 from __future__ import annotations
 
-import hashlib
 import re
 from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import unquote, urlparse
 
-from ankismith.cards.model import Card
 from ankismith.errors import Collector
+from ankismith.model.canon import sha256_hex
+from ankismith.model.cards import Card
+from ankismith.model.inputs import Inputs
+from ankismith.model.notes import MediaFile
 
 MAX_MEDIA_BYTES = 50 * 1024 * 1024
-
-
-@dataclass(frozen=True)
-class MediaFile:
-    """A packaged media file: its name in Anki, where it is on disk, and its size and mtime then."""
-
-    name: str
-    path: str
-    size: int
-    mtime_ns: int
-
-    def unchanged(self) -> bool:
-        """Whether the file on disk still has the size and mtime it had when it was hashed."""
-        try:
-            stat = Path(self.path).stat()
-        except OSError:
-            return False
-        return (stat.st_size, stat.st_mtime_ns) == (self.size, self.mtime_ns)
 
 
 @dataclass(frozen=True)
@@ -45,7 +29,7 @@ def media_name(original: str, content: bytes) -> str:
     so two different `fig.png` in two folders must not collide)."""
     path = Path(original)
     safe = re.sub(r"[^A-Za-z0-9_-]+", "-", path.stem).strip("-")[:40] or "media"
-    return f"{safe}-{hashlib.sha256(content).hexdigest()[:16]}{path.suffix.lower()}"
+    return f"{safe}-{sha256_hex(content)[:16]}{path.suffix.lower()}"
 
 
 # what each kind of image starts with; the extensions that say it (the first one is the usual)
@@ -117,8 +101,9 @@ def image_problem(suffix: str, data: bytes) -> str | None:
     return f"{what}: {why}{known}"
 
 
-def resolve_media(card: Card, root: Path, errors: Collector) -> CardMedia:
-    """Find each image of `card` on disk, relative to its Markdown file, inside the deck folder."""
+def resolve_media(card: Card, root: Path, inputs: Inputs, errors: Collector) -> CardMedia:
+    """Find each image of `card` on disk, relative to its Markdown file, inside the deck folder (read
+    through `inputs`, which records what a cached result depends on)."""
     names: dict[str, str] = {}
     files: list[MediaFile] = []
     if not card.images:
@@ -145,7 +130,7 @@ def resolve_media(card: Card, root: Path, errors: Collector) -> CardMedia:
             if stat.st_size > MAX_MEDIA_BYTES:
                 errors.error(*where, f"image {ref.src!r} is {stat.st_size:,} bytes; the limit is {MAX_MEDIA_BYTES:,}")
                 continue
-            data = path.read_bytes()
+            data = inputs.read_bytes(path)
         except OSError as exc:
             errors.error(*where, f"image {ref.src!r} cannot be read: {exc.strerror or exc}")
             continue
@@ -154,5 +139,5 @@ def resolve_media(card: Card, root: Path, errors: Collector) -> CardMedia:
             continue
         name = media_name(path.name, data)
         names[ref.src] = name
-        files.append(MediaFile(name, str(path), stat.st_size, stat.st_mtime_ns))
+        files.append(MediaFile(name, str(path), len(data)))
     return CardMedia(names, tuple(files))

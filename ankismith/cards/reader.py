@@ -16,24 +16,23 @@ from pathlib import Path
 from typing import Any
 
 from ankismith.cards.fences import Mark, fence_marks, info_word
-from ankismith.cards.model import (
-    CLOZE,
-    CLOZE_OPEN,
+from ankismith.cards.yamlsafe import YamlProblem, load_mapping
+from ankismith.errors import Collector, shown_path
+from ankismith.model.canon import sha256_hex
+from ankismith.model.cards import (
     Card,
     Choice,
     Deck,
     DeckConfig,
     ImageRef,
+    KeyRef,
     Kind,
     NumericBlock,
     Placeholder,
     Review,
     SourceFile,
 )
-from ankismith.cards.placeholders import FORMATS, PLACEHOLDER
-from ankismith.cards.yamlsafe import YamlProblem, load_mapping
-from ankismith.errors import Collector
-from ankismith.rules import MAX_VARIANTS, SOLVER_KEYS, is_int
+from ankismith.rules import CLOZE, CLOZE_OPEN, MAX_VARIANTS, PLACEHOLDER, PLACEHOLDER_FORMATS, SOLVER_KEYS, is_int
 
 MAX_FILE_BYTES = 8 * 1024 * 1024
 DECK_KEYS = ("name", "id", "description", "tags", "seed", "variants", *Review.KEYS)
@@ -64,8 +63,14 @@ def read_deck(root: Path, errors: Collector) -> Deck | None:
     """Read the deck folder `root`: its settings and the bytes of its card files (cards come from
     `read_cards`, file by file, so that a build can skip files it has compiled before). Problems go
     to `errors`; None when deck.yaml is unusable."""
-    config = read_config(root, errors)
-    if config is None:
+    settings = root / "deck.yaml"
+    shown = shown_path(settings, root)
+    if not settings.is_file():
+        _not_a_deck(root, errors)
+        return None
+    settings_data = read_bytes(settings, shown, errors)
+    config = read_config(root, settings_data, errors) if settings_data is not None else None
+    if config is None or settings_data is None:
         return None
     files = []
     for path in card_files(root):
@@ -73,7 +78,7 @@ def read_deck(root: Path, errors: Collector) -> Deck | None:
         data = read_bytes(path, file.shown, errors)
         if data is not None:
             files.append((file, data))
-    return Deck(config, tuple(files))
+    return Deck(config, tuple(files), sha256_hex(settings_data))
 
 
 def source_file(path: Path, root: Path) -> SourceFile:
@@ -94,14 +99,11 @@ def card_files(root: Path) -> list[Path]:
     return sorted(files, key=lambda p: p.relative_to(root).as_posix())
 
 
-def read_config(root: Path, errors: Collector) -> DeckConfig | None:
-    """Read and check deck.yaml; None when it is missing or has errors."""
+def read_config(root: Path, data: bytes, errors: Collector) -> DeckConfig | None:
+    """Check deck.yaml (its bytes `data`); None when it has errors."""
     path = root / "deck.yaml"
     shown = shown_path(path, root)
-    if not path.is_file():
-        _not_a_deck(root, errors)
-        return None
-    text = _read_text(path, shown, errors)
+    text = _read_text(path, shown, errors, data)
     if text is None:
         return None
     try:
@@ -389,12 +391,12 @@ def _parse_card(
             for m in PLACEHOLDER.finditer(line.text)
         )
         for placeholder in placeholders:
-            if placeholder.format is not None and placeholder.format not in FORMATS:
+            if placeholder.format is not None and placeholder.format not in PLACEHOLDER_FORMATS:
                 errors.error(
                     shown,
                     placeholder.line,
                     f"unknown format {placeholder.format!r} in {{{{{placeholder.name}|{placeholder.format}}}}}; "
-                    f"expected one of: {', '.join(FORMATS)} (see docs/format-details.md)",
+                    f"expected one of: {', '.join(PLACEHOLDER_FORMATS)} (see docs/format-details.md)",
                 )
     if len(errors.errors) > before:
         return None, key
@@ -551,15 +553,6 @@ def _images(lines: list[_Line]) -> tuple[ImageRef, ...]:
     return tuple(refs)
 
 
-@dataclass(frozen=True)
-class KeyRef:
-    """A card key and the heading that gave it, for the duplicate check across files."""
-
-    key: str
-    path: str
-    line: int
-
-
 def check_keys(root: Path, keys: list[KeyRef], errors: Collector) -> None:
     """Checks across a deck's files: two cards with one key are an error naming both, and so is a
     deck without any card (its package would hold nothing) unless its files already have errors."""
@@ -587,9 +580,3 @@ def check_keys(root: Path, keys: list[KeyRef], errors: Collector) -> None:
 
 def _join(lines: list[_Line]) -> str:
     return "\n".join(line.text for line in lines).strip("\n")
-
-
-def shown_path(path: Path, root: Path) -> str:
-    """Path shown in messages: the deck folder as given, then the file inside it."""
-    inner = path.relative_to(root).as_posix()
-    return inner if root == Path(".") else f"{root.as_posix().rstrip('/')}/{inner}"

@@ -13,12 +13,12 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from ankismith.builder.models import NOTE_TYPES
-from ankismith.cards.model import CLOZE_OPEN, Kind
+from ankismith.model.cards import Kind
+from ankismith.package.models import NOTE_TYPES
+from ankismith.rules import CLOZE, CLOZE_OPEN, MATH_SPAN
 
 _TAG = re.compile(r"\{\{(?P<sigil>[#^/]?)(?P<name>[^{}]+?)\}\}")
 _EMPTY = re.compile(r"^(?:\s|</?(?:br|div)\s?/?>)*$", re.IGNORECASE)
-_MATH = re.compile(r"\\\(.*?\\\)|\\\[.*?\\\]", re.DOTALL)
 
 
 @dataclass(frozen=True)
@@ -35,15 +35,15 @@ def card_sides(kind: Kind, fields: dict[str, str]) -> list[Side]:
     note_type = NOTE_TYPES[kind]
     front, back = note_type.templates()
     if not note_type.cloze:
-        return [Side(0, render(front, fields), render(back, fields))]
+        return [Side(0, fill_template(front, fields), fill_template(back, fields))]
     numbers = sorted({int(m["number"]) for text in fields.values() for m in CLOZE_OPEN.finditer(text)})
     return [
-        Side(n - 1, render(front, fields, n, answer=False), render(back, fields, n, answer=True))
+        Side(n - 1, fill_template(front, fields, n, answer=False), fill_template(back, fields, n, answer=True))
         for n in (numbers or [1])
     ]
 
 
-def render(template: str, fields: dict[str, str], cloze: int = 0, answer: bool = False) -> str:
+def fill_template(template: str, fields: dict[str, str], cloze: int = 0, answer: bool = False) -> str:
     """A template with the fields filled in; `cloze` is the active cloze number of a cloze card."""
     out: list[str] = []
     stack: list[tuple[str, bool]] = []  # open sections: (field, shown)
@@ -73,12 +73,9 @@ def _field(name: str, fields: dict[str, str], cloze: int, answer: bool) -> str:
     return fields.get(name, "")
 
 
-_CLOZE = re.compile(r"\{\{c(?P<number>\d+)::(?P<text>.*?)(?:::(?P<hint>.*?))?\}\}", re.DOTALL)
-
-
 def render_cloze(text: str, active: int, answer: bool) -> str:
     """A cloze field for the card of cloze number `active`, front or back."""
-    math = [(m.start(), m.end()) for m in _MATH.finditer(text)]
+    math = [(m.start(), m.end()) for m in MATH_SPAN.finditer(text)]
 
     def one(match: re.Match[str]) -> str:
         number, content, hint = int(match["number"]), match["text"], match["hint"]
@@ -91,7 +88,7 @@ def render_cloze(text: str, active: int, answer: bool) -> str:
         hidden = f"[{hint or '...'}]"
         return f'<span class="cloze" data-cloze="{_attribute(content)}" data-ordinal="{number}">{hidden}</span>'
 
-    return _CLOZE.sub(one, text)
+    return CLOZE.sub(one, text)
 
 
 def _attribute(text: str) -> str:

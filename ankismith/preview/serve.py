@@ -22,12 +22,13 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import unquote, urlsplit
 
-from ankismith.pipeline import Builder, DeckErrors, find_decks
+from ankismith.build.pipeline import Builder, DeckErrors, find_decks
 from ankismith.preview.site import Site
+from ankismith.rules import LOCK_NAME
 
 MATHJAX_ROUTE = "/_mathjax/"
 EVENTS_ROUTE = "/_events"
-IGNORED_NAMES = {"ankismith.lock"}  # written by the build itself
+IGNORED_NAMES = {LOCK_NAME}  # written by the build itself
 MAX_CARDS_IN_EVENT = 20
 
 

@@ -16,7 +16,6 @@ file. The pages load without a network: MathJax comes from a local copy when one
 
 from __future__ import annotations
 
-import hashlib
 import html
 import json
 import os
@@ -26,23 +25,22 @@ from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from functools import cache
-from importlib import resources
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 from urllib.parse import quote
 
-from ankismith.builder.models import stylesheet
-from ankismith.cards.model import Kind
-from ankismith.notes import BuiltNote
-from ankismith.notes.pool import read_pool, without_pool
+from ankismith.model.canon import sha256_hex
+from ankismith.model.cards import Kind
+from ankismith.model.notes import BuiltNote
+from ankismith.package.models import stylesheet
 from ankismith.preview.anki import card_sides
+from ankismith.render.pool import read_pool, without_pool
+from ankismith.rules import MATH_OPEN, read_asset, script_json, strip_tags
 
 if TYPE_CHECKING:
-    from ankismith.pipeline import Compiled
+    from ankismith.build.pipeline import Compiled
 
 ASSETS = ("preview.css", "preview.js", "frame.js")
-_TAG = re.compile(r"<[^>]+>")
-_MATH = re.compile(r"\\\(|\\\[")
 
 
 class DeckLike(Protocol):
@@ -103,7 +101,7 @@ class Site:
                 else:
                     sides = card_sides(note.kind, dict(note.fields))
                     data = {"id": note_id, "sides": [{"ord": s.ordinal, "q": s.question, "a": s.answer} for s in sides]}
-                    if self._put(f"cards/{note_id}.js", f"ankismithCard({_json(data)});\n"):
+                    if self._put(f"cards/{note_id}.js", f"ankismithCard({script_json(data)});\n"):
                         changed.append(note_id)
                         cards[note_id] = data
                     entry = _entry(note, note_id, sides, folder)
@@ -126,7 +124,7 @@ class Site:
                 continue
             # the page's version: which cards it lists, in which order (text and lines move without it)
             listed = [[e["id"], e["ords"], e["deck"], e["key"], e["kind"], e["pool"]] for e in entries]
-            version = hashlib.sha256(json.dumps(listed).encode()).hexdigest()[:16]
+            version = sha256_hex(json.dumps(listed))[:16]
             versions[deck.config.id] = version
             page = _deck_page(deck, entries, counts, self.mathjax, version)
             self._put(f"decks/{_file_name(deck.config.id)}.html", page)
@@ -140,7 +138,7 @@ class Site:
         """Write one file unless it already holds `text`; whether it was written. A page being read
         sees the old file or the new one (a rename), never half of one; nothing is synced to disk:
         a preview can always be written again."""
-        digest = hashlib.sha256(text.encode()).hexdigest()
+        digest = sha256_hex(text)
         target = self.root / relative
         if self.written.get(relative) == digest and target.exists():
             return False
@@ -167,7 +165,7 @@ def write_preview(
     """Compile every deck (through the build cache) and write the preview site into `out_dir`
     (nothing on error: DeckErrors); returns what was compiled and the site's index page.
     `mathjax` is the URL the pages load MathJax from."""
-    from ankismith.pipeline import compile_decks
+    from ankismith.build.pipeline import compile_decks
 
     compiled = compile_decks(paths, cache_dir=cache_dir)
     Site(out_dir, mathjax).write(compiled.decks)
@@ -177,7 +175,7 @@ def write_preview(
 @cache
 def note_file_id(note_guid: str) -> str:
     """A file name for a note: a hash of its GUID (GUIDs hold characters file names cannot)."""
-    return hashlib.sha256(note_guid.encode()).hexdigest()[:16]
+    return sha256_hex(note_guid)[:16]
 
 
 def _entry(note: BuiltNote, note_id: str, sides: Iterable[Any], folder: str) -> dict[str, Any]:
@@ -187,7 +185,7 @@ def _entry(note: BuiltNote, note_id: str, sides: Iterable[Any], folder: str) -> 
     pool = read_pool(question)
     size = len(pool["instances"]) if pool else 0
     path, _, line = note.source.rpartition(":")
-    text = html.unescape(_TAG.sub(" ", without_pool(question)))
+    text = html.unescape(strip_tags(without_pool(question), " "))
     return {
         "id": note_id,
         "key": note.key,
@@ -199,7 +197,7 @@ def _entry(note: BuiltNote, note_id: str, sides: Iterable[Any], folder: str) -> 
         "text": " ".join(text.split())[:500],
         "ords": [side.ordinal for side in sides],
         "pool": size,
-        "math": bool(_MATH.search(json.dumps(dict(note.fields)))),
+        "math": bool(MATH_OPEN.search(json.dumps(dict(note.fields)))),
     }
 
 
@@ -233,7 +231,7 @@ def _deck_page(
   <div id="notices"></div>
 </header>
 <main id="cards"></main>
-<script type="application/json" id="deck-data">{_json(data)}</script>
+<script type="application/json" id="deck-data">{script_json(data)}</script>
 <script src="../assets/preview.js"></script>
 </body></html>
 """
@@ -285,13 +283,7 @@ def _frame_page(mathjax: str | None) -> str:
 
 
 def _asset(name: str) -> str:
-    return resources.files("ankismith.preview").joinpath("assets").joinpath(name).read_text(encoding="utf-8")
-
-
-def _json(data: Any) -> str:
-    """JSON safe inside a <script> element."""
-    text = json.dumps(data, ensure_ascii=False, separators=(",", ":"))
-    return text.replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026")
+    return read_asset("ankismith.preview", name)
 
 
 def _file_name(deck_id: str) -> str:

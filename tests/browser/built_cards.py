@@ -15,9 +15,9 @@ from functools import cache
 from importlib import resources
 from pathlib import Path
 
-from ankismith.notes.pool import read_pool
+from ankismith.render.pool import read_pool
 
-ASSETS = resources.files("ankismith.builder") / "assets"
+ASSETS = resources.files("ankismith.package") / "assets"
 
 CARDS = r"""
 ## Product sum {#product-sum}
@@ -110,7 +110,7 @@ def rendered_cards() -> dict[str, RenderedCard]:
     """Every card: built by ankismith (deck seed 788, 20 variants), imported into a collection."""
     from anki.collection import Collection, ImportAnkiPackageOptions, ImportAnkiPackageRequest
 
-    from ankismith.pipeline import build
+    from ankismith.build.pipeline import build
 
     with tempfile.TemporaryDirectory() as folder:
         root = Path(folder)

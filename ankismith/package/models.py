@@ -8,11 +8,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from functools import cache
-from importlib import resources
 from typing import TYPE_CHECKING
 
-from ankismith.builder.lock import content_hash
-from ankismith.cards.model import Kind
+from ankismith.model.canon import content_hash
+from ankismith.model.cards import Kind
+from ankismith.model.notes import NOTE_FIELDS
+from ankismith.rules import read_asset
 
 if TYPE_CHECKING:
     import genanki
@@ -23,19 +24,14 @@ CLOZE_MODEL_ID = 1_733_402_002
 CHOICE_MODEL_ID = 1_733_402_003
 NUMERIC_MODEL_ID = 1_733_402_004
 
-BASIC_FIELDS = ("Front", "Back", "Source")
-CLOZE_FIELDS = ("Text", "Back Extra", "Source")
-CHOICE_FIELDS = ("Question", "Choices", "Marked", "Answer", "Explanation", "Source")
-NUMERIC_FIELDS = ("Question", "Answer", "Solution", "Extra", "Source")
-
 _SOURCE = '<div class="source">{{Source}}</div>'
 _MATHJAX_HINT = '<span class="am-mathjax" hidden>\\(\\)</span>'
 
 
 @cache
 def asset(name: str) -> str:
-    """A file of `builder/assets/`: what runs and is styled on the card lives in files of its own."""
-    return resources.files("ankismith.builder").joinpath("assets").joinpath(name).read_text(encoding="utf-8")
+    """A file of `package/assets/`: what runs and is styled on the card lives in files of its own."""
+    return read_asset("ankismith.package", name)
 
 
 @cache
@@ -92,7 +88,7 @@ NOTE_TYPES: dict[Kind, NoteType] = {
         Kind.BASIC,
         BASIC_MODEL_ID,
         "ankismith Basic",
-        BASIC_FIELDS,
+        NOTE_FIELDS[Kind.BASIC],
         front='<div class="question">{{Front}}</div>',
         back='<div class="question">{{Front}}</div>\n<hr id="answer">\n<div class="back">{{Back}}</div>\n' + _SOURCE,
     ),
@@ -100,7 +96,7 @@ NOTE_TYPES: dict[Kind, NoteType] = {
         Kind.CLOZE,
         CLOZE_MODEL_ID,
         "ankismith Cloze",
-        CLOZE_FIELDS,
+        NOTE_FIELDS[Kind.CLOZE],
         front="{{cloze:Text}}",
         back='{{cloze:Text}}\n{{#Back Extra}}<hr id="answer">\n<div class="extra">{{Back Extra}}</div>{{/Back Extra}}\n'
         + _SOURCE,
@@ -110,7 +106,7 @@ NOTE_TYPES: dict[Kind, NoteType] = {
         Kind.CHOICE,
         CHOICE_MODEL_ID,
         "ankismith Multiple Choice",
-        CHOICE_FIELDS,
+        NOTE_FIELDS[Kind.CHOICE],
         front='<div class="question">{{Question}}</div>\n{{Choices}}',
         back='<div class="question">{{Question}}</div>\n{{Marked}}\n<hr id="answer">\n'
         '<div class="result">Answer: {{Answer}}</div>\n'
@@ -120,7 +116,7 @@ NOTE_TYPES: dict[Kind, NoteType] = {
         Kind.NUMERIC,
         NUMERIC_MODEL_ID,
         "ankismith Numeric",
-        NUMERIC_FIELDS,
+        NOTE_FIELDS[Kind.NUMERIC],
         # data-am marks where the card script writes the instance of the day; the Question field ends
         # with the pool it chooses from. AnkiDroid loads MathJax only for a card whose text holds
         # \( or \[: the hidden empty formula makes sure it does when an instance has math and the

@@ -9,39 +9,25 @@ from __future__ import annotations
 import os
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from ankismith import buildcache
-from ankismith.cards.media import MediaFile, resolve_media
-from ankismith.cards.model import DeckConfig, SourceFile
+from ankismith.build import cache as buildcache
+from ankismith.build.cache import CacheReader, FileNotes
+from ankismith.cards.media import resolve_media
 from ankismith.cards.reader import check_keys, read_cards
 from ankismith.errors import Collector, SourceError, blame
-from ankismith.notes import BuiltNote, render_notes
+from ankismith.model.canon import encode, sha256_hex
+from ankismith.model.cards import DeckConfig, SourceFile
+from ankismith.model.inputs import Inputs
+from ankismith.model.notes import BuiltDeck, BuiltNote, MediaFile
+from ankismith.render.notes import render_notes
 
 if TYPE_CHECKING:
-    from ankismith.buildcache import BuildCache
-    from ankismith.builder.package import DeckSpec
+    from ankismith.build.cache import BuildCache
 
 ProgressCallback = Callable[[int, int], None]
-
-
-@dataclass(frozen=True)
-class BuiltDeck:
-    """A deck compiled to notes and media, ready to package."""
-
-    config: DeckConfig
-    notes: tuple[BuiltNote, ...]
-    media: tuple[MediaFile, ...]
-    overrides: tuple[str, ...] = ()  # deck.yaml settings --seed/--variants changed, as "--seed 9 (deck.yaml: 1)"
-
-    def deck_specs(self) -> list[DeckSpec]:
-        """The Anki decks: the main one (with its description) and each sub-deck used."""
-        from ankismith.builder.package import DeckSpec
-
-        names = sorted({note.deck for note in self.notes} - {self.config.name})
-        return [DeckSpec(self.config.name, self.config.description), *(DeckSpec(n) for n in names)]
 
 
 class Progress:
@@ -74,39 +60,42 @@ class _FileTask:
 class _FileDone:
     """A task's result: the file's notes, its errors, and new `cards` entries for the cache."""
 
-    notes: buildcache.FileNotes
+    notes: FileNotes
     errors: tuple[SourceError, ...]
-    new_cards: tuple[tuple[str, list[dict[str, Any]]], ...]
+    new_cards: tuple[tuple[str, list[Any]], ...]
 
 
 def compile_deck(
     config: DeckConfig,
     files: Iterable[tuple[SourceFile, bytes]],
     store: BuildCache | None,
+    inputs: Inputs,
     errors: Collector,
     progress: Progress,
 ) -> BuiltDeck:
-    """Compile a deck's card files: from the cache where unchanged, afresh (across cores) otherwise."""
+    """Compile a deck's card files: from the cache where unchanged, afresh (across cores) otherwise.
+
+    `inputs` knows the digests of the files this run has read (a cached file's images are checked
+    against it)."""
     files = list(files)
-    results: dict[Path, buildcache.FileNotes] = {}
+    results: dict[Path, FileNotes] = {}
     tasks: list[tuple[str | None, _FileTask]] = []
-    settings = buildcache.deck_settings(config)
     for file, data in files:
-        key = buildcache.cache_key(settings, file.path.as_posix(), data) if store is not None else None
-        cached = store.get_file(key) if store is not None and key is not None else None
-        if cached is not None and all(m.unchanged() for m in cached.media):
+        entry_key = buildcache.key("files", config, file, sha256_hex(data)) if store is not None else None
+        cached = store.get_file(entry_key) if store is not None and entry_key is not None else None
+        if cached is not None and inputs.unchanged(cached.inputs):
             results[file.path] = cached
             progress.advance(len(data))
             continue
-        tasks.append((key, _FileTask(config, file, data, store.path if store is not None else None)))
-    for (key, task), done in zip(tasks, _run(task for _, task in tasks), strict=True):
+        tasks.append((entry_key, _FileTask(config, file, data, store.path if store is not None else None)))
+    for (entry_key, task), done in zip(tasks, _run(task for _, task in tasks), strict=True):
         results[task.file.path] = done.notes
         errors.extend(done.errors)
-        if store is not None and key is not None:
+        if store is not None and entry_key is not None:
             for card_key, notes in done.new_cards:
                 store.put("cards", card_key, notes)
             if not done.errors:
-                store.put_file(key, done.notes)
+                store.put_file(entry_key, done.notes)
         progress.advance(len(task.data))
     ordered = [results[file.path] for file, _ in files if file.path in results]
     for result in ordered:
@@ -132,37 +121,38 @@ def _run(tasks: Iterable[_FileTask]) -> Iterator[_FileDone]:
 
 
 def _compile_file(task: _FileTask) -> _FileDone:
-    """Read one card file and render its cards; cards unchanged since the last build come from the cache."""
-    config, errors = task.config, Collector()
+    """Read one card file and render its cards; a card met before (the whole card, its deck's settings
+    and its images' packaged names the same) comes from the cache."""
+    config, errors, inputs = task.config, Collector(), Inputs()
     with blame(task.file.shown, 0, "file"):
         cards, keys = read_cards(task.file, task.data, errors)
-    reader = buildcache.CacheReader(task.cache) if task.cache is not None else None
-    settings = buildcache.deck_settings(config)
+    reader = CacheReader(task.cache) if task.cache is not None else None
     notes: list[BuiltNote] = []
     media: list[MediaFile] = []
-    new_cards: list[tuple[str, list[dict[str, Any]]]] = []
+    new_cards: list[tuple[str, list[Any]]] = []
     try:
         for card in cards:
             with blame(card.file.shown, card.line, "card"):
-                found = resolve_media(card, config.root, errors)
+                found = resolve_media(card, config.root, inputs, errors)
                 media.extend(found.files)
-                key = None
+                card_key = None
                 if reader is not None:
-                    content = buildcache.card_content(card)
-                    key = buildcache.cache_key(settings, "card", content, sorted(found.names.items()))
-                    entry = reader.get("cards", key)
-                    if entry is not None and all(m.unchanged() for m in found.files):
-                        notes.extend(replace(BuiltNote.from_json(n), source=card.source) for n in entry)
+                    card_key = buildcache.key("cards", config, card, found.names)
+                    entry = reader.entry("cards", card_key, tuple[BuiltNote, ...])
+                    if entry is not None:
+                        notes.extend(entry)
                         continue
                 before = len(errors.errors)
                 made = render_notes(card, config, found.names, errors)
                 notes.extend(made)
-                if key is not None and len(errors.errors) == before:
-                    new_cards.append((key, [note.to_json() for note in made]))
+                if card_key is not None and len(errors.errors) == before:
+                    new_cards.append((card_key, encode(made)))
     finally:
         if reader is not None:
             reader.close()
-    result = buildcache.FileNotes(tuple(keys), tuple(notes), tuple(media), tuple(errors.warnings))
+    result = FileNotes(
+        tuple(keys), tuple(notes), tuple(media), tuple(errors.warnings), tuple(sorted(inputs.read.items()))
+    )
     return _FileDone(result, tuple(errors.errors), tuple(new_cards))
 
 

@@ -8,20 +8,19 @@ script to choose from at review time (`builder/assets/card.js`). Fixed: one note
 
 from __future__ import annotations
 
-import hashlib
 import html
 from dataclasses import dataclass, replace
 from typing import Any
 
 from ankismith import solver
-from ankismith.cards.mathext import math_html
-from ankismith.cards.model import Card, DeckConfig, Review
-from ankismith.cards.placeholders import FORMATS, Value, fill
 from ankismith.errors import Collector
-from ankismith.notes import BuiltNote, note
-from ankismith.notes.pool import pool_element
-
-POOL_VERSION = 1
+from ankismith.model.canon import sha256_hex
+from ankismith.model.cards import Card, DeckConfig, Review
+from ankismith.model.notes import BuiltNote
+from ankismith.render.fields import note
+from ankismith.render.mathext import math_html
+from ankismith.render.placeholders import FORMATS, Value, fill
+from ankismith.render.pool import pool_element
 
 
 @dataclass(frozen=True)
@@ -128,7 +127,6 @@ def _note(
 def pool_script(salt: str, pool: list[_Shown], review: Review) -> str:
     """The pool of instances, for the card script to choose from (notes/pool.py)."""
     data = {
-        "v": POOL_VERSION,
         "salt": salt,
         "type": review.type_answer,
         "tolerance": review.tolerance,
@@ -139,7 +137,7 @@ def pool_script(salt: str, pool: list[_Shown], review: Review) -> str:
 
 def _salt(deck_id: str, key: str) -> str:
     """A note's salt for the choice of its daily instance: stable across builds, different per note."""
-    return hashlib.sha256(f"{deck_id}\x1f{key}".encode()).hexdigest()[:8]
+    return sha256_hex(f"{deck_id}\x1f{key}")[:8]
 
 
 def _value(value: Any) -> Value:

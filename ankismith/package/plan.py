@@ -7,19 +7,30 @@ written, so a run with a problem writes nothing.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import asdict, dataclass, field, replace
+from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
-from ankismith.builder import lock as lockfile
-from ankismith.builder.models import model_hashes
-from ankismith.cards.model import DeckConfig
-from ankismith.cards.reader import shown_path
-from ankismith.compiler import BuiltDeck
-from ankismith.errors import Collector, InternalError, blame
+from ankismith.errors import Collector, InternalError, blame, shown_path
+from ankismith.model.canon import digest as canon_digest
+from ankismith.model.canon import sha256_hex
+from ankismith.model.cards import DeckConfig
+from ankismith.model.ids import guid_for
+from ankismith.model.notes import BuiltDeck
+from ankismith.package import lock as lockfile
+from ankismith.package.apkg import DeckSpec, NoteSpec, write_apkg
+from ankismith.package.models import model_hashes
+from ankismith.rules import LOCK_NAME
 
-if TYPE_CHECKING:
-    from ankismith.buildcache import BuildCache
+
+class Outputs(Protocol):
+    """What a build remembers of the packages it wrote (the build cache), so as not to write one again."""
+
+    def output_is(self, target: Path, digest: str) -> bool:
+        """Whether `target` is, byte for byte, the package last written for `digest`."""
+
+    def record_output(self, target: Path, digest: str) -> None:
+        """Remember what was written to `target`."""
 
 
 @dataclass(frozen=True)
@@ -38,35 +49,28 @@ class Written:
 @dataclass
 class Memo:
     """What packaging a deck again can reuse, for a caller that does it again and again (`serve`):
-    each lock as last read or written (while its file is unchanged), and the notes' rows."""
+    each lock as last read or written (by the digest of its bytes), and the notes' rows."""
 
-    locks: dict[Path, tuple[tuple[int, int], lockfile.Lock]] = field(default_factory=dict)
+    locks: dict[Path, tuple[str, lockfile.Lock]] = field(default_factory=dict)
     specs: dict[str, dict[tuple[str, str, int], Any]] = field(default_factory=dict)  # deck id -> NoteSpec by note
     rows: dict[str, dict[Any, Any]] = field(default_factory=dict)  # deck id -> write_apkg's memo
 
-    def remember_lock(self, path: Path, lock: lockfile.Lock) -> None:
-        """`lock` is what the file at `path` holds now."""
-        self.locks[path] = (_signature(path), lock)
+    def remember_lock(self, path: Path, digest: str, lock: lockfile.Lock) -> None:
+        """`lock` is what the file at `path` holds, whose bytes have `digest`."""
+        self.locks[path] = (digest, lock)
 
-    def known_lock(self, path: Path) -> lockfile.Lock | None:
-        """The lock at `path` as last seen, if the file has not changed since."""
-        known = self.locks.get(path)
-        return known[1] if known is not None and known[0] == _signature(path) else None
-
-
-def _signature(path: Path) -> tuple[int, int]:
-    try:
-        stat = path.stat()
-    except OSError:
-        return (-1, -1)
-    return (stat.st_mtime_ns, stat.st_size)
+    def known_lock(self, file: lockfile.LockFile) -> lockfile.Lock | None:
+        """The lock `file` holds, if it was seen before."""
+        known = self.locks.get(file.path)
+        return known[1] if known is not None and known[0] == file.digest else None
 
 
 def package(
     decks: Sequence[BuiltDeck],
+    locks: Sequence[lockfile.LockFile],
     out_dir: Path,
     now: int,
-    store: BuildCache | None,
+    store: Outputs | None,
     errors: Collector,
     new_id: bool,
     memo: Memo | None = None,
@@ -74,12 +78,15 @@ def package(
     """Check every deck against its lock, then write each package and lock; raises DeckErrors
     with everything in `errors` (compile errors included) before anything is written. Returns, per
     deck, what was planned (the package's digest, for the build cache) and what was written."""
-    locks = [deck_lock(deck, errors, refuse_new_id=not new_id, memo=memo) for deck in decks]
+    read = [
+        deck_lock(deck, file, errors, refuse_new_id=not new_id, memo=memo)
+        for deck, file in zip(decks, locks, strict=True)
+    ]
     errors.raise_if_any()
     plans = []
-    for deck, lock in zip(decks, locks, strict=True):
+    for deck, file, lock in zip(decks, locks, read, strict=True):
         with blame(deck.config.root.as_posix(), 0, "deck"):
-            plans.append(_plan_package(deck, lock, out_dir, now, store))
+            plans.append(_plan_package(deck, file, lock, out_dir, now, store))
     done: list[tuple[Plan, Written]] = []
     for plan in plans:
         try:
@@ -101,9 +108,8 @@ class Plan:
     deck: BuiltDeck
     target: Path
     digest: str
-    lock_path: Path
+    lock_file: lockfile.LockFile
     lock: lockfile.Lock
-    write_lock: bool
     report: lockfile.ChangeReport
     skip: bool
 
@@ -118,52 +124,50 @@ class DeckLock:
     old_id: str | None
 
 
-def deck_lock(deck: BuiltDeck, errors: Collector, refuse_new_id: bool, memo: Memo | None = None) -> DeckLock:
+def deck_lock(
+    deck: BuiltDeck, file: lockfile.LockFile, errors: Collector, refuse_new_id: bool, memo: Memo | None = None
+) -> DeckLock:
     """Read the deck's lock; a deck id that is not the one it was built with is an error when
     `refuse_new_id`."""
     with blame(deck.config.root.as_posix(), 0, "deck"):
-        path = deck.config.root / lockfile.LOCK_NAME
         warned = len(errors.warnings)
-        lock = memo.known_lock(path) if memo is not None else None
+        lock = memo.known_lock(file) if memo is not None else None
         if lock is None:
-            lock = lockfile.read_lock(path, errors)
+            lock = lockfile.read_lock(file, guid_for, errors)
         if len(errors.warnings) > warned:
             baseline = lockfile.BASELINE_UNREADABLE
         else:
-            baseline = lockfile.BASELINE_LOCK if path.exists() else lockfile.BASELINE_NONE
+            baseline = lockfile.BASELINE_LOCK if file.data is not None else lockfile.BASELINE_NONE
         return DeckLock(lock, baseline, _check_id(deck, lock, errors, refuse_new_id))
 
 
-def _plan_package(deck: BuiltDeck, read: DeckLock, out_dir: Path, now: int, store: BuildCache | None) -> Plan:
+def _plan_package(
+    deck: BuiltDeck, file: lockfile.LockFile, read: DeckLock, out_dir: Path, now: int, store: Outputs | None
+) -> Plan:
     """Advance the deck's lock and decide what to write; writes nothing, so that every deck is
     checked before any is written."""
-    lock_path = deck.config.root / lockfile.LOCK_NAME
     lock = read.lock
     entries = ((n.key, n.guid, n.hash) for n in deck.notes)
     new_lock, report = lockfile.advance(lock, deck.config.id, entries, model_hashes(), now)
     report = replace(report, baseline=read.baseline, old_id=read.old_id)
     target = out_dir / f"{deck.config.id}.apkg"
-    digest = lockfile.content_hash(
-        lockfile.lock_digest(new_lock),
-        [n.key for n in deck.notes],
-        [asdict(spec) for spec in deck.deck_specs()],
-        [(m.name, m.size, m.mtime_ns) for m in deck.media],
-    )
+    # what the package is written from: each note's content through its hash and mod in the lock,
+    # the notes' order, the decks, the media (their names hold a hash of their bytes)
+    digest = canon_digest(lockfile.lock_digest(new_lock), [n.key for n in deck.notes], deck_specs(deck), deck.media)
     skip = store is not None and store.output_is(target, digest)
-    write_lock = new_lock != lock or read.baseline != lockfile.BASELINE_LOCK
-    return Plan(deck, target, digest, lock_path, new_lock, write_lock, report, skip)
+    return Plan(deck, target, digest, file, new_lock, report, skip)
 
 
-def _write_planned(plan: Plan, store: BuildCache | None, memo: Memo | None) -> Written:
+def _write_planned(plan: Plan, store: Outputs | None, memo: Memo | None) -> Written:
     """Write the package (unless it is already on disk), then the lock."""
     if not plan.skip:
         _write_package(plan.target, plan.deck, plan.lock, memo)
         if store is not None:
             store.record_output(plan.target, plan.digest)
-    if plan.write_lock:
-        lockfile.write_lock(plan.lock_path, plan.lock)
+    text = lockfile.lock_text(plan.lock)
+    lockfile.write_lock(plan.lock_file, text)  # unless the file holds it already
     if memo is not None:
-        memo.remember_lock(plan.lock_path, plan.lock)
+        memo.remember_lock(plan.lock_file.path, sha256_hex(text.encode()), plan.lock)
     deck = plan.deck
     return Written(deck.config, plan.target, len(deck.notes), len(deck.media), plan.report, plan.skip, deck.overrides)
 
@@ -171,14 +175,12 @@ def _write_planned(plan: Plan, store: BuildCache | None, memo: Memo | None) -> W
 def _check_id(deck: BuiltDeck, lock: lockfile.Lock, errors: Collector, refuse: bool) -> str | None:
     """The deck id the lock was built with when the deck's id is another one (an error unless
     `refuse` is off: the user confirmed a new deck); None when it is the same or unknown."""
-    from ankismith.builder.ids import guid_for
-
     config = deck.config
     old = lockfile.id_change(lock, config.id, guid_for, [config.root.resolve().name])
     if old is None or not refuse:
         return old
     given = "" if config.id_line else " (deck.yaml has no `id:`, so the deck takes its folder's name)"
-    was = f"from {old!r} (as recorded in {lockfile.LOCK_NAME}) " if old else f"(the GUIDs in {lockfile.LOCK_NAME} "
+    was = f"from {old!r} (as recorded in {LOCK_NAME}) " if old else f"(the GUIDs in {LOCK_NAME} "
     was = was if old else was + "were made from another id) "
     back = f"put `id: {old}` back in deck.yaml" if old else "put the old `id:` back in deck.yaml"
     errors.error(
@@ -192,8 +194,6 @@ def _check_id(deck: BuiltDeck, lock: lockfile.Lock, errors: Collector, refuse: b
 
 
 def _write_package(target: Path, deck: BuiltDeck, lock: lockfile.Lock, memo: Memo | None) -> None:
-    from ankismith.builder.package import NoteSpec, write_apkg
-
     known = memo.specs.get(deck.config.id, {}) if memo is not None else {}
     specs = {}
     for n in deck.notes:
@@ -208,4 +208,10 @@ def _write_package(target: Path, deck: BuiltDeck, lock: lockfile.Lock, memo: Mem
         rows = memo.rows.setdefault(deck.config.id, {})
     media = {m.name: Path(m.path).read_bytes() for m in deck.media}
     models = {kind: entry.mod for kind, entry in lock.models.items()}
-    write_apkg(target, deck.config.id, deck.deck_specs(), notes, media, models, rows)
+    write_apkg(target, deck.config.id, deck_specs(deck), notes, media, models, rows)
+
+
+def deck_specs(deck: BuiltDeck) -> list[DeckSpec]:
+    """The Anki decks: the main one (with its description) and each sub-deck used."""
+    names = sorted({note.deck for note in deck.notes} - {deck.config.name})
+    return [DeckSpec(deck.config.name, deck.config.description), *(DeckSpec(n) for n in names)]

@@ -1,17 +1,17 @@
 """The one place that knows every stage: read -> solve -> render -> package.
 
     compile_decks   each deck read (cards/reader), its cards solved and rendered into notes
-                    (compiler, through the build cache), all problems raised at once
-    build           compile_decks, then each deck checked against its lock and packaged (packaging);
-                    nothing at all when no input changed since the last build
+                    (build/compiler, through the build cache), all problems raised at once
+    build           read, then compile_decks, then each deck checked against its lock and packaged
+                    (package/plan); nothing at all when no input changed since the last build
     check_decks     compile_decks and the lock checks, writing nothing but the cache
     Builder         compile and package again and again, the cache kept open (for preview/serve)
 
 The preview (preview/) stands on top: it compiles through here and renders what was compiled.
 
 Each stage takes immutable values and returns new ones; errors of every deck are collected and
-raised once (DeckErrors), before anything is written. Markdown, numpy and genanki are imported
-only when something needs them.
+raised once (DeckErrors), before anything is written. Every source file is read once per build.
+Markdown, numpy and genanki are imported only when something needs them.
 """
 
 from __future__ import annotations
@@ -20,22 +20,22 @@ import os
 import time
 from collections import Counter
 from collections.abc import Sequence
-from dataclasses import asdict, dataclass, replace
+from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-from ankismith import buildcache
-from ankismith.builder import lock as lockfile
-from ankismith.cards.media import MediaFile
-from ankismith.cards.model import DeckConfig
-from ankismith.cards.reader import read_config, read_deck
-from ankismith.compiler import BuiltDeck, Progress, ProgressCallback, compile_deck
+from ankismith.build import cache as buildcache
+from ankismith.build.cache import BuildCache, Run
+from ankismith.build.compiler import Progress, ProgressCallback, compile_deck
+from ankismith.cards.reader import read_deck
 from ankismith.errors import Collector, DeckErrors, InternalError, SourceError, blame
-from ankismith.notes import BuiltNote
-from ankismith.packaging import Memo, Written, deck_lock, package
-
-if TYPE_CHECKING:
-    from ankismith.buildcache import BuildCache
+from ankismith.model.canon import sha256_hex
+from ankismith.model.cards import Deck, DeckConfig
+from ankismith.model.inputs import Inputs
+from ankismith.model.notes import BuiltDeck, BuiltNote
+from ankismith.package import lock as lockfile
+from ankismith.package.plan import Memo, Plan, Written, deck_lock, package
+from ankismith.rules import LOCK_NAME
 
 __all__ = [
     "BuiltDeck",
@@ -70,48 +70,52 @@ def find_decks(paths: Sequence[Path]) -> list[Path]:
 # --- read, solve, render -------------------------------------------------------------------
 
 
+def _read(paths: Sequence[Path], errors: Collector) -> list[Deck]:
+    """Read every deck folder: settings and card files, each file once."""
+    decks = []
+    for path in find_decks(paths):
+        with blame(path.as_posix(), 0, "deck"):
+            if (deck := read_deck(path, errors)) is not None:
+                decks.append(deck)
+    return decks
+
+
 def compile_decks(
     paths: Sequence[Path],
     seed: int | None = None,
     variants: int | None = None,
     cache_dir: Path | None = None,
-    on_progress: ProgressCallback | None = None,
 ) -> Compiled:
     """Read, solve and render every deck; raises DeckErrors with all problems of all decks.
 
-    With `cache_dir`, compiled card files and cards are kept there and reused (buildcache);
-    `on_progress` is called with (bytes of card files done, bytes in all).
+    With `cache_dir`, compiled card files and cards are kept there and reused (build/cache).
     """
     errors = Collector()
     store = buildcache.open_cache(cache_dir, errors)
     try:
-        return _compile(paths, seed, variants, store, errors, on_progress)
+        return _compile(_read(paths, errors), seed, variants, store, Inputs(), errors, None)
     finally:
         if store is not None:
             store.close()
 
 
 def _compile(
-    paths: Sequence[Path],
+    decks: Sequence[Deck],
     seed: int | None,
     variants: int | None,
     store: BuildCache | None,
+    inputs: Inputs,
     errors: Collector,
     on_progress: ProgressCallback | None,
     stop: bool = True,
 ) -> Compiled:
     """Compile the decks; with `stop`, raise DeckErrors when there are errors, else leave them in `errors`."""
-    decks = []
-    for path in find_decks(paths):
-        with blame(path.as_posix(), 0, "deck"):
-            if (deck := read_deck(path, errors)) is not None:
-                decks.append(deck)
     progress = Progress(sum(len(data) for deck in decks for _, data in deck.files), on_progress)
     built = []
     for deck in decks:
         config = _override(deck.config, seed, variants)
         with blame(deck.config.root.as_posix(), 0, "deck"):
-            compiled = compile_deck(config, deck.files, store, errors, progress)
+            compiled = compile_deck(config, deck.files, store, inputs, errors, progress)
         built.append(replace(compiled, overrides=_overrides(deck.config, seed, variants)))
     ids = Counter(deck.config.id for deck in built)
     for deck in built:
@@ -170,32 +174,72 @@ def build(
     errors = Collector()
     store = buildcache.open_cache(cache_dir, errors)
     try:
-        inputs = {}
+        decks = _read(paths, errors)
+        locks = [lockfile.load_lock(deck.config.root / LOCK_NAME) for deck in decks]
+        inputs = Inputs()
+        read_warnings = len(errors.warnings)
+        runs = [_run_key(deck, lock, seed, variants, out_dir) for deck, lock in zip(decks, locks, strict=True)]
+        if store is not None and not errors.errors:
+            last = _up_to_date(decks, runs, store, inputs)
+            if last is not None:
+                return last[0], tuple(errors.warnings) + last[1]
+        compiled = _compile(decks, seed, variants, store, inputs, errors, on_progress, stop=False)
+        done = package(compiled.decks, locks, out_dir, now if now is not None else _now(), store, errors, new_id)
         if store is not None:
-            inputs = {path: buildcache.deck_inputs(path, seed, variants, out_dir) for path in find_decks(paths)}
-            digests = {path: buildcache.inputs_digest(path, parts) for path, parts in inputs.items()}
-            if (done := _up_to_date(digests, store)) is not None:
-                return done
-        compiled = _compile(paths, seed, variants, store, errors, on_progress, stop=False)
-        done = package(compiled.decks, out_dir, now if now is not None else _now(), store, errors, new_id)
-        if store is not None:
-            for plan, item in done:
-                deck = plan.deck
+            for (plan, item), run, deck in zip(done, runs, compiled.decks, strict=True):
+                warnings = tuple(
+                    w for w in errors.warnings[read_warnings:] if w.path.startswith(_deck_prefix(deck.config))
+                )
+                images = tuple(sorted((m.path, inputs.digest(m.path) or "") for m in deck.media))
                 # what the next build needs to see that nothing changed (with the lock as now written)
-                run = {
-                    "target": str(item.path),
-                    "digest": plan.digest,
-                    "keys": [n.key for n in deck.notes],
-                    "media": [asdict(m) for m in deck.media],
-                    "warnings": [asdict(w) for w in compiled.warnings if w.path.startswith(_deck_prefix(deck.config))],
-                }
-                # sources as hashed before compiling: a file edited meanwhile makes the next build compile
-                store.put("runs", buildcache.inputs_digest(deck.config.root, inputs[deck.config.root]), run)
+                record = Run(
+                    str(item.path), plan.digest, tuple(n.key for n in deck.notes), len(deck.media), warnings, images
+                )
+                store.put("runs", _after(run, plan), buildcache.encode(record))
             store.save()
         return [item for _, item in done], tuple(errors.warnings)
     finally:
         if store is not None:
             store.close()
+
+
+def _run_key(deck: Deck, lock: lockfile.LockFile, seed: int | None, variants: int | None, out_dir: Path) -> list[Any]:
+    """Everything a deck's package is built from, but the images (checked apart): its settings as
+    read and as written, every card file's name and bytes, the lock, the command line's settings."""
+    files = [[file.inner, sha256_hex(data)] for file, data in deck.files]
+    return [deck.config, deck.settings, files, seed, variants, out_dir.resolve().as_posix(), lock.digest]
+
+
+def _after(run: list[Any], plan: Plan) -> str:
+    """The key under which the next build finds this run: its inputs with the lock as now written."""
+    text = lockfile.lock_text(plan.lock)
+    return buildcache.key("runs", *run[:-1], sha256_hex(text))
+
+
+def _deck_prefix(config: DeckConfig) -> str:
+    return f"{config.root.as_posix().rstrip('/')}/"
+
+
+def _up_to_date(
+    decks: Sequence[Deck], runs: Sequence[list[Any]], store: BuildCache, inputs: Inputs
+) -> tuple[list[Written], tuple[SourceError, ...]] | None:
+    """What the last build wrote (and warned), when no deck's inputs changed and each package is
+    intact on disk."""
+    if not decks:
+        return None
+    written: list[Written] = []
+    warnings: list[SourceError] = []
+    for deck, run in zip(decks, runs, strict=True):
+        found = store.entry("runs", buildcache.key("runs", *run), Run)
+        if found is None or not inputs.unchanged(found.inputs):
+            return None
+        target = Path(found.target)
+        if not store.output_is(target, found.digest):
+            return None
+        report = lockfile.ChangeReport(unchanged=found.keys)
+        written.append(Written(deck.config, target, len(found.keys), found.media_count, report, skipped=True))
+        warnings.extend(found.warnings)
+    return written, tuple(warnings)
 
 
 def check_decks(paths: Sequence[Path], cache_dir: Path | None = None) -> Compiled:
@@ -205,39 +249,14 @@ def check_decks(paths: Sequence[Path], cache_dir: Path | None = None) -> Compile
     errors = Collector()
     store = buildcache.open_cache(cache_dir, errors)
     try:
-        compiled = _compile(paths, None, None, store, errors, None, stop=False)
+        compiled = _compile(_read(paths, errors), None, None, store, Inputs(), errors, None, stop=False)
     finally:
         if store is not None:
             store.close()
     for deck in compiled.decks:
-        deck_lock(deck, errors, refuse_new_id=True)
+        deck_lock(deck, lockfile.load_lock(deck.config.root / LOCK_NAME), errors, refuse_new_id=True)
     errors.raise_if_any()
     return Compiled(compiled.decks, tuple(errors.warnings))
-
-
-def _deck_prefix(config: DeckConfig) -> str:
-    return f"{config.root.as_posix().rstrip('/')}/"
-
-
-def _up_to_date(digests: dict[Path, str], store: BuildCache) -> tuple[list[Written], tuple[SourceError, ...]] | None:
-    """The result of the last build when no deck's inputs changed and its package is intact."""
-    if not digests:
-        return None
-    written, warnings = [], []
-    for root, digest in digests.items():
-        run = store.get("runs", digest)
-        if run is None or not all(MediaFile(**m).unchanged() for m in run["media"]):
-            return None
-        target = Path(run["target"])
-        if not store.output_is(target, run["digest"]):
-            return None
-        config = read_config(root, Collector())
-        if config is None:
-            return None
-        report = lockfile.ChangeReport(unchanged=tuple(run["keys"]))
-        written.append(Written(config, target, len(run["keys"]), len(run["media"]), report, skipped=True))
-        warnings.extend(SourceError(**w) for w in run["warnings"])
-    return written, tuple(warnings)
 
 
 # --- again and again ------------------------------------------------------------------------
@@ -257,7 +276,7 @@ class Builder:
         errors = Collector()
         errors.warnings.extend(self._warnings.warnings)
         try:
-            return _compile(paths, seed, variants, self.store, errors, None)
+            return _compile(_read(paths, errors), seed, variants, self.store, Inputs(), errors, None)
         finally:
             if self.store is not None:
                 self.store.forget_unused()
@@ -268,10 +287,11 @@ class Builder:
         """Write each deck's package and lock, as `build` does after compiling."""
         errors = Collector()
         now = now if now is not None else _now()
-        written = [item for _, item in package(compiled.decks, out_dir, now, self.store, errors, False, self.memo)]
+        locks = [lockfile.load_lock(deck.config.root / LOCK_NAME) for deck in compiled.decks]
+        done = package(compiled.decks, locks, out_dir, now, self.store, errors, False, self.memo)
         if self.store is not None:
             self.store.save()
-        return written, tuple(errors.warnings)
+        return [item for _, item in done], tuple(errors.warnings)
 
     def close(self) -> None:
         """Close the build cache."""

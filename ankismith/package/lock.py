@@ -9,18 +9,18 @@ safe); it never keeps an edit from reaching Anki.
 
 from __future__ import annotations
 
-import hashlib
 import json
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
+from stat import S_ISREG
 from typing import Any
 
-from ankismith.builder.atomic import atomic_write
 from ankismith.errors import Collector
+from ankismith.model.canon import sha256_hex
+from ankismith.package.atomic import atomic_write
 
-LOCK_NAME = "ankismith.lock"
 LOCK_VERSION = 1
 
 
@@ -65,29 +65,104 @@ class ChangeReport:
     old_id: str | None = None  # the deck id the lock recorded, when this build changed it ("": not recorded)
 
 
-def content_hash(*parts: Any) -> str:
-    """A stable hash of JSON-like parts (a note's content, a note type's, a cache key's parts)."""
-    text = json.dumps(parts, sort_keys=True, ensure_ascii=False, default=str)
-    return hashlib.sha256(text.encode()).hexdigest()[:32]
+MAX_LOCK_BYTES = 64 * 1024 * 1024
+MOD_RANGE = (0, 2**53)  # a note's modification time in seconds: what Anki (and JSON readers) can hold
 
 
-def read_lock(path: Path, errors: Collector) -> Lock:
-    """The lock at `path`; empty when missing, and empty with a warning when unreadable."""
-    if not path.exists():
-        return Lock()
+class LockProblem(Exception):
+    """A lock file that cannot be used: its bytes are not a lock this ankismith wrote."""
+
+
+@dataclass(frozen=True)
+class LockFile:
+    """A deck's lock file as read once per build: its bytes (None: there is none), or why it cannot be read."""
+
+    path: Path
+    data: bytes | None
+    problem: str = ""
+
+    @property
+    def digest(self) -> str:
+        """What the build cache knows the lock by."""
+        return sha256_hex(self.data) if self.data is not None else f"none:{self.problem}"
+
+
+def load_lock(path: Path) -> LockFile:
+    """Read the lock file: only a regular file (a FIFO or a device would hang or never end), and
+    only up to the size a lock can have."""
     try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-        if data.get("version") != LOCK_VERSION:
-            raise ValueError(f"version {data.get('version')!r}")
-        notes = {k: Entry(v["hash"], int(v["mod"]), v.get("guid", "")) for k, v in data["notes"].items()}
-        models = {k: Entry(v["hash"], int(v["mod"])) for k, v in data["models"].items()}
-        deck_id = data.get("deck_id", "")  # absent in locks written before it was recorded
-        if not isinstance(deck_id, str):
-            raise TypeError(f"deck_id {deck_id!r}")
-    except (OSError, ValueError, KeyError, TypeError, AttributeError) as exc:
-        errors.warn(path.as_posix(), 1, f"{path.name} is unreadable ({exc}); every note counts as changed this time")
-        return Lock()
+        stat = path.lstat()
+    except FileNotFoundError:
+        return LockFile(path, None)
+    except OSError as exc:
+        return LockFile(path, None, f"cannot read it: {exc.strerror or exc}")
+    if not S_ISREG(stat.st_mode):
+        return LockFile(path, None, "it is not a regular file (a link, a folder or a device)")
+    if stat.st_size > MAX_LOCK_BYTES:
+        return LockFile(path, None, f"it is {stat.st_size:,} bytes; a lock is at most {MAX_LOCK_BYTES:,}")
+    try:
+        with path.open("rb") as handle:
+            return LockFile(path, handle.read(MAX_LOCK_BYTES + 1))
+    except OSError as exc:
+        return LockFile(path, None, f"cannot read it: {exc.strerror or exc}")
+
+
+def parse_lock(data: bytes, guid_for: Callable[[str, str], str]) -> Lock:
+    """The lock in `data`, every value checked (LockProblem says what is wrong)."""
+    try:
+        parsed = json.loads(data.decode("utf-8"))
+    except (UnicodeDecodeError, ValueError, RecursionError) as exc:
+        raise LockProblem(f"not JSON ({exc})") from None
+    if not isinstance(parsed, dict) or parsed.get("version") != LOCK_VERSION:
+        found = parsed.get("version") if isinstance(parsed, dict) else parsed
+        raise LockProblem(f"not a lock of version {LOCK_VERSION} (found {_short(found)})")
+    deck_id = parsed.get("deck_id", "")  # absent in locks written before it was recorded
+    if not isinstance(deck_id, str):
+        raise LockProblem(f"deck_id must be text, found {_short(deck_id)}")
+    notes = _entries(parsed.get("notes"), "notes", with_guid=True)
+    models = _entries(parsed.get("models"), "models", with_guid=False)
+    if deck_id:
+        for key, entry in notes.items():
+            if entry.guid and entry.guid != guid_for(deck_id, key):
+                raise LockProblem(f"the GUID of {key!r} is not the one deck id {deck_id!r} gives it")
     return Lock(notes, models, deck_id)
+
+
+def _entries(table: Any, name: str, with_guid: bool) -> dict[str, Entry]:
+    if not isinstance(table, dict):
+        raise LockProblem(f"{name} must be a mapping, found {_short(table)}")
+    entries = {}
+    for key, value in table.items():
+        if not isinstance(value, dict):
+            raise LockProblem(f"{name} entry {key!r} must be a mapping, found {_short(value)}")
+        digest, mod, guid = value.get("hash"), value.get("mod"), value.get("guid", "")
+        if not isinstance(digest, str) or not isinstance(guid, str):
+            raise LockProblem(f"{name} entry {key!r} needs a text hash (and guid)")
+        if not isinstance(mod, int) or isinstance(mod, bool) or not MOD_RANGE[0] <= mod <= MOD_RANGE[1]:
+            raise LockProblem(f"{name} entry {key!r} has mod {_short(mod)}; expected whole seconds since 1970")
+        entries[key] = Entry(digest, mod, guid if with_guid else "")
+    return entries
+
+
+def _short(value: Any) -> str:
+    text = repr(value)
+    return text if len(text) <= 40 else text[:37] + "..."
+
+
+def read_lock(file: LockFile, guid_for: Callable[[str, str], str], errors: Collector) -> Lock:
+    """The lock `file` holds; empty when there is none, and empty with a warning when it cannot be used."""
+    try:
+        if file.problem:
+            raise LockProblem(file.problem)
+        return parse_lock(file.data, guid_for) if file.data is not None else Lock()
+    except LockProblem as exc:
+        errors.warn(
+            file.path.as_posix(),
+            0,
+            f"{file.path.name} cannot be used: {exc}. Every note counts as changed this time (Anki updates the "
+            f"notes it has), and a good {file.path.name} is written in its place",
+        )
+        return Lock()
 
 
 def id_change(
@@ -177,19 +252,16 @@ def _lock_line(key: str, entry: Entry, with_guid: bool) -> str:
 
 def lock_digest(lock: Lock) -> str:
     """A hash of the lock's content (cheaper than its text)."""
-    digest = hashlib.sha256(f"{lock.deck_id}\x00".encode())
+    parts = [f"{lock.deck_id}\x00"]
     for table in (lock.models, lock.notes):
-        text = "".join(
-            f"{key}\x1f{entry.guid}\x1f{entry.hash}\x1f{entry.mod}\n" for key, entry in sorted(table.items())
-        )
-        digest.update(text.encode())
-        digest.update(b"\x00")
-    return digest.hexdigest()
+        parts.extend(f"{key}\x1f{entry.guid}\x1f{entry.hash}\x1f{entry.mod}\n" for key, entry in sorted(table.items()))
+        parts.append("\x00")
+    return sha256_hex("".join(parts))
 
 
-def write_lock(path: Path, lock: Lock) -> None:
-    """Write the lock atomically (temporary file, then rename); unchanged locks are not rewritten."""
-    text = lock_text(lock)
-    if path.exists() and path.read_text(encoding="utf-8", errors="replace") == text:
-        return
-    atomic_write(path, lambda out: out.write(text.encode()))
+def write_lock(file: LockFile, text: str) -> None:
+    """Write the lock's text (`lock_text`) atomically (temporary file, then rename), unless the file
+    as read holds it already."""
+    data = text.encode()
+    if file.data != data:
+        atomic_write(file.path, lambda out: out.write(data))

@@ -1,16 +1,11 @@
-"""Typed, immutable values the reader produces: a deck's settings, its card files and its cards."""
+"""The shared model, as the read stage makes it: a deck's settings, its card files and its cards (frozen)."""
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass, field
 from enum import StrEnum
 from pathlib import Path
 from typing import Any, ClassVar
-
-# Anki's cloze markup: `{{c1::text}}` or `{{c1::text::hint}}` (the number makes the card)
-CLOZE_OPEN = re.compile(r"\{\{c(?P<number>\d+)::")
-CLOZE = re.compile(r"\{\{c(?P<number>\d+)::(?P<text>.*?)(?:::[^}]*)?\}\}")
 
 
 class Kind(StrEnum):
@@ -131,3 +126,13 @@ class Deck:
 
     config: DeckConfig
     files: tuple[tuple[SourceFile, bytes], ...]
+    settings: str = ""  # the digest of deck.yaml's bytes
+
+
+@dataclass(frozen=True)
+class KeyRef:
+    """A card key and the heading that gave it, for the duplicate check across files."""
+
+    key: str
+    path: str
+    line: int

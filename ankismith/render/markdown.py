@@ -9,9 +9,9 @@ from functools import cache
 
 import markdown
 
-from ankismith.cards import extensions
-from ankismith.cards.lists import ListNestingExtension
-from ankismith.cards.mathext import INLINE_DOLLAR, MathExtension, math_html
+from ankismith.render import extensions
+from ankismith.render.lists import ListNestingExtension
+from ankismith.render.mathext import INLINE_DOLLAR, MathExtension, math_html
 
 _IMG_SRC = re.compile(r'(<img\b[^>]*?\bsrc=")([^"]*)(")', re.IGNORECASE)
 _SINGLE_PARAGRAPH = re.compile(r"^<p>(.*)</p>$", re.DOTALL)

@@ -10,7 +10,6 @@ from __future__ import annotations
 import hashlib
 import html
 import json
-import re
 import sqlite3
 import zipfile
 from collections.abc import Iterable, Mapping
@@ -18,15 +17,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import BinaryIO
 
-import genanki
-from genanki.apkg_col import APKG_COL
-from genanki.apkg_schema import APKG_SCHEMA
+from ankismith.model.canon import sha256_int
+from ankismith.model.cards import Kind
+from ankismith.package.atomic import atomic_write
+from ankismith.package.models import NOTE_TYPES
+from ankismith.rules import CLOZE_OPEN, strip_tags
 
-from ankismith.builder.atomic import atomic_write
-from ankismith.builder.models import NOTE_TYPES
-from ankismith.cards.model import CLOZE_OPEN, Kind
-
-_TAG_RE = re.compile(r"<[^>]*>")
 _ZIP_TIME = (1980, 1, 1, 0, 0, 0)
 _FIELD_SEP = "\x1f"
 
@@ -53,8 +49,7 @@ class DeckSpec:
 
 def anki_deck_id(deck_id: str, name: str) -> int:
     """A stable Anki deck id for a deck name within one ankismith deck."""
-    digest = hashlib.sha256(f"{deck_id}\x1f{name}".encode()).digest()
-    return (1 << 30) + int.from_bytes(digest[:8], "big") % (1 << 30)
+    return (1 << 30) + sha256_int(f"{deck_id}\x1f{name}", 8) % (1 << 30)
 
 
 def write_apkg(
@@ -100,6 +95,10 @@ def _collection_bytes(
     memo: dict[NoteSpec, Prepared] | None,
 ) -> bytes:
     """The collection.anki2 SQLite file, built in memory."""
+    import genanki  # the note types' JSON and the collection schema: only when a package is written
+    from genanki.apkg_col import APKG_COL
+    from genanki.apkg_schema import APKG_SCHEMA
+
     conn = sqlite3.connect(":memory:")
     try:
         tables = "\n".join(line for line in APKG_SCHEMA.splitlines() if not line.startswith("CREATE INDEX"))
@@ -142,9 +141,9 @@ class Prepared:
 
 
 def _prepare(note: NoteSpec) -> Prepared:
-    sort_field = html.unescape(_TAG_RE.sub("", note.fields[0])).strip()
+    sort_field = html.unescape(strip_tags(note.fields[0])).strip()
     return Prepared(
-        1_500_000_000_000 + int.from_bytes(hashlib.sha256(note.guid.encode()).digest()[:6], "big") % 10**12,
+        1_500_000_000_000 + sha256_int(note.guid, 6) % 10**12,
         sort_field,
         int(hashlib.sha1(sort_field.encode()).hexdigest()[:8], 16),
         f" {' '.join(note.tags)} " if note.tags else "",

@@ -7,14 +7,14 @@ that both agree.
 
 from __future__ import annotations
 
-import hashlib
+from ankismith.model.canon import sha256_int
 
 _BASE91 = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789!#$%&()*+,-./:;<=>?@[]^_`{|}~"
 
 
 def guid_for(deck_id: str, key: str) -> str:
     """A note's GUID: from the deck id and the card key."""
-    number = int.from_bytes(hashlib.sha256(f"{deck_id}__{key}".encode()).digest()[:8], "big")
+    number = sha256_int(f"{deck_id}__{key}", 8)
     digits = []
     while number > 0:
         number, digit = divmod(number, len(_BASE91))

@@ -12,9 +12,9 @@ import re
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 
-# `{{name}}` or `{{name|format}}` in a numeric card
-PLACEHOLDER = re.compile(r"\{\{\s*(?P<name>[A-Za-z_][A-Za-z0-9_]*)\s*(?:\|\s*(?P<format>[^\s{}|]*)\s*)?\}\}")
-_MATH_OR_PLACEHOLDER = re.compile(rf"(?P<math>\\\(.*?\\\)|\\\[.*?\\\])|{PLACEHOLDER.pattern}", re.DOTALL)
+from ankismith.rules import MATH_SPAN, PLACEHOLDER
+
+_MATH_OR_PLACEHOLDER = re.compile(rf"(?P<math>{MATH_SPAN.pattern})|{PLACEHOLDER.pattern}", re.DOTALL)
 
 
 def _series(word: str) -> Callable[[Sequence[str], bool], str]:

@@ -1,0 +1,1 @@
+"""The build: the orchestrator (read -> solve -> render -> package), its cache and its compile workers."""

@@ -1,0 +1,270 @@
+"""What a build may skip: card files and cards whose notes are known, decks whose inputs did not change.
+
+One SQLite file in the cache folder (safe to delete, kept out of git). Every key is a digest of the
+whole value an entry was made from (`model/canon.py`: every field of every dataclass, recursively,
+so a field added later is in the key without anyone listing it) and of the code fingerprint (every
+file of the ankismith package, and the versions of the libraries that shape the output). What a
+compilation read besides its source (images, a deck's family files) is recorded in the entry with
+the digest of its bytes, and checked again before the entry is used.
+
+A cache decides how fast a build is, never what it writes: any error reading it (a damaged file, an
+entry that does not decode) means "no cache" for the rest of the run, with one warning, and the
+file is set aside. Entries are JSON, never pickles: a cache file cannot run code.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+import sys
+from dataclasses import dataclass
+from functools import cache
+from importlib import metadata
+from pathlib import Path
+from typing import Any
+
+from ankismith.errors import Collector, SourceError
+from ankismith.model.canon import decode, digest, encode, sha256_hex
+from ankismith.model.cards import KeyRef
+from ankismith.model.notes import BuiltNote, MediaFile
+
+LIBRARIES = ("markdown", "pymdown-extensions", "pygments", "numpy", "genanki", "pyyaml")
+TABLES = ("files", "cards", "runs")
+FILE_NAME = "build.sqlite"
+PACKAGE = Path(__file__).resolve().parent.parent  # the ankismith package's folder
+
+
+@cache
+def code_fingerprint(package: Path = PACKAGE) -> str:
+    """A digest of every file of the ankismith package (code, card script, stylesheets), the Python
+    version and the versions of the libraries that shape the output."""
+    files = sorted(p for p in package.rglob("*") if p.is_file() and "__pycache__" not in p.parts)
+    parts: list[Any] = [[p.relative_to(package).as_posix(), sha256_hex(p.read_bytes())] for p in files]
+    parts.append(list(sys.version_info[:2]))
+    for name in LIBRARIES:
+        try:
+            parts.append([name, metadata.version(name)])
+        except metadata.PackageNotFoundError:
+            parts.append([name, None])
+    return digest(*parts)
+
+
+def key(table: str, *parts: Any) -> str:
+    """The key of an entry made from `parts` (whole values: configs, files, cards) by this code."""
+    return digest(table, code_fingerprint(), *parts)
+
+
+@dataclass(frozen=True)
+class FileNotes:
+    """What one card file contributes to its deck (the `files` entry), and what else it read."""
+
+    keys: tuple[KeyRef, ...]
+    notes: tuple[BuiltNote, ...]
+    media: tuple[MediaFile, ...]
+    warnings: tuple[SourceError, ...]
+    inputs: tuple[tuple[str, str], ...]  # (path, digest) of every other file read (images)
+
+
+@dataclass(frozen=True)
+class Run:
+    """What a deck's last build wrote (the `runs` entry, keyed by all its sources and settings)."""
+
+    target: str
+    digest: str  # of the package's content, as packaging planned it
+    keys: tuple[str, ...]
+    media_count: int
+    warnings: tuple[SourceError, ...]
+    inputs: tuple[tuple[str, str], ...]  # images, as for FileNotes
+
+
+class _Broken(Exception):
+    """The cache cannot be read or written: the run goes on without it."""
+
+
+class CacheReader:
+    """Read access to the cache's entries: read-only, for worker processes (SQLite allows many
+    readers). An entry that cannot be read is a miss."""
+
+    def __init__(self, path: Path, writable: bool = False) -> None:
+        self.path = path
+        self._db: sqlite3.Connection | None = (
+            sqlite3.connect(path) if writable else sqlite3.connect(f"file:{path}?mode=ro", uri=True)
+        )
+
+    def get(self, table: str, entry_key: str) -> Any:
+        """The stored entry, or None."""
+        try:
+            return self._get(table, entry_key)
+        except _Broken as exc:
+            self._set_aside(exc)
+            return None
+
+    def entry(self, table: str, entry_key: str, kind: Any) -> Any:
+        """The stored entry decoded as `kind`, or None (an entry that does not decode: as a damaged file)."""
+        data = self.get(table, entry_key)
+        if data is None:
+            return None
+        try:
+            return decode(kind, data)
+        except (TypeError, ValueError, KeyError, IndexError, AttributeError) as exc:
+            self._set_aside(exc)
+            return None
+
+    def _set_aside(self, problem: object) -> None:
+        """A reader (a worker process) treats what it cannot read as a miss; the build's own cache sets it aside."""
+
+    def _get(self, table: str, entry_key: str) -> Any:
+        if self._db is None:
+            return None
+        try:
+            row = self._db.execute(f"SELECT value FROM {_table(table)} WHERE key = ?", (entry_key,)).fetchone()
+            return json.loads(row[0]) if row else None
+        except (sqlite3.Error, ValueError, TypeError) as exc:
+            raise _Broken(str(exc)) from exc
+
+    def close(self) -> None:
+        """Close the database."""
+        if self._db is not None:
+            self._db.close()
+            self._db = None
+
+
+class BuildCache(CacheReader):
+    """Compiled card files and cards, deck runs and written packages, remembered between builds."""
+
+    MAX_BYTES = 1 << 30  # entries are never updated in place, only added: start afresh past this
+
+    def __init__(self, directory: Path, warnings: Collector) -> None:
+        directory.mkdir(parents=True, exist_ok=True)
+        path = directory / FILE_NAME
+        if path.exists() and path.stat().st_size > self.MAX_BYTES:
+            path.unlink()
+        super().__init__(path, writable=True)
+        self._warnings = warnings
+        self._pending: dict[str, dict[str, str]] = {table: {} for table in TABLES}
+        self._files: dict[str, FileNotes] = {}  # compiled card files, as read or made while open
+        self._used: set[str] = set()
+        try:
+            assert self._db is not None
+            for table in TABLES:
+                self._db.execute(f"CREATE TABLE IF NOT EXISTS {table} (key TEXT PRIMARY KEY, value TEXT NOT NULL)")
+            self._db.execute("CREATE TABLE IF NOT EXISTS outputs (path TEXT PRIMARY KEY, digest TEXT, sha TEXT)")
+            self._db.execute("SELECT count(*) FROM files").fetchone()
+        except sqlite3.Error as exc:
+            self._set_aside(exc)
+
+    def get_file(self, entry_key: str) -> FileNotes | None:
+        """A card file's compiled notes; kept in memory once read, for as long as the cache is open."""
+        self._used.add(entry_key)
+        if entry_key not in self._files:
+            found = self.entry("files", entry_key, FileNotes)
+            if found is None:
+                return None
+            self._files[entry_key] = found
+        return self._files[entry_key]
+
+    def put_file(self, entry_key: str, notes: FileNotes) -> None:
+        """Remember a card file's compiled notes (stored by `save`)."""
+        self._used.add(entry_key)
+        self._files[entry_key] = notes
+        self.put("files", entry_key, encode(notes))
+
+    def forget_unused(self) -> None:
+        """Drop from memory the card files no compile asked for since the last call (a long-running
+        server would otherwise keep every version of every edited file)."""
+        self._files = {k: notes for k, notes in self._files.items() if k in self._used}
+        self._used = set()
+
+    def put(self, table: str, entry_key: str, entry: Any) -> None:
+        """Remember an entry (stored by `save`)."""
+        self._pending[_table(table)][entry_key] = json.dumps(entry, ensure_ascii=False)
+
+    def output_is(self, target: Path, package_digest: str) -> bool:
+        """Whether `target` is, byte for byte, the package last written for `package_digest`."""
+        try:
+            row = self._query("SELECT digest, sha FROM outputs WHERE path = ?", (str(target.resolve()),))
+        except _Broken as exc:
+            self._set_aside(exc)
+            return False
+        return bool(row) and row[0] == package_digest and _file_digest(target) == row[1]
+
+    def record_output(self, target: Path, package_digest: str) -> None:
+        """Remember what was written to `target`."""
+        self._write(
+            [
+                (
+                    "INSERT OR REPLACE INTO outputs VALUES (?, ?, ?)",
+                    [(str(target.resolve()), package_digest, _file_digest(target))],
+                )
+            ]
+        )
+
+    def save(self) -> None:
+        """Store the entries of this run."""
+        writes = []
+        for table, entries in self._pending.items():
+            writes.append((f"INSERT OR REPLACE INTO {table} VALUES (?, ?)", list(entries.items())))
+            entries.clear()
+        self._write(writes)
+
+    def _query(self, sql: str, args: tuple[Any, ...]) -> Any:
+        if self._db is None:
+            return None
+        try:
+            return self._db.execute(sql, args).fetchone()
+        except sqlite3.Error as exc:
+            raise _Broken(str(exc)) from exc
+
+    def _write(self, writes: list[tuple[str, list[tuple[Any, ...]]]]) -> None:
+        if self._db is None:
+            return
+        try:
+            with self._db:
+                for sql, rows in writes:
+                    self._db.executemany(sql, rows)
+        except sqlite3.Error as exc:
+            self._set_aside(exc)
+
+    def _set_aside(self, problem: object) -> None:
+        """Go on without the cache: warn once, move the file out of the way (the next build starts a
+        fresh one), keep nothing of it."""
+        if self._db is None:
+            return
+        self.close()
+        self._files.clear()
+        for entries in self._pending.values():
+            entries.clear()
+        aside = self.path.with_name(self.path.name + ".broken")
+        try:
+            self.path.replace(aside)
+            where = f"moved aside to {aside.name}"
+        except OSError:
+            where = "delete the folder to start afresh"
+        self._warnings.warn(
+            self.path.parent.as_posix(), 0, f"build cache unreadable ({problem}); building without it ({where})"
+        )
+
+
+def open_cache(cache_dir: Path | None, errors: Collector) -> BuildCache | None:
+    """The build cache in `cache_dir`, or None (with a warning when it cannot be used: a build never
+    fails for want of its cache)."""
+    if cache_dir is None:
+        return None
+    try:
+        return BuildCache(cache_dir, errors)
+    except (OSError, sqlite3.Error) as exc:
+        errors.warn(cache_dir.as_posix(), 0, f"cache not used ({exc}); building without it")
+        return None
+
+
+def _table(table: str) -> str:
+    if table not in TABLES:
+        raise ValueError(f"unknown cache table {table!r}")
+    return table
+
+
+def _file_digest(path: Path) -> str | None:
+    try:
+        return sha256_hex(path.read_bytes())
+    except OSError:
+        return None

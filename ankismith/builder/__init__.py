@@ -1,1 +1,0 @@
-"""Anki note types, stable ids and GUIDs, the lock file, and writing the .apkg."""

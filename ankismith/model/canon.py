@@ -1,0 +1,136 @@
+"""Values as canonical JSON, for hashes and for the build cache: every field of every dataclass,
+recursively, so that a key made from a value covers all of it by construction.
+
+    digest(*parts)      a cache key: the SHA-256 of the parts' canonical form (type-tagged)
+    content_hash(*parts) a note's or note type's hash, as ankismith.lock records it
+    encode / decode     a frozen dataclass to plain JSON and back, lossless (the cache's entries)
+
+A type this module does not know is an error, never silently hashed by its `str()`.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import json
+import types
+import typing
+from collections.abc import Callable
+from enum import Enum
+from fractions import Fraction
+from functools import cache
+from pathlib import Path, PurePath
+from typing import Any
+
+
+def sha256_hex(data: bytes | str) -> str:
+    """The hex SHA-256 of bytes (text as UTF-8): file contents, names, salts."""
+    return hashlib.sha256(data.encode() if isinstance(data, str) else data).hexdigest()
+
+
+def sha256_int(data: bytes | str, size: int) -> int:
+    """The first `size` bytes of the SHA-256 of `data`, as a big-endian number (stable ids)."""
+    raw = hashlib.sha256(data.encode() if isinstance(data, str) else data).digest()
+    return int.from_bytes(raw[:size], "big")
+
+
+def canonical(value: Any) -> Any:
+    """`value` as JSON-able data that tells apart every value that differs: dataclasses with the
+    name and value of every field, enums, paths, fractions, arrays with their types; mappings keep
+    their order (the order of a numeric block's params is the order they are drawn in)."""
+    if value is None or isinstance(value, str | bool | int):
+        return value
+    if isinstance(value, float):
+        return ["float", repr(value)]
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        kind = type(value)
+        return [kind.__qualname__, [[f.name, canonical(getattr(value, f.name))] for f in dataclasses.fields(kind)]]
+    if isinstance(value, Enum):
+        return [type(value).__qualname__, canonical(value.value)]
+    if isinstance(value, list | tuple):
+        return [canonical(v) for v in value]
+    if isinstance(value, dict):
+        return ["dict", [[canonical(k), canonical(v)] for k, v in value.items()]]
+    if isinstance(value, PurePath):
+        return ["path", value.as_posix()]
+    if isinstance(value, Fraction):
+        return ["fraction", str(value)]
+    if isinstance(value, bytes):
+        return ["bytes", sha256_hex(value)]
+    if isinstance(value, frozenset | set):
+        return ["set", sorted((canonical(v) for v in value), key=json.dumps)]
+    if hasattr(value, "dtype") and hasattr(value, "tolist"):  # a numpy array or scalar
+        return ["array", str(value.dtype), list(getattr(value, "shape", ())), canonical(value.tolist())]
+    raise TypeError(f"no canonical form for {type(value).__name__}: teach model/canon.py its fields")
+
+
+def digest(*parts: Any) -> str:
+    """A key for `parts`: the SHA-256 of their canonical form."""
+    return sha256_hex(json.dumps(canonical(parts), ensure_ascii=False, separators=(",", ":")))
+
+
+def content_hash(*parts: Any) -> str:
+    """A stable hash of JSON-like parts: a note's content, a note type's (recorded in ankismith.lock,
+    so its form never changes: every note would count as changed)."""
+    text = json.dumps(parts, sort_keys=True, ensure_ascii=False, default=str)
+    return hashlib.sha256(text.encode()).hexdigest()[:32]
+
+
+# --- a frozen dataclass as plain JSON, and back ----------------------------------------------------
+
+
+def encode(value: Any) -> Any:
+    """`value` as plain JSON: a dataclass as the list of its fields' values, in order."""
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        return [encode(getattr(value, f.name)) for f in dataclasses.fields(value)]
+    if isinstance(value, Enum):
+        return value.value
+    if isinstance(value, list | tuple):
+        return [encode(v) for v in value]
+    if isinstance(value, dict):
+        return {k: encode(v) for k, v in value.items()}
+    if isinstance(value, PurePath):
+        return value.as_posix()
+    return value
+
+
+def decode(kind: type[Any], data: Any) -> Any:
+    """The value of type `kind` that `encode` gave `data` for."""
+    return _decoder(kind)(data)
+
+
+@cache
+def _decoder(hint: Any) -> Callable[[Any], Any]:
+    """How to read back a value of the type `hint` (a dataclass, a tuple, an enum, a path...)."""
+    if isinstance(hint, type) and dataclasses.is_dataclass(hint):
+        hints = typing.get_type_hints(hint)
+        readers = tuple(_decoder(hints[f.name]) for f in dataclasses.fields(hint))
+        return lambda data: hint(*(read(item) for read, item in zip(readers, data, strict=True)))
+    origin, args = typing.get_origin(hint), typing.get_args(hint)
+    if origin in (types.UnionType, typing.Union):
+        options = [a for a in args if a is not type(None)]
+        if len(options) == 1:
+            read = _decoder(options[0])
+            return lambda data: None if data is None else read(data)
+        return _same
+    if origin is tuple:
+        if len(args) == 2 and args[1] is Ellipsis:
+            read = _decoder(args[0])
+            return lambda data: tuple(read(item) for item in data)
+        readers = tuple(_decoder(a) for a in args)
+        return lambda data: tuple(read(item) for read, item in zip(readers, data, strict=True))
+    if origin is list:
+        read = _decoder(args[0]) if args else _same
+        return lambda data: [read(item) for item in data]
+    if origin is dict and args:
+        read = _decoder(args[1])
+        return lambda data: {key: read(item) for key, item in data.items()}
+    if isinstance(hint, type) and issubclass(hint, Enum):
+        return hint
+    if isinstance(hint, type) and issubclass(hint, PurePath):
+        return Path
+    return _same
+
+
+def _same(data: Any) -> Any:
+    return data

@@ -1,0 +1,1 @@
+"""The package stage: note types, the lock, and the .apkg written."""

@@ -1,0 +1,1 @@
+"""The render stage: Markdown and math to HTML, cards (and their solved instances) to note fields."""

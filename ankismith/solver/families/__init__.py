@@ -1,0 +1,1 @@
+"""The built-in problem families, one module per topic."""
