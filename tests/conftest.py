@@ -24,7 +24,9 @@ BUNDLED = REPO / "decks" / "dl-midterm"
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
-    parser.addoption("--update-golden", action="store_true", help="rewrite tests/golden/*.html from the renderer")
+    parser.addoption(
+        "--update-golden", action="store_true", help="rewrite tests/render/golden/*.html from the renderer"
+    )
 
 
 @pytest.fixture(autouse=True)
@@ -101,3 +103,16 @@ def notes_by_key(col: object) -> dict[str, object]:
         key = note["Source"].rsplit(" · ", 1)[1]
         result[key] = note
     return result
+
+
+def review_all(col: object) -> int:
+    """Answer every due card 'good' with Anki's scheduler; returns how many were answered."""
+    col.decks.select(col.decks.id_for_name("Test Deck"))  # type: ignore[attr-defined]
+    answered = 0
+    while (queued := col.sched.get_queued_cards(fetch_limit=1)).cards:  # type: ignore[attr-defined]
+        card = col.get_card(queued.cards[0].card.id)  # type: ignore[attr-defined]
+        card.start_timer()
+        states = col._backend.get_scheduling_states(card.id)  # type: ignore[attr-defined]
+        col.sched.answer_card(col.sched.build_answer(card=card, states=states, rating=3))  # type: ignore[attr-defined]
+        answered += 1
+    return answered

@@ -68,14 +68,14 @@ def read_deck(root: Path, errors: Collector) -> Deck | None:
     if not settings.is_file():
         _not_a_deck(root, errors)
         return None
-    settings_data = read_bytes(settings, shown, errors)
+    settings_data = read_inside(settings, root, shown, errors)
     config = read_config(root, settings_data, errors) if settings_data is not None else None
     if config is None or settings_data is None:
         return None
     files = []
     for path in card_files(root):
         file = source_file(path, root)
-        data = read_bytes(path, file.shown, errors)
+        data = read_inside(path, root, file.shown, errors)
         if data is not None:
             files.append((file, data))
     return Deck(config, tuple(files), sha256_hex(settings_data))
@@ -252,6 +252,22 @@ def read_cards(file: SourceFile, data: bytes, errors: Collector) -> tuple[list[C
             "deck folder, start the file's name with '_')",
         )
     return cards, keys
+
+
+def read_inside(path: Path, root: Path, shown: str, errors: Collector) -> bytes | None:
+    """A source file's bytes, if it lies inside the deck folder once links are followed (a deck built
+    from someone else's pull request must not package, or quote, a file of the machine that builds it)."""
+    try:
+        inside = path.resolve().is_relative_to(root.resolve())
+    except (OSError, RuntimeError) as exc:  # a loop of links
+        errors.error(shown, 0, f"cannot read the file: {getattr(exc, 'strerror', None) or exc}")
+        return None
+    if not inside:
+        errors.error(
+            shown, 0, "is a link to a file outside the deck folder; sources must lie inside it (links included)"
+        )
+        return None
+    return read_bytes(path, shown, errors)
 
 
 def read_bytes(path: Path, shown: str, errors: Collector) -> bytes | None:

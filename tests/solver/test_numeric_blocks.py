@@ -1,7 +1,7 @@
-"""What a numeric block can hold never gets past the solver as anything but SpecErrors (issue 11).
+"""What a numeric block can hold never gets past the solver as anything but SpecErrors.
 
 A fuzz test feeds `instantiate` arbitrary YAML-like values (huge and tiny numbers, odd Unicode,
-nesting, every family's own param names); the rest pins the reports issue 11 asked for.
+nesting, every family's own param names); the rest pins the reports of mistakes in a block.
 """
 
 from __future__ import annotations
@@ -143,7 +143,7 @@ RANGES = st.builds(
 @st.composite
 def mostly_valid_blocks(draw: st.DrawFn) -> dict[str, Any]:
     """A family's own params, mostly sensible values with odd ones mixed in, drawn params as ranges."""
-    from test_steps import param_strategy
+    from test_worked_steps import param_strategy
 
     family = FAMILIES[draw(st.sampled_from(sorted(FAMILIES)))]
     length = draw(st.integers(1, 4))
@@ -172,7 +172,7 @@ def issues(spec: dict[str, Any], variants: int = 2) -> list[tuple[str | None, st
     return [(i.key, i.message) for i in caught.value.issues]
 
 
-# --- issue 11, item 1: a huge range is drawn, an absurd one refused at `params` -------------------
+# --- a huge range is drawn, an absurd one refused at `params` -------------------
 
 
 def test_a_range_beyond_int64_is_drawn_exactly() -> None:
@@ -191,7 +191,7 @@ def test_a_given_number_beyond_100_digits_is_an_error_at_given() -> None:
     assert key == "given" and "numbers are limited to 100 digits" in message
 
 
-# --- issue 11, item 4: a drawn param nothing uses -----------------------------------------------
+# --- a drawn param nothing uses -----------------------------------------------
 
 
 def test_a_drawn_param_the_formula_does_not_use_is_an_error() -> None:
@@ -210,7 +210,7 @@ def test_a_param_used_only_by_where_or_given_is_fine() -> None:
     assert solver.instantiate({"answer": "a", "given": {"a": 1, "n": 2}, "params": {"n": "1..3"}}, 0, "k", 1)
 
 
-# --- issue 11, item 11: an error of the formula is reported at `answer:` ---------------------------
+# --- an error of the formula is reported at `answer:` ---------------------------
 
 
 @pytest.mark.parametrize(

@@ -173,7 +173,7 @@ def test_switching_fixed_to_fresh_keeps_the_note_and_its_history(
 ) -> None:
     """The migration of decks built before fresh cards: `key` keeps its id and reviews, `key~N` are
     reported as removed (Anki keeps them: the report says how to find them)."""
-    from test_rebuild import review_all
+    from conftest import review_all
 
     col, out = anki_collection, tmp_path / "out"
     write_deck(deck_dir, {"a.md": STEP.format(extra="")}, "name: Test Deck\nid: test-deck\nfresh: false\n")

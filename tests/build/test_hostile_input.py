@@ -18,6 +18,8 @@ from ankismith.cli import app
 from ankismith.errors import DeckErrors
 from ankismith.render.markdown import Renderer
 
+runner = CliRunner()
+
 
 def problems(deck: Path) -> tuple[list[str], list[str]]:
     try:
@@ -217,3 +219,39 @@ def test_fuzz_numeric_blocks_give_errors_not_crashes(
         compile_decks([deck])
     except DeckErrors as exc:
         assert all(str(e).startswith(f"{deck.as_posix()}/a.md:") for e in exc.errors)
+
+
+# --- links out of the deck folder: never read, never quoted ----------------------------------------
+
+
+def test_a_card_file_linked_from_outside_is_an_error_that_quotes_nothing(deck_dir: Path, tmp_path: Path) -> None:
+    secret = tmp_path / "secret.md"
+    secret.write_text("## TOKEN=hunter2 {#s}\nsecret\n")
+    write_deck(deck_dir, {"a.md": "## A {#a}\nfine\n"})
+    (deck_dir / "leak.md").symlink_to(secret)
+    result = runner.invoke(app, ["build", str(deck_dir), "-o", str(tmp_path / "out")])
+    assert result.exit_code == 1
+    assert result.output.splitlines()[0] == (
+        f"{deck_dir.as_posix()}/leak.md: is a link to a file outside the deck folder; sources must lie inside it "
+        "(links included)"
+    )
+    assert "hunter2" not in result.output and not (tmp_path / "out").exists()
+
+
+def test_deck_yaml_linked_from_outside_is_an_error_that_quotes_nothing(deck_dir: Path, tmp_path: Path) -> None:
+    secret = tmp_path / "secret.env"
+    secret.write_text("API_KEY=hunter2\n")
+    write_deck(deck_dir, {"a.md": "## A {#a}\nfine\n"})
+    (deck_dir / "deck.yaml").unlink()
+    (deck_dir / "deck.yaml").symlink_to(secret)
+    result = runner.invoke(app, ["check", str(deck_dir)])
+    assert result.exit_code == 1
+    assert "is a link to a file outside the deck folder" in result.output
+    assert "hunter2" not in result.output and "API_KEY" not in result.output
+
+
+def test_links_inside_the_deck_folder_are_followed(deck_dir: Path, tmp_path: Path) -> None:
+    write_deck(deck_dir, {"_drafts/a.md": "## A {#a}\nfine\n"})  # '_': not a card file itself
+    (deck_dir / "b.md").symlink_to(deck_dir / "_drafts" / "a.md")
+    result = runner.invoke(app, ["check", str(deck_dir)])
+    assert result.exit_code == 0, result.output

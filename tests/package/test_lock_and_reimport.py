@@ -8,7 +8,7 @@ import zipfile
 from pathlib import Path
 
 import pytest
-from conftest import import_apkg, notes_by_key, write_deck
+from conftest import import_apkg, notes_by_key, review_all, write_deck
 
 from ankismith.build.pipeline import build
 from ankismith.package import models
@@ -39,19 +39,6 @@ def deck(deck_dir: Path) -> Path:
 
 def apkg(out: Path) -> Path:
     return out / "test-deck.apkg"
-
-
-def review_all(col: object) -> int:
-    """Answer every due card 'good' with Anki's scheduler; returns how many were answered."""
-    col.decks.select(col.decks.id_for_name("Test Deck"))  # type: ignore[attr-defined]
-    answered = 0
-    while (queued := col.sched.get_queued_cards(fetch_limit=1)).cards:  # type: ignore[attr-defined]
-        card = col.get_card(queued.cards[0].card.id)  # type: ignore[attr-defined]
-        card.start_timer()
-        states = col._backend.get_scheduling_states(card.id)  # type: ignore[attr-defined]
-        col.sched.answer_card(col.sched.build_answer(card=card, states=states, rating=3))  # type: ignore[attr-defined]
-        answered += 1
-    return answered
 
 
 def test_the_whole_story_in_anki(

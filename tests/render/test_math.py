@@ -1,4 +1,4 @@
-"""Issue 12, item 6: the TeX between math delimiters reaches MathJax exactly as written,
+"""The TeX between math delimiters reaches MathJax exactly as written,
 backslash escapes included, in every kind of card."""
 
 from __future__ import annotations

@@ -180,7 +180,7 @@ def test_every_equals_sign_of_every_family_is_true(name: str) -> None:
 
 
 EDGE_CASES = [
-    # issue 12: the size line of conv2d lacked the floor where the stride does not divide
+    # the size line of conv2d lacked the floor where the stride does not divide
     ("conv2d", {"I": [[1, 2, 3, 4, 5]] * 5, "K": [[1, 0], [0, -1]], "S": 2, "P": 0}),
     ("conv2d", {"I": [[1, 2, -1], [0, 3, 5], [2, 1, 4], [3, 0, -2]], "K": [[-0.5, 1], [1.5, 0]], "S": 2, "P": 1}),
     ("conv2d", {"I": [[1e12, -3], [2, 0.001]], "K": [[0.5]], "S": 1, "P": 2}),

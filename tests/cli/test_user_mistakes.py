@@ -1,4 +1,4 @@
-"""Mistakes a new user makes (issue 11): each one a `path:line: message`, a warning or a refusal, never
+"""Mistakes a new user makes: each one a `path:line: message`, a warning or a refusal, never
 a traceback or a silent surprise."""
 
 from __future__ import annotations

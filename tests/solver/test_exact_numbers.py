@@ -1,4 +1,4 @@
-"""Numbers as the card author writes them, exact where they can be (issue 12, items 2 to 4).
+"""Numbers as the card author writes them, exact where they can be.
 
 Scientific notation is read wherever a number is, big integers stay exact, a rounded value is
 never shown as if it were exact, and each number is written in its shortest exact form, the same

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 from conftest import without_pool, write_deck
-from test_fresh import pool_of
+from test_fresh_and_fixed import pool_of
 
 from ankismith.build.pipeline import compile_decks
 from ankismith.errors import DeckErrors
