@@ -416,14 +416,28 @@ def serve(
 
 @app.command()
 @_guarded
-def problems() -> None:
-    """The solver families: their params and what they compute."""
-    from ankismith.build.pipeline import problem_families
+def problems(decks: DeckDirs = None) -> None:
+    """The problem families: built in, of installed packages, and each deck's own (problems/*.py)."""
+    from rich.markup import escape
 
-    for family in problem_families().values():
-        out.print(f"[bold]{family.name}[/bold]: {family.summary}")
-        for param in family.params:
-            out.print(f"    {param.describe()}", markup=False)
-        if family.convention:
-            out.print(f"    convention: {family.convention}", markup=False)
+    from ankismith.build.pipeline import find_decks, problem_families
+
+    paths = decks or find_decks([])
+    lists, errors = problem_families(paths)
+    for listing in lists:
+        out.print(f"[bold]{escape(listing.title)}[/bold]" + ("" if listing.families else ": none"))
+        for family in listing.families:
+            where = f" ({family.origin.path})" if family.origin.kind != "builtin" else ""
+            summary = escape(f"{where}: {family.summary or '(no docstring)'}")
+            out.print(f"  [bold]{escape(family.name)}[/bold]{summary}", highlight=False)
+            for param in family.params:
+                out.print(f"      {param.describe()}", markup=False)
+            if family.parts:
+                out.print(f"      parts: {', '.join(family.parts)} (choose with `ask:`)", markup=False)
+            if family.convention:
+                out.print(f"      convention: {family.convention}", markup=False)
     out.print("\nOr give `answer:` a formula over the params (+ - * / // % **, sqrt, exp, log, min, max, ...).")
+    for error in errors:
+        err.print(str(error), markup=False)
+    if errors:
+        raise typer.Exit(1)

@@ -11,7 +11,7 @@ from typing import Any
 
 MAX_VARIANTS = 100  # drawn variants per numeric card: deck.yaml, a numeric block, --variants
 # the keys of a ```numeric block that the solver reads (the reader adds the review settings)
-SOLVER_KEYS = ("problem", "answer", "given", "params", "where", "variants")
+SOLVER_KEYS = ("problem", "answer", "given", "params", "where", "variants", "ask")
 
 LOCK_NAME = "ankismith.lock"  # beside deck.yaml: what each note was when last built (package/lock.py)
 CACHE_DIR = ".ankismith-cache"  # the build cache's default folder (build/cache.py), safe to delete

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import os
 from collections import Counter
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -19,7 +19,7 @@ from ankismith.cards.media import resolve_media
 from ankismith.cards.reader import check_keys, read_cards
 from ankismith.errors import Collector, SourceError, blame
 from ankismith.model.canon import encode, sha256_hex
-from ankismith.model.cards import DeckConfig, SourceFile
+from ankismith.model.cards import Card, DeckConfig, FamilySource, SourceFile, family_digest
 from ankismith.model.inputs import Inputs
 from ankismith.model.notes import BuiltDeck, BuiltNote, MediaFile
 from ankismith.render.notes import render_notes
@@ -54,6 +54,7 @@ class _FileTask:
     file: SourceFile
     data: bytes
     cache: Path | None  # the build cache's database, read-only in the worker
+    families: tuple[FamilySource, ...]  # the deck's own problem families, as read
 
 
 @dataclass(frozen=True)
@@ -68,6 +69,7 @@ class _FileDone:
 def compile_deck(
     config: DeckConfig,
     files: Iterable[tuple[SourceFile, bytes]],
+    families: tuple[FamilySource, ...],
     store: BuildCache | None,
     inputs: Inputs,
     errors: Collector,
@@ -75,19 +77,20 @@ def compile_deck(
 ) -> BuiltDeck:
     """Compile a deck's card files: from the cache where unchanged, afresh (across cores) otherwise.
 
+    `families` are the deck's own family files (a card file's key covers them: a card may name any);
     `inputs` knows the digests of the files this run has read (a cached file's images are checked
     against it)."""
     files = list(files)
     results: dict[Path, FileNotes] = {}
     tasks: list[tuple[str | None, _FileTask]] = []
     for file, data in files:
-        entry_key = buildcache.key("files", config, file, sha256_hex(data)) if store is not None else None
+        entry_key = buildcache.key("files", config, file, sha256_hex(data), families) if store is not None else None
         cached = store.get_file(entry_key) if store is not None and entry_key is not None else None
         if cached is not None and inputs.unchanged(cached.inputs):
             results[file.path] = cached
             progress.advance(len(data))
             continue
-        tasks.append((entry_key, _FileTask(config, file, data, store.path if store is not None else None)))
+        tasks.append((entry_key, _FileTask(config, file, data, store.path if store is not None else None, families)))
     for (entry_key, task), done in zip(tasks, _run(task for _, task in tasks), strict=True):
         results[task.file.path] = done.notes
         errors.extend(done.errors)
@@ -124,6 +127,7 @@ def _compile_file(task: _FileTask) -> _FileDone:
     """Read one card file and render its cards; a card met before (the whole card, its deck's settings
     and its images' packaged names the same) comes from the cache."""
     config, errors, inputs = task.config, Collector(), Inputs()
+    families = _Families(task.families)
     with blame(task.file.shown, 0, "file"):
         cards, keys = read_cards(task.file, task.data, errors)
     reader = CacheReader(task.cache) if task.cache is not None else None
@@ -137,13 +141,13 @@ def _compile_file(task: _FileTask) -> _FileDone:
                 media.extend(found.files)
                 card_key = None
                 if reader is not None:
-                    card_key = buildcache.key("cards", config, card, found.names)
+                    card_key = buildcache.key("cards", config, card, found.names, families.digest(card))
                     entry = reader.entry("cards", card_key, tuple[BuiltNote, ...])
                     if entry is not None:
                         notes.extend(entry)
                         continue
                 before = len(errors.errors)
-                made = render_notes(card, config, found.names, errors)
+                made = render_notes(card, config, found.names, families.mapping(card), errors)
                 notes.extend(made)
                 if card_key is not None and len(errors.errors) == before:
                     new_cards.append((card_key, encode(made)))
@@ -154,6 +158,30 @@ def _compile_file(task: _FileTask) -> _FileDone:
         tuple(keys), tuple(notes), tuple(media), tuple(errors.warnings), tuple(sorted(inputs.read.items()))
     )
     return _FileDone(result, tuple(errors.errors), tuple(new_cards))
+
+
+class _Families:
+    """The problem families a file's cards may name: loaded (running the deck's family files) only
+    when a numeric card needs them."""
+
+    def __init__(self, sources: tuple[FamilySource, ...]) -> None:
+        self.sources = sources
+        self._mapping: Mapping[str, Any] | None = None
+
+    def mapping(self, card: Card) -> Mapping[str, Any]:
+        """The families by name (none for a card that is not numeric)."""
+        if card.numeric is None:
+            return {}
+        if self._mapping is None:
+            from ankismith.solver import families_for
+
+            self._mapping = families_for(self.sources)[0]
+        return self._mapping
+
+    def digest(self, card: Card) -> str | None:
+        """What a card depends on among the deck's family files: the one it names, and the helpers."""
+        name = card.numeric.spec.get("problem") if card.numeric is not None else None
+        return family_digest(name, self.sources) if isinstance(name, str) else None
 
 
 def _check_variant_keys(config: DeckConfig, notes: Sequence[BuiltNote], errors: Collector) -> None:

@@ -115,8 +115,9 @@ def _compile(
     for deck in decks:
         config = _override(deck.config, seed, variants)
         with blame(deck.config.root.as_posix(), 0, "deck"):
-            compiled = compile_deck(config, deck.files, store, inputs, errors, progress)
-        built.append(replace(compiled, overrides=_overrides(deck.config, seed, variants)))
+            loaded = _load_families(deck, errors)
+            compiled = compile_deck(config, deck.files, deck.families, store, inputs, errors, progress)
+        built.append(replace(compiled, overrides=_overrides(deck.config, seed, variants), families=loaded))
     ids = Counter(deck.config.id for deck in built)
     for deck in built:
         if ids[deck.config.id] > 1:
@@ -130,6 +131,20 @@ def _compile(
     if stop:
         errors.raise_if_any()
     return Compiled(tuple(built), tuple(errors.warnings))
+
+
+def _load_families(deck: Deck, errors: Collector) -> tuple[str, ...]:
+    """Run the deck's own family files once, so that one that fails is an error even when no card
+    names it; the files that loaded, as messages name them (`check` says which ran)."""
+    if not deck.families:
+        return ()
+    from ankismith.solver import families_for
+
+    _, faults = families_for(deck.families)
+    for fault in faults:
+        errors.error(fault.path, fault.line, fault.message)
+    failed = {fault.path for fault in faults}
+    return tuple(s.shown for s in deck.families if s.shown not in failed)
 
 
 def _override(config: DeckConfig, seed: int | None, variants: int | None) -> DeckConfig:
@@ -207,7 +222,7 @@ def _run_key(deck: Deck, lock: lockfile.LockFile, seed: int | None, variants: in
     """Everything a deck's package is built from, but the images (checked apart): its settings as
     read and as written, every card file's name and bytes, the lock, the command line's settings."""
     files = [[file.inner, sha256_hex(data)] for file, data in deck.files]
-    return [deck.config, deck.settings, files, seed, variants, out_dir.resolve().as_posix(), lock.digest]
+    return [deck.config, deck.settings, files, deck.families, seed, variants, out_dir.resolve().as_posix(), lock.digest]
 
 
 def _after(run: list[Any], plan: Plan) -> str:
@@ -299,11 +314,36 @@ class Builder:
             self.store.close()
 
 
-def problem_families() -> dict[str, Any]:
-    """The solver's problem families, by name (for `ankismith problems`)."""
-    from ankismith.solver import FAMILIES
+@dataclass(frozen=True)
+class FamilyList:
+    """What `ankismith problems` lists: the families of one source (built in, installed, a deck's)."""
 
-    return FAMILIES
+    title: str
+    families: tuple[Any, ...]
+
+
+def problem_families(paths: Sequence[Path]) -> tuple[list[FamilyList], tuple[SourceError, ...]]:
+    """The built-in families, those of installed packages, and each deck's own (for `ankismith
+    problems`); a deck's family file that fails is an error (the others are still listed)."""
+    from ankismith.solver import builtin, families_for
+    from ankismith.solver.registry import installed
+
+    errors = Collector()
+    lists = [FamilyList("Built-in families", tuple(builtin().values()))]
+    package, faults = installed()
+    if package:
+        lists.append(FamilyList("Families of installed packages", tuple(package.values())))
+    for fault in faults:
+        errors.error(fault.path, fault.line, fault.message)
+    for deck in _read(paths, errors) if paths else []:
+        families, faults = families_for(deck.families)
+        own = tuple(f for f in families.values() if not isinstance(f, Exception) and f.origin.kind == "deck")
+        title = f"Families of {deck.config.root.as_posix()} (its problems/ folder)"
+        lists.append(FamilyList(title, own))
+        for fault in faults:
+            if fault.path.startswith(_deck_prefix(deck.config)):
+                errors.error(fault.path, fault.line, fault.message)
+    return lists, tuple(errors.errors)
 
 
 def _now() -> int:

@@ -24,6 +24,7 @@ from ankismith.model.cards import (
     Choice,
     Deck,
     DeckConfig,
+    FamilySource,
     ImageRef,
     KeyRef,
     Kind,
@@ -38,7 +39,7 @@ MAX_FILE_BYTES = 8 * 1024 * 1024
 DECK_KEYS = ("name", "id", "description", "tags", "seed", "variants", *Review.KEYS)
 FRONT_MATTER_KEYS = ("subdeck", "tags")
 # what a ```numeric block may hold: the solver's part (`NumericBlock.spec`), then the review settings
-NUMERIC_KEYS = (*SOLVER_KEYS, *Review.KEYS)
+NUMERIC_KEYS = (*SOLVER_KEYS, *Review.KEYS, "unit")
 
 _HEADING = re.compile(r"^##(?!#)(?:[ \t]+(?P<text>.*?))?[ \t]*#*[ \t]*$")
 _ATTRS = re.compile(r"\{(?P<body>[^{}]*)\}\s*$")
@@ -78,7 +79,29 @@ def read_deck(root: Path, errors: Collector) -> Deck | None:
         data = read_inside(path, root, file.shown, errors)
         if data is not None:
             files.append((file, data))
-    return Deck(config, tuple(files), sha256_hex(settings_data))
+    return Deck(config, tuple(files), sha256_hex(settings_data), read_families(root, errors))
+
+
+PROBLEMS_DIR = "problems"  # a deck's own problem families: problems/NAME.py is `problem: NAME`
+
+
+def read_families(root: Path, errors: Collector) -> tuple[FamilySource, ...]:
+    """The Python files of the deck's problems/ folder, read (not run: the solve stage runs them)."""
+    folder = root / PROBLEMS_DIR
+    if not folder.is_dir():
+        return ()
+    found = []
+    for path in sorted(folder.glob("*.py")):
+        shown = shown_path(path, root)
+        if not path.stem.isidentifier() or not path.stem.isascii():
+            errors.error(
+                shown, 0, f"a family file's name must be a Python name (letters, digits, _), found {path.stem!r}"
+            )
+            continue
+        data = read_inside(path, root, shown, errors)
+        if data is not None:
+            found.append(FamilySource(path.stem, path, shown, data))
+    return tuple(found)
 
 
 def source_file(path: Path, root: Path) -> SourceFile:
@@ -513,9 +536,17 @@ def _numeric_block(body: list[_Line], shown: str, errors: Collector) -> tuple[Nu
         return None, lines
     first = lines[0].number
     warn_unknown_keys(mapping.data, mapping.key_lines, NUMERIC_KEYS, "the numeric block", shown, first, errors)
-    spec = {key: value for key, value in mapping.data.items() if key in NUMERIC_KEYS and key not in Review.KEYS}
+    spec = {key: value for key, value in mapping.data.items() if key in SOLVER_KEYS}
     review = read_review(mapping.data, mapping.key_lines, shown, errors)
-    return NumericBlock(spec, lines[0].number, mapping.key_lines, review), lines
+    unit = mapping.data.get("unit", "")
+    if not isinstance(unit, str) or len(unit) > 20 or any(c.isspace() or c.isdigit() for c in unit.strip()):
+        errors.error(
+            shown,
+            mapping.key_lines.get("unit", first),
+            f"`unit` must be a short unit without digits or spaces, like J or MB, found {unit!r}",
+        )
+        unit = ""
+    return NumericBlock(spec, lines[0].number, mapping.key_lines, review, unit.strip()), lines
 
 
 def _choices(lines: list[_Line]) -> tuple[list[Choice], list[_Line]]:

@@ -23,7 +23,7 @@ class Review:
 
     fresh: bool = True  # one note whose instance changes daily; False: one note per instance
     type_answer: bool = True  # an answer box on the front, a graded verdict on the back
-    tolerance: float = 0.001  # relative: a typed number this close to the answer is right
+    tolerance: float | None = None  # relative; None: 0.001, and whole-number answers must be exact
 
     KEYS: ClassVar[tuple[str, ...]] = ("fresh", "type_answer", "tolerance")
 
@@ -73,7 +73,7 @@ class ImageRef:
 class NumericBlock:
     """The YAML of a ```numeric block, parsed, with the line of each top-level key.
 
-    `spec` is what the solver reads (problem, answer, given, params, where, variants); `review`
+    `spec` is what the solver reads (problem, answer, given, params, where, variants, ask); `review`
     holds the block's own review settings (fresh, type_answer, tolerance), given ones only.
     """
 
@@ -81,6 +81,7 @@ class NumericBlock:
     line: int
     key_lines: dict[str, int] = field(default_factory=dict)
     review: dict[str, Any] = field(default_factory=dict)
+    unit: str = ""  # the answer's unit: the box takes the number with or without it
 
     def line_of(self, key: str | None) -> int:
         """Line of a top-level key of the block, or of the block's opening fence."""
@@ -121,12 +122,40 @@ class Card:
 
 
 @dataclass(frozen=True)
+class FamilySource:
+    """A Python file of the deck's problems/ folder, as read: a family named after the file, or a
+    helper its families import (a name starting with '_')."""
+
+    name: str
+    path: Path
+    shown: str
+    code: bytes
+
+    @property
+    def helper(self) -> bool:
+        """A module the families may import, not a family itself."""
+        return self.name.startswith("_")
+
+
+def family_digest(name: str, sources: tuple[FamilySource, ...]) -> str | None:
+    """What a card that names the family `name` depends on in its deck: that family's file and the
+    helpers it may import (None: the deck has no family of that name)."""
+    own = [s for s in sources if s.name == name and not s.helper]
+    if not own:
+        return None
+    from ankismith.model.canon import sha256_hex
+
+    return sha256_hex(b"".join(s.code for s in (*own, *(s for s in sources if s.helper))))
+
+
+@dataclass(frozen=True)
 class Deck:
-    """A deck folder read: its settings, and each card file (in path order) with its bytes."""
+    """A deck folder read: its settings, each card file (in path order) with its bytes, its families."""
 
     config: DeckConfig
     files: tuple[tuple[SourceFile, bytes], ...]
     settings: str = ""  # the digest of deck.yaml's bytes
+    families: tuple[FamilySource, ...] = ()
 
 
 @dataclass(frozen=True)

@@ -65,3 +65,4 @@ class BuiltDeck:
     notes: tuple[BuiltNote, ...]
     media: tuple[MediaFile, ...]
     overrides: tuple[str, ...] = ()  # deck.yaml settings --seed/--variants changed, as "--seed 9 (deck.yaml: 1)"
+    families: tuple[str, ...] = ()  # the deck's own family files that were run (problems/*.py)

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import html
 from collections.abc import Mapping
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from ankismith.errors import Collector
 from ankismith.model.cards import Card, DeckConfig, Kind
@@ -22,8 +22,11 @@ if TYPE_CHECKING:
 LETTERS = "ABCDEFGHIJKLMNOPQRSTUVWXYZ"
 
 
-def render_notes(card: Card, config: DeckConfig, media: Mapping[str, str], errors: Collector) -> list[BuiltNote]:
-    """The notes of one card; `media` maps each image `src` as written to its packaged name.
+def render_notes(
+    card: Card, config: DeckConfig, media: Mapping[str, str], families: Mapping[str, Any], errors: Collector
+) -> list[BuiltNote]:
+    """The notes of one card; `media` maps each image `src` as written to its packaged name, and
+    `families` are the problem families a numeric card may name.
 
     Problems (a numeric block the solver refuses, an unknown placeholder) go to `errors`, and the
     card then gives no note.
@@ -38,7 +41,7 @@ def render_notes(card: Card, config: DeckConfig, media: Mapping[str, str], error
     if card.kind is Kind.NUMERIC:
         from ankismith.render.numeric import numeric_notes  # the solver, numpy: only for numeric cards
 
-        return numeric_notes(card, config, front(heading, question), answer, errors)
+        return numeric_notes(card, config, front(heading, question), answer, families, errors)
     if card.kind is Kind.BASIC:
         fields = {"Front": front(heading, question), "Back": answer, "Source": source}
     elif card.kind is Kind.CLOZE:

@@ -2,13 +2,18 @@
 
 Fresh (the default): one note under the card's key whose fields show the first instance (the
 `given` one) and whose Question field ends with the pool of every instance, rendered, for the card
-script to choose from at review time (`builder/assets/card.js`). Fixed: one note per instance
+script to choose from at review time (`package/assets/card.js`). Fixed: one note per instance
 (`key`, `key~1`, ...), each with a pool of one so that typed answers are graded alike.
+
+An instance has one answer, or several parts (`ask:`), each with the values of the classic mistakes
+for it; a mistake that the card's grading would take as right is left out of that instance.
 """
 
 from __future__ import annotations
 
 import html
+import string
+from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from typing import Any
 
@@ -17,96 +22,178 @@ from ankismith.errors import Collector
 from ankismith.model.canon import sha256_hex
 from ankismith.model.cards import Card, DeckConfig, Review
 from ankismith.model.notes import BuiltNote
+from ankismith.render import grading
 from ankismith.render.fields import note
 from ankismith.render.mathext import math_html
 from ankismith.render.placeholders import FORMATS, Value, fill
 from ankismith.render.pool import pool_element
 
+DEFAULT_TOLERANCE = 0.001  # relative; whole-number answers are exact unless a card gives its own
+
 
 @dataclass(frozen=True)
 class _Shown:
-    """One instance as the card shows it: its HTML per field, and what grading needs."""
+    """One instance as the card shows it: its HTML per field, and what grading needs of each part."""
 
     instance: solver.Instance
     question: str
     answer: str
     solution: str
     extra: str
+    parts: tuple[dict[str, Any], ...]
 
     def pool_entry(self) -> dict[str, Any]:
-        """The instance in the card's pool (FORMAT.md: the card script reads it)."""
-        answer = self.instance.answer
+        """The instance in the card's pool (docs/card-script.md: the card script reads it)."""
         return {
             "question": self.question,
             "answer": self.answer,
             "solution": self.solution,
             "extra": self.extra,
-            "value": solver.to_json(answer),
-            "shown": _shown_text(answer),
-            "integer": _is_integral(answer),
-            **({"square": True} if _is_square(self.instance) else {}),
+            "parts": list(self.parts),
         }
 
     def data(self) -> dict[str, Any]:
-        """Problem, params and answer as plain JSON (for `export`)."""
+        """Problem, params, answer and mistakes as plain JSON (for `export`)."""
         return {
             "problem": self.instance.problem,
             "params": solver.to_json(self.instance.params),
             "answer": solver.to_json(self.instance.answer),
+            "mistakes": _export_mistakes(self.instance),
         }
 
 
-def numeric_notes(card: Card, config: DeckConfig, question: str, extra: str, errors: Collector) -> list[BuiltNote]:
+def numeric_notes(
+    card: Card,
+    config: DeckConfig,
+    question: str,
+    extra: str,
+    families: Mapping[str, solver.Family],
+    errors: Collector,
+) -> list[BuiltNote]:
     """The notes of a numeric card, fresh or fixed as deck.yaml and the block say.
 
     `question` and `extra` are the card's rendered front and the text below `???`, with their
-    `{{placeholders}}` still in them.
+    `{{placeholders}}` still in them; `families` are those the deck may name.
     """
     assert card.numeric is not None
     block = card.numeric
     review = replace(config.review, **block.review)
     try:
-        instances = solver.instantiate(block.spec, config.seed, card.key, config.variants)
+        instances = solver.instantiate(block.spec, config.seed, card.key, config.variants, families)
     except solver.SpecErrors as exc:
+        for fault in exc.faults:
+            errors.error(fault.path, fault.line, fault.message)
         for issue in exc.issues:
             errors.error(card.file.shown, block.line_of(issue.key), f"numeric block: {issue.message}")
         return []
-    known = set(instances[0].params) | {"answer", "solution"} if instances else set()
-    bad = [p for p in card.placeholders if p.name not in known]
-    for placeholder in bad:
-        errors.error(
-            card.file.shown,
-            placeholder.line,
-            f"unknown placeholder {{{{{placeholder.name}}}}}; expected one of: {', '.join(sorted(known))}",
-        )
-    for placeholder in card.placeholders:
-        if placeholder.format is not None and placeholder.name in known:
-            value = instances[0].params.get(placeholder.name)
-            if not isinstance(value, list | tuple):
-                errors.error(
-                    card.file.shown,
-                    placeholder.line,
-                    f"{{{{{placeholder.name}|{placeholder.format}}}}}: a format is for list params, and "
-                    f"{placeholder.name} is not one; write {{{{{placeholder.name}}}}}",
-                )
-                bad.append(placeholder)
-    if bad or not instances:
+    if not _placeholders_fit(card, instances, errors):
         return []
-    shown = [_show(instance, question, extra) for instance in instances]
+    shown = [_show(instance, question, extra, review, block.unit) for instance in instances]
     if review.fresh:
         data = [s.data() for s in shown]
-        pool = [{"params": d["params"], "answer": d["answer"]} for d in data]
-        return [_note(card, config, card.key, shown, review, {**data[0], "pool": pool})]
+        pool = [{"params": d["params"], "answer": d["answer"], "mistakes": d["mistakes"]} for d in data]
+        first = {key: value for key, value in data[0].items() if key != "mistakes"}
+        return [_note(card, config, card.key, shown, review, {**first, "pool": pool})]
     return [_note(card, config, card.key + s.instance.suffix, [s], review, s.data()) for s in shown]
 
 
-def _show(instance: solver.Instance, question: str, extra: str) -> _Shown:
-    answer = _answer_html(instance)
+def _placeholders_fit(card: Card, instances: list[solver.Instance], errors: Collector) -> bool:
+    """Every `{{name}}` names a param (or answer, solution), and a format is used only on a list."""
+    known = set(instances[0].params) | {"answer", "solution"} if instances else set()
+    fits = bool(instances)
+    for placeholder in card.placeholders:
+        if placeholder.name not in known:
+            errors.error(
+                card.file.shown,
+                placeholder.line,
+                f"unknown placeholder {{{{{placeholder.name}}}}}; expected one of: {', '.join(sorted(known))}",
+            )
+            fits = False
+        elif placeholder.format is not None and not isinstance(instances[0].params.get(placeholder.name), list | tuple):
+            errors.error(
+                card.file.shown,
+                placeholder.line,
+                f"{{{{{placeholder.name}|{placeholder.format}}}}}: a format is for list params, and "
+                f"{placeholder.name} is not one; write {{{{{placeholder.name}}}}}",
+            )
+            fits = False
+    return fits
+
+
+def _show(instance: solver.Instance, question: str, extra: str, review: Review, unit: str) -> _Shown:
+    tolerance, exact_ints = _grading(review)
+    parts = tuple(
+        _part(part, index, len(instance.parts), unit, tolerance, exact_ints)
+        for index, part in enumerate(instance.parts)
+    )
+    answer = _answer_html(instance, parts, unit)
     solution = _solution_html(instance)
     values = {name: _value(v) for name, v in instance.params.items() if v is not None}
-    values["answer"] = Value(answer, instance.answer_tex)
+    single = len(instance.parts) == 1
+    values["answer"] = Value(answer, _answer_tex(instance.parts[0], unit) if single else "")
     values["solution"] = Value(solution, "")
-    return _Shown(instance, fill(question, values), answer, solution, fill(extra, values))
+    return _Shown(instance, fill(question, values), answer, solution, fill(extra, values), parts)
+
+
+def _grading(review: Review) -> tuple[float, bool]:
+    """The card's relative tolerance, and whether whole-number answers must be exact (only under the
+    default tolerance: a card's own tolerance applies to every answer, so it grades alike every day)."""
+    return (DEFAULT_TOLERANCE, True) if review.tolerance is None else (review.tolerance, False)
+
+
+def _part(part: solver.Part, index: int, count: int, unit: str, tolerance: float, exact_ints: bool) -> dict[str, Any]:
+    """A part as the card script grades it: value, as shown, whole or not, its named mistakes."""
+    entry: dict[str, Any] = {
+        "name": part.name,
+        "label": f"({string.ascii_lowercase[index]})" if count > 1 else "",
+        "value": solver.to_json(part.answer),
+        "shown": _shown_text(part.answer),
+        "integer": _is_integral(part.answer),
+    }
+    if _is_square(part):
+        entry["square"] = True
+    if unit:
+        entry["unit"] = unit
+    mistakes = []
+    for mistake in part.mistakes:
+        shown = _shown_text(mistake.value)
+        if grading.grade(_typed_form(shown), entry, tolerance, exact_ints) == "correct":
+            continue  # what the student would type for this mistake is right for this instance
+        mistakes.append(
+            {
+                "label": mistake.label,
+                "html": _label_html(mistake.label),
+                "value": solver.to_json(mistake.value),
+                "shown": shown,
+            }
+        )
+    entry["mistakes"] = mistakes
+    return entry
+
+
+def _typed_form(shown: Any) -> str:
+    """A value as a student would type it: a matrix row by row."""
+    if isinstance(shown, list):
+        rows = shown if shown and isinstance(shown[0], list) else [shown]
+        return "; ".join(" ".join(str(v) for v in row) for row in rows)
+    return str(shown)
+
+
+def _label_html(label: str) -> str:
+    """A mistake's label (Markdown, math in `$..$`) as inline HTML."""
+    from ankismith.render.markdown import default_renderer
+
+    return default_renderer().inline(label)
+
+
+def _export_mistakes(instance: solver.Instance) -> list[dict[str, Any]]:
+    """Each instance's mistakes for `export`: label and value (by part for a card of several parts)."""
+    single = len(instance.parts) == 1 and not instance.parts[0].name
+    found: dict[str, dict[str, Any]] = {}
+    for part in instance.parts:
+        for mistake in part.mistakes:
+            found.setdefault(mistake.label, {})[part.name] = solver.to_json(mistake.value)
+    return [{"label": label, "value": values[""] if single else values} for label, values in found.items()]
 
 
 def _note(
@@ -125,11 +212,13 @@ def _note(
 
 
 def pool_script(salt: str, pool: list[_Shown], review: Review) -> str:
-    """The pool of instances, for the card script to choose from (notes/pool.py)."""
+    """The pool of instances, for the card script to choose from (render/pool.py)."""
+    tolerance, exact_ints = _grading(review)
     data = {
         "salt": salt,
         "type": review.type_answer,
-        "tolerance": review.tolerance,
+        "tolerance": tolerance,
+        "exact_ints": exact_ints,
         "instances": [shown.pool_entry() for shown in pool],
     }
     return pool_element(data)
@@ -154,9 +243,25 @@ def _value(value: Any) -> Value:
     return Value(html.escape(solver.to_text(value)), tex)
 
 
-def _answer_html(instance: solver.Instance) -> str:
-    approx = "" if instance.exact else "\\approx "
-    return math_html(approx + instance.answer_tex, display=solver.is_matrix(instance.answer))
+def _answer_tex(part: solver.Part, unit: str) -> str:
+    return part.answer_tex + (f"\\ \\text{{{_tex_text(unit)}}}" if unit else "")
+
+
+def _tex_text(text: str) -> str:
+    return "".join(f"\\{c}" if c in "#$%&_{}" else c for c in text)
+
+
+def _answer_html(instance: solver.Instance, parts: tuple[dict[str, Any], ...], unit: str) -> str:
+    rows = []
+    for part, entry in zip(instance.parts, parts, strict=True):
+        approx = "" if part.exact else "\\approx "
+        tex = _answer_tex(part, unit)
+        if not part.name:
+            return math_html(approx + tex, display=solver.is_matrix(part.answer))
+        label = f'<span class="am-part-label">{html.escape(entry["label"])} {html.escape(part.name)}</span>'
+        relation = "\\approx" if approx else "="
+        rows.append(f'<div class="am-part">{label} {math_html(f"{relation} {tex}", display=False)}</div>')
+    return '<div class="am-parts">' + "".join(rows) + "</div>"
 
 
 def _solution_html(instance: solver.Instance) -> str:
@@ -169,9 +274,11 @@ def _solution_html(instance: solver.Instance) -> str:
 
 def _shown_text(answer: Any) -> Any:
     """The answer as the card writes it, without thousands separators: what 'rounds to the answer as
-    shown' compares with (a list of rows of such strings for a matrix)."""
-    if solver.is_matrix(answer):
-        return [[_shown_text(v) for v in row] for row in answer.tolist()]
+    shown' compares with (a list of rows of such strings for a matrix, a list for a vector)."""
+    if hasattr(answer, "tolist"):
+        return [_shown_text(v) for v in answer.tolist()]
+    if isinstance(answer, list):
+        return [_shown_text(v) for v in answer]
     return solver.to_text(answer).replace(",", "")
 
 
@@ -182,7 +289,7 @@ def _is_integral(answer: Any) -> bool:
     return all(isinstance(v, int) for row in rows for v in (row if isinstance(row, list) else [row]))
 
 
-def _is_square(instance: solver.Instance) -> bool:
+def _is_square(part: solver.Part) -> bool:
     """An answer written `N × N` (a feature map's size): `N` and `N×N` are both right."""
-    side = solver.to_tex(instance.answer)
-    return not solver.is_matrix(instance.answer) and instance.answer_tex == f"{side} \\times {side}"
+    side = solver.to_tex(part.answer)
+    return not hasattr(part.answer, "shape") and part.answer_tex == f"{side} \\times {side}"

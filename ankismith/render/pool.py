@@ -12,7 +12,7 @@ from typing import Any
 
 from ankismith.rules import script_json
 
-FORMAT_VERSION = 1  # the pool's `v`: a reader refuses a pool of another version
+FORMAT_VERSION = 2  # the pool's `v` (2: parts and their mistakes); a reader refuses a pool of another version
 OPEN = '<script type="application/json" class="am-pool">'
 CLOSE = "</script>"
 _ELEMENT = re.compile(re.escape(OPEN) + r"(?P<json>.*?)" + re.escape(CLOSE), re.S)

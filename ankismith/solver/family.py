@@ -1,4 +1,5 @@
-"""What a problem family is: a name, a parameter schema, a validity rule, an answer, worked steps."""
+"""Typed params: what a family's parameter is (its kind, meaning, bounds, default draw), and how a value given
+or drawn for it is checked and put in canonical form (whole numbers as ints, decimals as exact fractions)."""
 
 from __future__ import annotations
 
@@ -6,14 +7,11 @@ import math
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from fractions import Fraction
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import numpy as np
 
-from ankismith.solver.values import as_array, exact, format_number, is_number
-
-if TYPE_CHECKING:
-    from ankismith.solver.steps import Chain
+from ankismith.solver.values import LAYER_TYPES, as_array, exact, format_number, is_number
 
 Params = Mapping[str, Any]
 MISSING: Any = object()
@@ -23,7 +21,8 @@ MAX_DIGITS = 100  # numbers are exact, with at most 100 digits before the point 
 
 
 class InvalidParams(ValueError):
-    """A draw or a given instance the family cannot use (degenerate, out of range, wrong type)."""
+    """A draw or a given instance the family cannot use (degenerate, out of range, wrong type): raise it
+    (as `kit.Invalid`) from `valid` or `solve` with the reason, in words a card author understands."""
 
 
 @dataclass(frozen=True)
@@ -31,12 +30,13 @@ class Param:
     """One parameter of a family: its kind, what it means, its allowed range and its default."""
 
     name: str
-    kind: str  # int | number | ints | vector | matrix | shape | layers | one of `options`
-    doc: str
+    kind: str  # int | number | ints | vector | matrix | shape | layers | option | any
+    doc: str = ""
     default: Any = MISSING
     low: float | None = None
     high: float | None = None
     options: tuple[str, ...] = ()
+    draw: Any = None  # the family's default draw, in the `params:` syntax (None: not drawn unless a block says)
 
     @property
     def required(self) -> bool:
@@ -52,13 +52,18 @@ class Param:
             low = "" if self.low is None else format_number(exact(self.low))
             high = "" if self.high is None else format_number(exact(self.high))
             bounds = f" in {low}..{high}"
-        shown = format_number(self.default) if is_number(self.default) else self.default
-        default = "" if self.required else f", default {shown}"
-        return f"{self.name}: {self.kind}{bounds}{default} - {self.doc}"
+        if self.required or self.default is None:
+            default = ""
+        else:
+            default = f", default {format_number(self.default) if is_number(self.default) else self.default}"
+        drawn = f", drawn from {self.draw}" if self.draw is not None else ""
+        doc = f" - {self.doc}" if self.doc else ""
+        kind = "one of" if self.options else self.kind
+        return f"{self.name}: {kind}{bounds}{default}{drawn}{doc}"
 
     def coerce(self, value: Any) -> Any:
         """The value in canonical form (ints, Fractions, 2-D object arrays), or InvalidParams saying why."""
-        value = _COERCE.get(self.kind, _coerce_option)(self, value)
+        value = _COERCE["option" if self.options else self.kind](self, value)
         self._check_bounds(value)
         return value
 
@@ -73,50 +78,6 @@ class Param:
                 low = "-inf" if self.low is None else format_number(exact(self.low))
                 high = "inf" if self.high is None else format_number(exact(self.high))
                 raise InvalidParams(f"{self.name} = {format_number(v)} is outside {low}..{high}")
-
-
-@dataclass(frozen=True)
-class Family:
-    """A problem family: data plus three pure functions (answer, validity, worked steps).
-
-    `steps` gives the worked solution as data (see `steps.Chain`): every term is computed and
-    checked; `formulas` are the family's general formulas, the only text in it not computed."""
-
-    name: str
-    summary: str
-    params: tuple[Param, ...]
-    solve: Callable[[Params], Any]
-    steps: Callable[[Params, Any], list[Chain]]
-    check: Callable[[Params], str | None] = lambda p: None
-    answer_tex: Callable[[Params, Any], str] | None = None
-    convention: str = ""
-    formulas: tuple[str, ...] = ()
-
-    def param(self, name: str) -> Param | None:
-        """The schema entry of `name`, if the family has one."""
-        return next((p for p in self.params if p.name == name), None)
-
-    def unknown_param(self, name: str) -> str:
-        """The message for a param the family does not have."""
-        return f"unknown param {name!r}; the family's params are: {', '.join(p.name for p in self.params)}"
-
-    def complete(self, given: Params) -> dict[str, Any]:
-        """Validate and canonicalize params, filling defaults; InvalidParams names what is wrong."""
-        unknown = sorted(str(name) for name in set(given) - {p.name for p in self.params})
-        if unknown:
-            raise InvalidParams(self.unknown_param(unknown[0]))
-        values: dict[str, Any] = {}
-        for param in self.params:
-            if param.name in given:
-                values[param.name] = param.coerce(given[param.name])
-            elif param.required:
-                raise InvalidParams(f"{self.name} needs param {param.name} ({param.doc})")
-            else:
-                values[param.name] = param.default
-        problem = self.check(values)
-        if problem:
-            raise InvalidParams(problem)
-        return values
 
 
 def _is_whole(value: Any) -> bool:
@@ -200,8 +161,8 @@ def _layer(param: Param, value: Any) -> dict[str, Any]:
     if unknown:
         raise InvalidParams(f"layer keys {', '.join(unknown)} unknown; expected {', '.join(LAYER_KEYS)}")
     kind = value.get("type")
-    if kind not in ("conv", "pool", "fc"):
-        raise InvalidParams(f"layer type must be conv, pool or fc, found {kind!r}")
+    if kind not in LAYER_TYPES:
+        raise InvalidParams(f"layer type must be {', '.join(LAYER_TYPES[:-1])} or {LAYER_TYPES[-1]}, found {kind!r}")
 
     def whole(key: str, default: Any, low: int) -> Any:
         number = value.get(key, default)
@@ -235,7 +196,24 @@ def _coerce_option(param: Param, value: Any) -> str:
     return str(value)
 
 
+def _any(param: Param, value: Any) -> Any:
+    """An untyped param (a deck family's, without a kit type): numbers exact, lists of them as lists."""
+    if is_number(value):
+        return check_size(param.name, value)
+    if isinstance(value, np.ndarray):
+        value = value.tolist()
+    if isinstance(value, list | tuple):
+        return [_any(param, v) for v in value]
+    if isinstance(value, str | bool) or value is None:
+        return value
+    if isinstance(value, dict):
+        return {k: _any(param, v) for k, v in value.items()}
+    raise InvalidParams(f"{param.name} must be a number, a list or text, found {value!r}")
+
+
 _COERCE: dict[str, Callable[[Param, Any], Any]] = {
+    "any": _any,
+    "option": _coerce_option,
     "int": _int,
     "number": _number,
     "ints": lambda p, v: _list(p, v, _int),

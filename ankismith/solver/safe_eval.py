@@ -514,6 +514,8 @@ class _TexWriter:
             return f"\\left\\lfloor \\frac{{{left}}}{{{right}}} \\right\\rfloor", _ATOM
         if op is ast.Pow:
             base = left if lkind == _ATOM else _paren(left)
+            if base.startswith("\\left(") and base.endswith("\\right)"):
+                return f"{base}^{{{right}}}", _POW  # a bracket is a group already (and "{{" is a field to Anki)
             return f"{{{base}}}^{{{right}}}", _POW
         if op in (ast.Add, ast.Sub):
             left = _paren(left) if lkind == _REL else left

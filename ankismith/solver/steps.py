@@ -58,7 +58,7 @@ class Expr:
 
 
 @dataclass(frozen=True)
-class Shape:
+class Size:
     """A size `a × b` whose parts are computed (the output size of a convolution)."""
 
     parts: tuple[Expr, ...]
@@ -89,7 +89,7 @@ class _Marker:
 RESULT: Any = _Marker("RESULT")  # the value of the term before, as the card shows it
 BREAK: Any = _Marker("BREAK")  # go on on a new row (`&= ...`)
 
-Term = Expr | Shape | Shown | Formula | _Marker
+Term = Expr | Size | Shown | Formula | _Marker
 
 
 @dataclass(frozen=True)
@@ -107,6 +107,7 @@ class Chain:
     note: str = ""
     name: str | None = None
     entry: tuple[int, int] | None = None
+    part: str | None = None  # in a family of several parts: the part this chain ends with
 
 
 @dataclass(frozen=True)
@@ -120,8 +121,8 @@ class Piece:
 
 
 @dataclass(frozen=True)
-class Rendered:
-    """A chain rendered: the TeX rows and the pieces, with the relation written before each piece."""
+class Worked:
+    """A chain worked out: the TeX rows and the pieces, with the relation written before each piece."""
 
     chain: Chain
     rows: tuple[str, ...]
@@ -139,13 +140,13 @@ class StepError(Exception):
 # --- rendering ---------------------------------------------------------------------------------
 
 
-def render(chains: Sequence[Chain], params: Mapping[str, Any]) -> list[Rendered]:
+def work_out(chains: Sequence[Chain], params: Mapping[str, Any]) -> list[Worked]:
     """Compute every term of every chain and write it as TeX rows of an aligned block."""
     digits = _digits_needed(chains, params)
-    return [_render_chain(chain, params, digits) for chain in chains]
+    return [_work_chain(chain, params, digits) for chain in chains]
 
 
-def tex_lines(rendered: Sequence[Rendered]) -> tuple[str, ...]:
+def tex_lines(rendered: Sequence[Worked]) -> tuple[str, ...]:
     """The TeX rows of a worked solution, in order."""
     return tuple(row for r in rendered for row in r.rows)
 
@@ -158,7 +159,7 @@ def _digits_needed(chains: Sequence[Chain], params: Mapping[str, Any]) -> dict[s
             if isinstance(term, Expr) and not term.symbolic:
                 for name, count in _fit(term, params, needed).items():
                     needed[name] = max(needed.get(name, 0), count)
-            elif isinstance(term, Shape):
+            elif isinstance(term, Size):
                 for part in term.parts:
                     for name, count in _fit(part, params, needed).items():
                         needed[name] = max(needed.get(name, 0), count)
@@ -237,7 +238,7 @@ def _evaluate(expr: Expr, env: Mapping[str, Any]) -> Any:
         raise StepError(f"cannot compute {expr.text!r}: {exc}") from None
 
 
-def _render_expr(expr: Expr, params: Mapping[str, Any], digits: Mapping[str, int]) -> Piece:
+def _work_expr(expr: Expr, params: Mapping[str, Any], digits: Mapping[str, int]) -> Piece:
     tree = _parse(expr)
     if expr.symbolic:
         value = _evaluate(expr, expr.env)
@@ -267,13 +268,13 @@ def _is_inexact(value: Any) -> bool:
     return isinstance(value, float)
 
 
-def _render_term(
+def _work_term(
     term: Any, params: Mapping[str, Any], digits: Mapping[str, int], previous: Piece | None, name: str | None
 ) -> Piece:
     if isinstance(term, Expr):
-        return _render_expr(term, params, digits)
-    if isinstance(term, Shape):
-        parts = [_render_expr(p, params, digits) for p in term.parts]
+        return _work_expr(term, params, digits)
+    if isinstance(term, Size):
+        parts = [_work_expr(p, params, digits) for p in term.parts]
         tex = " \\times ".join(_factor(p.tex) for p in parts)
         return Piece(tex, tuple(p.value for p in parts), any(p.rounded for p in parts), term)
     if isinstance(term, Shown):
@@ -319,7 +320,7 @@ def _factor(tex: str) -> str:
     return tex if simple else f"\\left({tex}\\right)"
 
 
-def _render_chain(chain: Chain, params: Mapping[str, Any], digits: Mapping[str, int]) -> Rendered:
+def _work_chain(chain: Chain, params: Mapping[str, Any], digits: Mapping[str, int]) -> Worked:
     pieces: list[Piece] = []
     breaks: list[bool] = []  # breaks[k]: piece k starts a new row
     terms: list[Any] = ([chain.lhs] if isinstance(chain.lhs, Expr) else []) + list(chain.terms)
@@ -328,7 +329,7 @@ def _render_chain(chain: Chain, params: Mapping[str, Any], digits: Mapping[str, 
         if term is BREAK:
             pending_break = True
             continue
-        piece = _render_term(term, params, digits, pieces[-1] if pieces else None, chain.name)
+        piece = _work_term(term, params, digits, pieces[-1] if pieces else None, chain.name)
         pieces.append(piece)
         breaks.append(pending_break)
         pending_break = False
@@ -352,7 +353,7 @@ def _render_chain(chain: Chain, params: Mapping[str, Any], digits: Mapping[str, 
     rows.append(current)
     if chain.note:
         rows[0] += f" \\quad {chain.note}"
-    return Rendered(chain, tuple(rows), tuple(pieces), relations)
+    return Worked(chain, tuple(rows), tuple(pieces), relations)
 
 
 def _relation(a: Piece, b: Piece) -> str:
@@ -395,6 +396,20 @@ def _equal_number(a: Any, b: Any) -> bool:
     return Fraction(a) == Fraction(b)
 
 
+def close_enough(a: Any, b: Any) -> bool:
+    """Two computations of one value agree: exact values equal, floats to 1e-9 relative (numbers,
+    vectors and matrices of one shape)."""
+    return _pairwise(a, b, _agree)
+
+
+def _agree(a: Any, b: Any) -> bool:
+    if isinstance(a, bool) or isinstance(b, bool) or not (is_number(a) and is_number(b)):
+        return bool(a == b)
+    if isinstance(a, float) or isinstance(b, float):
+        return math.isclose(float(a), float(b), rel_tol=1e-9, abs_tol=1e-12)
+    return Fraction(a) == Fraction(b)
+
+
 def _close(a: Any, b: Any) -> bool:
     """Equal to the 4 significant digits a rounded value is shown with."""
     return _pairwise(a, b, lambda x, y: abs(float(x) - float(y)) <= 1e-3 * max(abs(float(x)), abs(float(y))))
@@ -403,17 +418,17 @@ def _close(a: Any, b: Any) -> bool:
 # --- checking -----------------------------------------------------------------------------------
 
 
-def verify(
-    rendered: Sequence[Rendered], answer: Any, formulas: Sequence[str] = (), shown_answer: Any = None
-) -> list[str]:
-    """Every relation of a worked solution, checked again; the last value must be the answer.
+def verify(worked: Sequence[Worked], answers: Mapping[str, Any], formulas: Sequence[str] = ()) -> list[str]:
+    """Every relation of a worked solution, checked again; it must end with the answer.
 
-    Returns what is wrong, empty when every `=` holds exactly, every `\\approx` is a rounding and
-    the solution ends with the answer as the card shows it."""
+    `answers` maps each part to its answer ("" for a family of one answer: the solution's last value
+    must be it; in a family of several parts, each part's chain must end with its answer). Returns
+    what is wrong, empty when every `=` holds exactly, every `\\approx` is a rounding and the
+    solution gives the answer as the card shows it."""
     problems: list[str] = []
     checked = 0
-    last: Piece | None = None
-    for r in rendered:
+    last: dict[str, Piece] = {}
+    for r in worked:
         if _CLAIM.search(r.chain.note):
             problems.append(f"a note may not claim a value: {r.chain.note!r}")
         for a, b, relation in zip(r.pieces, r.pieces[1:], r.relations, strict=False):
@@ -431,22 +446,26 @@ def verify(
             if isinstance(piece.term, Formula) and piece.tex not in formulas:
                 problems.append(f"a formula the family does not declare: {piece.tex}")
         computed = [p for p in r.pieces if p.value is not None]
-        if r.chain.entry is not None and computed:
+        part = r.chain.part or ""
+        if r.chain.entry is not None and computed and part in answers:
             i, j = r.chain.entry
+            answer = answers[part]
             if not _close(computed[-1].value, answer[i, j]) or (
                 not computed[-1].rounded and not _equal(computed[-1].value, answer[i, j])
             ):
                 problems.append(f"entry ({i + 1}, {j + 1}) is {computed[-1].value!r}, the answer has {answer[i, j]!r}")
-        if computed:
-            last = computed[-1]
+        if computed and (r.chain.part is not None or list(answers) == [""]):
+            last[part] = computed[-1]
     if checked == 0:
         problems.append("no computed step: the worked solution checks nothing")
-    if last is None:
-        problems.append("the worked solution has no value")
-    else:
-        expected = _shown(answer) if shown_answer is None else shown_answer
-        if not _equal(last.value, expected) and not (last.rounded and _close(last.value, expected)):
-            problems.append(f"the solution ends with {last.tex}, the answer is {to_tex(answer, result=True)}")
-        elif _result_text(last.value) != _result_text(expected) and not isinstance(last.value, tuple):
-            problems.append(f"the solution ends with {last.tex}, the card shows {to_tex(answer, result=True)}")
+    for part, answer in answers.items():
+        piece = last.get(part)
+        if piece is None:
+            problems.append(f"the worked solution gives no value for {part or 'the answer'}")
+            continue
+        expected = _shown(answer)
+        if not _equal(piece.value, expected) and not (piece.rounded and _close(piece.value, expected)):
+            problems.append(f"the solution ends with {piece.tex}, the answer is {to_tex(answer, result=True)}")
+        elif _result_text(piece.value) != _result_text(expected) and not isinstance(piece.value, tuple):
+            problems.append(f"the solution ends with {piece.tex}, the card shows {to_tex(answer, result=True)}")
     return problems

@@ -22,6 +22,7 @@ ROUND_NUMBER_DIGITS = 6  # "round" big numbers: at most this many significant di
 
 MAX_EXACT_BITS = 3000  # beyond ~900 digits a value is only ever shown rounded
 
+LAYER_TYPES = ("conv", "pool", "fc")  # the kinds of layer a CNN param lists (cnn_params)
 _SUPERSCRIPT = str.maketrans("-0123456789", "⁻⁰¹²³⁴⁵⁶⁷⁸⁹")
 
 
@@ -295,7 +296,7 @@ def to_text(value: Any) -> str:
 
 
 def _is_layer(value: Any) -> bool:
-    return isinstance(value, dict) and value.get("type") in ("conv", "pool", "fc")
+    return isinstance(value, dict) and value.get("type") in LAYER_TYPES
 
 
 def _n(value: Any) -> str:

@@ -134,7 +134,17 @@ def test_export_json_shape(deck_dir: Path) -> None:
         "params": given,
         "answer": 5,
     }
-    assert len(numeric["pool"]) == 3 and numeric["pool"][0] == {"params": given, "answer": 5}
+    assert len(numeric["pool"]) == 3 and numeric["pool"][0] == {
+        "params": given,
+        "answer": 5,
+        "mistakes": [  # each with what a student who makes it types; the floor forgotten gives 5 here: left out
+            {"label": "the $+1$ is forgotten: $\\lfloor (W - F + 2P)/S \\rfloor$", "value": 4},
+            {
+                "label": "the padding is counted once, not on both sides: $\\lfloor (W - F + P)/S \\rfloor + 1$",
+                "value": 4,
+            },
+        ],
+    }
     for entry in numeric["pool"][1:]:
         p = entry["params"]
         assert 5 <= p["W"] <= 9 and entry["answer"] == (p["W"] - 3 + 4) // 2 + 1
@@ -142,7 +152,11 @@ def test_export_json_shape(deck_dir: Path) -> None:
     (deck_dir / "deck.yaml").write_text("name: Test Deck\nid: test-deck\nfresh: false\n")
     fixed = json.loads(run("export", str(deck_dir), "--format", "json").output)["decks"][0]["notes"]
     assert [n["key"] for n in fixed] == ["q", "num", "num~1", "num~2"]
-    assert fixed[1]["numeric"] == {"problem": "conv_output_size", "params": given, "answer": 5}
+    assert {k: fixed[1]["numeric"][k] for k in ("problem", "params", "answer")} == {
+        "problem": "conv_output_size",
+        "params": given,
+        "answer": 5,
+    }
 
 
 def test_export_seed_and_variants_flags(deck_dir: Path) -> None:

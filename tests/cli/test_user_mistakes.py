@@ -163,7 +163,9 @@ def test_unknown_keys_in_front_matter_and_numeric_blocks_warn_alike(deck_dir: Pa
         f"{root}/a.md:2: unknown key 'subdek' in the front matter, ignored; did you mean 'subdeck'? "
         "(known: subdeck, tags) (warning)"
     ) in result.output
-    known = "(known: problem, answer, given, params, where, variants, fresh, type_answer, tolerance) (warning)"
+    known = (
+        "(known: problem, answer, given, params, where, variants, ask, fresh, type_answer, tolerance, unit) (warning)"
+    )
     block = f"{root}/a.md:{{}}: unknown key {{!r}} in the numeric block, ignored; did you mean {{!r}}? {known}"
     assert block.format(8, "parms", "params") in result.output
     assert block.format(9, "tolerence", "tolerance") in result.output

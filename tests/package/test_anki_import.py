@@ -127,7 +127,8 @@ def test_bundled_calculations_give_the_exam_answers(
     # fresh: one note, whose pool holds the exam's instance first and 20 drawn ones, all different
     assert not [k for k in notes_by_key(bundled_collection) if k.startswith(f"{key}~")]
     pool = note.numeric["pool"]
-    assert len(pool) == 21 and pool[0] == {"params": note.numeric["params"], "answer": value}
+    assert len(pool) == 21 and (pool[0]["params"], pool[0]["answer"]) == (note.numeric["params"], value)
+    assert all(isinstance(m["label"], str) and m["value"] != value for m in pool[0]["mistakes"])
     assert len({repr(entry["params"]) for entry in pool}) == 21
 
 

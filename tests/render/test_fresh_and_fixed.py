@@ -49,17 +49,19 @@ def test_a_fresh_note_shows_the_given_instance_and_carries_the_pool(deck_dir: Pa
     assert r"\(x = 3\)" in without_pool(fields["Question"]) and r"\(2.9\)" in fields["Answer"]
     assert r"3 - 0.1 \cdot 1" in fields["Solution"]
     pool = pool_of(fields["Question"])
-    assert (pool["v"], pool["type"], pool["tolerance"], len(pool["instances"])) == (1, True, 0.001, 5)
+    assert (pool["v"], pool["type"], pool["tolerance"], len(pool["instances"])) == (2, True, 0.001, 5)
+    assert pool["exact_ints"] is True  # the default tolerance: whole-number answers exact
     assert re.fullmatch(r"[0-9a-f]{8}", pool["salt"])
     first = pool["instances"][0]
     assert first["question"] == without_pool(fields["Question"])
     assert (first["answer"], first["solution"]) == (fields["Answer"], fields["Solution"])
-    assert (first["value"], first["shown"], first["integer"]) == (2.9, "2.9", False)
+    (part,) = first["parts"]
+    assert (part["name"], part["label"], part["value"], part["shown"], part["integer"]) == ("", "", 2.9, "2.9", False)
     # every instance's HTML shows its own numbers, and its answer is right for them
     for entry, data in zip(pool["instances"], note.numeric["pool"], strict=True):
         p = data["params"]
         assert f"\\(x = {p['x']}\\)".replace("-", "-") in html.unescape(entry["question"])
-        assert entry["value"] == pytest.approx(p["x"] - p["lr"] * p["grad"])
+        assert entry["parts"][0]["value"] == pytest.approx(p["x"] - p["lr"] * p["grad"])
         assert "am-pool" not in entry["question"]
     assert len({repr(d["params"]) for d in note.numeric["pool"]}) == 5
 
@@ -74,7 +76,7 @@ def test_the_salt_is_stable_and_differs_per_note(tmp_path: Path) -> None:
 def test_review_settings_from_deck_yaml_and_the_block(deck_dir: Path) -> None:
     write_deck(deck_dir, {"a.md": STEP.format(extra="type_answer: false\ntolerance: 0.01\n")})
     pool = pool_of(dict(only_note(deck_dir).fields)["Question"])
-    assert (pool["type"], pool["tolerance"]) == (False, 0.01)
+    assert (pool["type"], pool["tolerance"], pool["exact_ints"]) == (False, 0.01, False)  # a card's own tolerance
     write_deck(
         deck_dir,
         {"a.md": STEP.format(extra="fresh: true\n")},
@@ -91,7 +93,7 @@ def test_fixed_notes_each_carry_a_pool_of_one(deck_dir: Path) -> None:
     assert [n.key for n in notes] == ["step", "step~1", "step~2", "step~3", "step~4"]
     for note in notes:
         pool = pool_of(dict(note.fields)["Question"])
-        assert len(pool["instances"]) == 1 and pool["instances"][0]["value"] == note.numeric["answer"]
+        assert len(pool["instances"]) == 1 and pool["instances"][0]["parts"][0]["value"] == note.numeric["answer"]
         assert "pool" not in note.numeric
     salts = {pool_of(dict(n.fields)["Question"])["salt"] for n in notes}
     assert len(salts) == 5
@@ -107,10 +109,25 @@ def test_a_card_without_params_is_one_plain_instance(deck_dir: Path) -> None:
         "answer": r'<span class="math">\(5 \times 5\)</span>',
         "solution": pool["instances"][0]["solution"],
         "extra": "",
-        "value": 5,
-        "shown": "5",
-        "integer": True,
-        "square": True,
+        "parts": [
+            {
+                "name": "",
+                "label": "",
+                "value": 5,
+                "shown": "5",
+                "integer": True,
+                "square": True,
+                "mistakes": [
+                    {
+                        "label": "the $+1$ is forgotten: $\\lfloor (W - F + 2P)/S \\rfloor$",
+                        "html": r'the <span class="math">\(+1\)</span> is forgotten: '
+                        r'<span class="math">\(\lfloor (W - F + 2P)/S \rfloor\)</span>',
+                        "value": 4,
+                        "shown": "4",
+                    }
+                ],
+            }
+        ],
     }
 
 
@@ -128,7 +145,7 @@ def test_matrix_answers_are_shown_entry_by_entry(deck_dir: Path) -> None:
         """
         },
     )
-    entry = pool_of(dict(only_note(deck_dir).fields)["Question"])["instances"][0]
+    (entry,) = pool_of(dict(only_note(deck_dir).fields)["Question"])["instances"][0]["parts"]
     assert entry["value"] == [[3.75, 1.75], [4, 5]]
     assert entry["shown"] == [["3.75", "1.75"], ["4", "5"]]
     assert entry["integer"] is False
@@ -210,5 +227,5 @@ def test_a_whole_answer_from_decimals_is_graded_as_whole(deck_dir: Path) -> None
     """3 - 0.5 × 2 is exactly 2 (the solver computes decimals exactly): only 2 is right, not 2.001."""
     block = "problem: gd_step\ngiven: {x: 3, lr: 0.5, grad: 2}"
     write_deck(deck_dir, {"a.md": f"## W {{#w}}\n```numeric\n{block}\n```\n?\n"})
-    entry = pool_of(dict(only_note(deck_dir).fields)["Question"])["instances"][0]
+    (entry,) = pool_of(dict(only_note(deck_dir).fields)["Question"])["instances"][0]["parts"]
     assert (entry["value"], entry["shown"], entry["integer"]) == (2, "2", True)

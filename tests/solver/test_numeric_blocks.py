@@ -17,7 +17,7 @@ from hypothesis import strategies as st
 from ankismith import solver
 from ankismith.build.pipeline import compile_decks
 from ankismith.errors import DeckErrors
-from ankismith.solver import FAMILIES, SpecErrors
+from ankismith.solver import SpecErrors, builtin
 
 NUMBERS = st.one_of(
     st.integers(-20, 20),
@@ -98,8 +98,8 @@ NAMES = st.sampled_from(
 
 @st.composite
 def blocks(draw: st.DrawFn) -> dict[str, Any]:
-    family = draw(st.sampled_from([*FAMILIES, None, "nope"]))
-    names = [p.name for p in FAMILIES[family].params] if family in FAMILIES else ["a", "b", "m", "v"]
+    family = draw(st.sampled_from([*builtin(), None, "nope"]))
+    names = [p.name for p in builtin()[family].params] if family in builtin() else ["a", "b", "m", "v"]
     name_strategy = st.one_of(st.sampled_from(names), NAMES)
     spec: dict[str, Any] = {"problem": family} if family else {"answer": draw(FORMULAS)}
     if draw(st.booleans()):
@@ -145,7 +145,7 @@ def mostly_valid_blocks(draw: st.DrawFn) -> dict[str, Any]:
     """A family's own params, mostly sensible values with odd ones mixed in, drawn params as ranges."""
     from test_worked_steps import param_strategy
 
-    family = FAMILIES[draw(st.sampled_from(sorted(FAMILIES)))]
+    family = builtin()[draw(st.sampled_from(sorted(builtin())))]
     length = draw(st.integers(1, 4))
     odd = st.one_of(NUMBERS, TEXT, MATRICES, st.none())
     given_values = {}

@@ -1,62 +1,80 @@
-"""Derivatives of activation functions."""
+"""Derivatives of activation functions, computed stably for any |x| (no 1 - tanh² cancellation)."""
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
-from ankismith.solver import safe_eval
-from ankismith.solver.family import Family, Param, Params
-from ankismith.solver.kit import n, sub
-from ankismith.solver.steps import RESULT, Chain, Formula
+from ankismith.solver.kit import RESULT, Chain, Formula, Number, Option, div, exp, n, sigmoid, sub, tanh
 
-
-def _activation_grad(p: Params) -> Any:
-    x = p["x"]
-    if p["fn"] == "sigmoid":
-        s = safe_eval.sigmoid(x)
-        return s * (1 - s)
-    if p["fn"] == "tanh":
-        return 1 - safe_eval.tanh(x) ** 2
-    return 1 if x > 0 else 0
-
-
-SIGMOID_FORMULA = "\\sigma(x)\\,\\big(1 - \\sigma(x)\\big)"
-TANH_FORMULA = "1 - \\tanh^2(x)"
+SIGMOID_FORMULA = "\\sigma(x)\\,\\big(1 - \\sigma(x)\\big) = \\frac{e^{-|x|}}{\\left(1 + e^{-|x|}\\right)^2}"
+TANH_FORMULA = "1 - \\tanh^2(x) = \\operatorname{sech}^2 x = \\frac{4 e^{-2|x|}}{\\left(1 + e^{-2|x|}\\right)^2}"
 RELU_FORMULA = (
     "\\begin{cases} 1 & x > 0 \\\\ 0 & x \\le 0 \\end{cases} \\quad \\text{(0 at } x = 0\\text{, as PyTorch)}"
 )
+# the stable forms: no difference of nearly equal numbers, however large |x| is
+STABLE = {"sigmoid": "exp(-a) / (1 + exp(-a))**2", "tanh": "4 * exp(-2*a) / (1 + exp(-2*a))**2"}
 
 
-def _activation_steps(p: Params, answer: Any) -> list[Chain]:
-    x, fn = p["x"], p["fn"]
+def derivative(fn: str, x: Any) -> Any:
+    """The derivative of `fn` at x, in its stable form (exact at 0: 1/4, 1)."""
+    a = abs(x)
     if fn == "sigmoid":
-        s = safe_eval.sigmoid(x)
-        return [
-            Chain("\\sigma'(x)", (Formula(SIGMOID_FORMULA),)),
-            Chain(sub("sigmoid(x)", p), (sub("1 / (1 + exp(mx))", {"mx": -x}), RESULT), name="s"),
-            Chain(f"\\sigma'({n(x)})", (sub("s * (1 - s)", {"s": s}), RESULT)),
-        ]
+        e = exp(-a)
+        return div(e, (1 + e) ** 2)
     if fn == "tanh":
+        e = exp(-2 * a)
+        return div(4 * e, (1 + e) ** 2)
+    return 1 if x > 0 else 0
+
+
+class activation_grad:
+    """derivative of sigmoid, tanh or ReLU at x"""
+
+    CONVENTION = "ReLU'(0) = 0, as PyTorch's autograd."
+    FORMULAS = (SIGMOID_FORMULA, TANH_FORMULA, RELU_FORMULA)
+    PARAMS = {
+        "x": Number("input", low=-30, high=30),
+        "fn": Option("sigmoid", "tanh", "relu", doc="activation", default="sigmoid"),
+    }
+
+    def solve(x: Any, fn: str) -> Any:
+        return derivative(fn, x)
+
+    def verify(x: Any, fn: str) -> Any:
+        """Another stable form: 1 / (4 cosh²(x/2)) and 1 / cosh²(x)."""
+        if fn == "relu":
+            return 1 if x > 0 else 0
+        half = float(x) / 2 if fn == "sigmoid" else float(x)
+        return (1 / (4 * math.cosh(half) ** 2)) if fn == "sigmoid" else 1 / math.cosh(half) ** 2
+
+    def steps(x: Any, fn: str) -> list[Chain]:
+        if fn == "relu":
+            return [
+                Chain("\\mathrm{ReLU}'(x)", (Formula(RELU_FORMULA),)),
+                Chain(f"\\mathrm{{ReLU}}'({n(x)})", (sub("1 if x > 0 else 0", {"x": x}), RESULT)),
+            ]
+        label = "\\sigma'" if fn == "sigmoid" else "\\tanh'"
+        formula = SIGMOID_FORMULA if fn == "sigmoid" else TANH_FORMULA
         return [
-            Chain("\\tanh'(x)", (Formula(TANH_FORMULA),)),
-            Chain(sub("tanh(x)", p), (RESULT,), name="th"),
-            Chain(f"\\tanh'({n(x)})", (sub("1 - th**2", {"th": safe_eval.tanh(x)}), RESULT)),
+            Chain(f"{label}(x)", (Formula(formula),)),
+            Chain(f"{label}({n(x)})", (sub(STABLE[fn], {"a": abs(x)}), RESULT)),
         ]
-    return [
-        Chain("\\mathrm{ReLU}'(x)", (Formula(RELU_FORMULA),)),
-        Chain(f"\\mathrm{{ReLU}}'({n(x)})", (sub("1 if x > 0 else 0", p), RESULT)),
-    ]
 
-
-ACTIVATION_GRAD = Family(
-    name="activation_grad",
-    summary="derivative of sigmoid, tanh or ReLU at x",
-    params=(
-        Param("x", "number", "input", low=-30, high=30),
-        Param("fn", "sigmoid|tanh|relu", "activation", default="sigmoid", options=("sigmoid", "tanh", "relu")),
-    ),
-    solve=_activation_grad,
-    steps=_activation_steps,
-    convention="ReLU'(0) = 0, as PyTorch's autograd.",
-    formulas=(SIGMOID_FORMULA, TANH_FORMULA, RELU_FORMULA),
-)
+    def mistakes(x: Any, fn: str) -> dict[str, Any]:
+        if fn == "sigmoid":
+            s = sigmoid(x)
+            return {
+                "the function is given, not its derivative: $\\sigma(x)$": s,
+                "tanh's rule is used: $1 - \\sigma^2(x)$": 1 - s * s,
+            }
+        if fn == "tanh":
+            t = tanh(x)
+            return {
+                "the square is forgotten: $1 - \\tanh(x)$": 1 - t,
+                "the function is given, not its derivative: $\\tanh(x)$": t,
+            }
+        return {
+            "the function is given, not its derivative: $\\max(0, x)$": max(0, x) if x != 1 else None,
+            "$\\mathrm{ReLU}'(0)$ is taken as 1; PyTorch takes 0": 1 if x == 0 else None,
+        }

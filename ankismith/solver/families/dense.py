@@ -3,69 +3,72 @@
 from __future__ import annotations
 
 import itertools
+from typing import Any
 
-from ankismith.solver.family import Family, Param, Params
-from ankismith.solver.kit import sub, sym
-from ankismith.solver.steps import BREAK, RESULT, Chain, Formula
+from ankismith.solver.kit import BREAK, RESULT, Chain, Formula, Int, Ints, refuse, sub, sym
 
 DENSE_FORMULA = "\\sum_{l} \\left(n_{l-1} \\times n_l + n_l\\right) \\quad \\text{(weights + biases)}"
 
 
-def _dense_solve(p: Params) -> int:
-    return sum(a * b + b for a, b in itertools.pairwise(p["layers"]))
+class dense_params:
+    """trainable parameters of a fully connected network (weights and biases)"""
 
+    FORMULAS = (DENSE_FORMULA,)
+    PARAMS = {"layers": Ints("layer sizes, input first", low=1, high=100_000)}
 
-def _dense_steps(p: Params, answer: int) -> list[Chain]:
-    sizes = p["layers"]
-    env = {f"n{i}": size for i, size in enumerate(sizes)}
-    pairs = range(len(sizes) - 1)
-    terms = " + ".join(f"n{i} * n{i + 1} + n{i + 1}" for i in pairs)
-    env |= {f"w{i}": sizes[i] * sizes[i + 1] for i in pairs}
-    parts = " + ".join(f"w{i} + n{i + 1}" for i in pairs)
-    return [
-        Chain(
-            "\\text{Parameters}",
-            (Formula(DENSE_FORMULA), BREAK, sub(terms, env), BREAK, sub(parts, env), BREAK, RESULT),
-        )
-    ]
+    def solve(layers: list[int]) -> int:
+        return sum(a * b + b for a, b in itertools.pairwise(layers))
 
+    def valid(layers: list[int]) -> bool:
+        return refuse(None if len(layers) >= 2 else "layers needs at least an input and an output size")
 
-DENSE_PARAMS = Family(
-    name="dense_params",
-    summary="trainable parameters of a fully connected network (weights and biases)",
-    params=(Param("layers", "ints", "layer sizes, input first", low=1, high=100_000),),
-    check=lambda p: None if len(p["layers"]) >= 2 else "layers needs at least an input and an output size",
-    solve=_dense_solve,
-    steps=_dense_steps,
-    formulas=(DENSE_FORMULA,),
-)
+    def steps(layers: list[int]) -> list[Chain]:
+        env = {f"n{i}": size for i, size in enumerate(layers)}
+        pairs = range(len(layers) - 1)
+        terms = " + ".join(f"n{i} * n{i + 1} + n{i + 1}" for i in pairs)
+        env |= {f"w{i}": layers[i] * layers[i + 1] for i in pairs}
+        parts = " + ".join(f"w{i} + n{i + 1}" for i in pairs)
+        return [
+            Chain(
+                "\\text{Parameters}",
+                (Formula(DENSE_FORMULA), BREAK, sub(terms, env), BREAK, sub(parts, env), BREAK, RESULT),
+            )
+        ]
+
+    def mistakes(layers: list[int]) -> dict[str, Any]:
+        pairs = list(itertools.pairwise(layers))
+        return {
+            "the biases are forgotten: $\\sum_l n_{l-1} \\times n_l$": sum(a * b for a, b in pairs),
+            "a bias is counted per input, not per output: $\\sum_l (n_{l-1} + 1) \\times n_l$ is right, "
+            "$\\sum_l n_{l-1} \\times (n_l + 1)$ is not": sum(a * (b + 1) for a, b in pairs),
+        }
 
 
 LSTM_NOTE = "\\text{(4 gates; } W_{ih}, W_{hh}, b_{ih}, b_{hh}\\text{)}"
 
 
-def _lstm_steps(p: Params, answer: int) -> list[Chain]:
-    h, d = p["hidden"], p["input"]
-    env = {"h": h, "d": d}
-    formula = "4 * (h * (d + h) + 2 * h)"
-    parts = {"a": h * (d + h), "b": 2 * h}
-    return [
-        Chain(
-            "\\text{Parameters}",
-            (sym(formula, env), BREAK, sub(formula, env), BREAK, sub("4 * (a + b)", parts), BREAK, RESULT),
-            note=LSTM_NOTE,
-        )
-    ]
+class lstm_params:
+    """trainable parameters of one LSTM layer (4 gates, PyTorch's two bias vectors)"""
 
+    CONVENTION = "PyTorch nn.LSTM has two bias vectors per gate (b_ih and b_hh); Keras has one (4h fewer)."
+    PARAMS = {
+        "input": Int("input features", low=1, high=100_000),
+        "hidden": Int("hidden size", low=1, high=100_000),
+    }
 
-LSTM_PARAMS = Family(
-    name="lstm_params",
-    summary="trainable parameters of one LSTM layer (4 gates, PyTorch's two bias vectors)",
-    params=(
-        Param("input", "int", "input features", low=1, high=100_000),
-        Param("hidden", "int", "hidden size", low=1, high=100_000),
-    ),
-    solve=lambda p: 4 * (p["hidden"] * (p["input"] + p["hidden"]) + 2 * p["hidden"]),
-    steps=_lstm_steps,
-    convention="PyTorch nn.LSTM has two bias vectors per gate (b_ih and b_hh); Keras has one (4h fewer).",
-)
+    def solve(input: int, hidden: int) -> int:  # noqa: A002 (the param's name, as cards write it)
+        return 4 * (hidden * (input + hidden) + 2 * hidden)
+
+    def steps(input: int, hidden: int) -> list[Chain]:  # noqa: A002
+        env = {"h": hidden, "d": input}
+        formula = "4 * (h * (d + h) + 2 * h)"
+        parts = {"a": hidden * (input + hidden), "b": 2 * hidden}
+        terms = (sym(formula, env), BREAK, sub(formula, env), BREAK, sub("4 * (a + b)", parts), BREAK, RESULT)
+        return [Chain("\\text{Parameters}", terms, note=LSTM_NOTE)]
+
+    def mistakes(input: int, hidden: int) -> dict[str, Any]:  # noqa: A002
+        return {
+            "one bias vector per gate is counted (Keras), not PyTorch's two: $4(h(d + h) + h)$": 4
+            * (hidden * (input + hidden) + hidden),
+            "the recurrent weights $W_{hh}$ are forgotten: $4(hd + 2h)$": 4 * (hidden * input + 2 * hidden),
+        }

@@ -2,48 +2,55 @@
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
-import numpy as np
-
-from ankismith.solver import safe_eval
-from ankismith.solver.family import Family, Param, Params
-from ankismith.solver.kit import sub
-from ankismith.solver.steps import RESULT, Chain, Formula
+from ankismith.solver.kit import RESULT, Chain, Formula, Int, Vector, div, exp, log, refuse, sub
 
 
-def _softmax(z: list[Any]) -> np.ndarray:
-    shifted = np.array([float(v) for v in z]) - float(max(z))
-    return np.exp(shifted) / np.exp(shifted).sum()
+def softmax(z: list[Any]) -> list[Any]:
+    """Softmax of logits, exactly where the kit can (shifted by the largest logit: no overflow)."""
+    top = max(z)
+    weights = [exp(v - top) for v in z]
+    total = sum(weights)
+    return [div(w, total) for w in weights]
 
 
 CE_FORMULA = "-\\ln \\frac{e^{z_y}}{\\sum_k e^{z_k}} = -z_y + \\ln \\sum_k e^{z_k}"
 
 
-def _ce_steps(p: Params, answer: float) -> list[Chain]:
-    z, y = p["z"], p["y"]
-    env = {f"z{k}": v for k, v in enumerate(z)}
-    total = " + ".join(f"exp(z{k})" for k in range(len(z)))
-    prob = safe_eval.evaluate(safe_eval.parse(f"exp(z{y}) / ({total})", set(env)), env)
-    return [
-        Chain("L", (Formula(CE_FORMULA),)),
-        Chain(f"p_{{{y}}}", (sub(f"exp(z{y}) / ({total})", env, written=True), RESULT), name="p"),
-        Chain("L", (sub("-log(p)", {"p": prob}), RESULT)),
-    ]
+class softmax_cross_entropy:
+    """cross-entropy loss of a softmax over logits z for the true class y (natural log)"""
+
+    CONVENTION = "Classes are numbered from 0, as PyTorch's CrossEntropyLoss targets; the log is natural."
+    FORMULAS = (CE_FORMULA,)
+    PARAMS = {
+        "z": Vector("logits", low=-50, high=50),
+        "y": Int("index of the true class, from 0", low=0),
+    }
+
+    def solve(z: list[Any], y: int) -> float:
+        return float(-math.log(float(softmax(z)[y])))
+
+    def valid(z: list[Any], y: int) -> bool:
+        return refuse(None if y < len(z) and len(z) >= 2 else "y must index one of the (at least 2) logits")
+
+    def steps(z: list[Any], y: int) -> list[Chain]:
+        env = {f"z{k}": v for k, v in enumerate(z)}
+        total = " + ".join(f"exp(z{k})" for k in range(len(z)))
+        return [
+            Chain("L", (Formula(CE_FORMULA),)),
+            Chain(f"p_{{{y}}}", (sub(f"exp(z{y}) / ({total})", env, written=True), RESULT), name="p"),
+            Chain("L", (sub("-log(p)", {"p": softmax(z)[y]}), RESULT)),
+        ]
+
+    def mistakes(z: list[Any], y: int) -> dict[str, Any]:
+        p = float(softmax(z)[y])
+        return {
+            "the log is taken to base 10: $-\\log_{10} p_y$, not the natural $-\\ln p_y$": -math.log10(p),
+            "the minus sign is forgotten: $\\ln p_y$, a negative loss": math.log(p),
+            "the probability is given, not the loss: $p_y$": p,
+        }
 
 
-SOFTMAX_CROSS_ENTROPY = Family(
-    name="softmax_cross_entropy",
-    summary="cross-entropy loss of a softmax over logits z for the true class y (natural log)",
-    params=(
-        Param("z", "vector", "logits", low=-50, high=50),
-        Param("y", "int", "index of the true class, from 0", low=0),
-    ),
-    check=lambda p: (
-        None if p["y"] < len(p["z"]) and len(p["z"]) >= 2 else "y must index one of the (at least 2) logits"
-    ),
-    solve=lambda p: float(-np.log(_softmax(p["z"])[p["y"]])),
-    steps=_ce_steps,
-    convention="Classes are numbered from 0, as PyTorch's CrossEntropyLoss targets; the log is natural.",
-    formulas=(CE_FORMULA,),
-)
+__all__ = ["log", "softmax", "softmax_cross_entropy"]

@@ -1,4 +1,4 @@
-"""Pooling, forward and backward."""
+"""Pooling, forward and backward (PyTorch's MaxPool2d and AvgPool2d, no padding, floor mode)."""
 
 from __future__ import annotations
 
@@ -8,16 +8,25 @@ from typing import Any
 
 import numpy as np
 
-from ankismith.solver.family import Family, Param, Params
-from ankismith.solver.kit import MAX_ENTRY_LINES, VDOTS, sub
-from ankismith.solver.steps import RESULT, Chain, Formula, Shown
-from ankismith.solver.values import as_array
+from ankismith.solver.kit import (
+    MAX_ENTRY_LINES,
+    RESULT,
+    VDOTS,
+    Chain,
+    Formula,
+    Int,
+    Matrix,
+    Option,
+    Shown,
+    as_array,
+    refuse,
+    sub,
+)
 
 
-def _pool_windows(p: Params) -> list[list[list[Any]]]:
+def windows(image: np.ndarray, kernel: int, stride: int | None) -> list[list[list[Any]]]:
     """The windows' entries, row by row of the output (floor mode: partial windows are dropped)."""
-    k, s = p["kernel"], p["stride"] or p["kernel"]
-    image = p["I"]
+    k, s = kernel, stride or kernel
     rows, cols = image.shape
     return [
         [[image[i + u, j + v] for u in range(k) for v in range(k)] for j in range(0, cols - k + 1, s)]
@@ -25,57 +34,66 @@ def _pool_windows(p: Params) -> list[list[list[Any]]]:
     ]
 
 
-def _pool_check(p: Params) -> str | None:
-    rows, cols = p["I"].shape
-    if p["kernel"] > min(rows, cols):
-        return f"the {p['kernel']}x{p['kernel']} window is larger than the {rows}x{cols} input"
-    return None
+def _fits(image: np.ndarray, kernel: int) -> str | None:
+    rows, cols = image.shape
+    return f"the {kernel}x{kernel} window is larger than the {rows}x{cols} input" if kernel > min(rows, cols) else None
 
 
-def _pool_solve(p: Params) -> np.ndarray:
-    windows = _pool_windows(p)
-    if p["mode"] == "max":
-        return as_array([[max(w) for w in row] for row in windows])
-    return as_array([[Fraction(sum(w)) / len(w) for w in row] for row in windows])
+def _pool(image: np.ndarray, kernel: int, stride: int | None, mode: str) -> np.ndarray:
+    found = windows(image, kernel, stride)
+    if mode == "max":
+        return as_array([[max(w) for w in row] for row in found])
+    return as_array([[Fraction(sum(w)) / len(w) for w in row] for row in found])
 
 
-def _pool_steps(p: Params, answer: np.ndarray) -> list[Chain]:
-    windows = _pool_windows(p)
-    chains = []
-    for index, (i, j) in enumerate(itertools.product(range(answer.shape[0]), range(answer.shape[1]))):
-        if index == MAX_ENTRY_LINES:
-            chains.append(Chain("", (Formula(VDOTS),), rel=""))
-            break
-        window = windows[i][j]
-        env = {f"a{k}": v for k, v in enumerate(window)}
-        names = ", ".join(env)
-        text = f"max({names})" if p["mode"] == "max" else f"({' + '.join(env)}) / {len(window)}"
-        chains.append(Chain(f"O({i + 1}, {j + 1})", (sub(text, env, written=True), RESULT), entry=(i, j)))
-    chains.append(Chain("O", (Shown(answer),)))
-    return chains
+class pool2d:
+    """output of max or average pooling"""
+
+    CONVENTION = "No padding; windows that would run past the edge are dropped (PyTorch's floor mode)."
+    FORMULAS = (VDOTS,)
+    PARAMS = {
+        "I": Matrix("input feature map"),
+        "kernel": Int("window size", low=1, high=8, default=2),
+        "stride": Int("stride (default: the window size)", low=1, high=8, default=None),
+        "mode": Option("max", "avg", doc="pooling", default="max"),
+    }
+
+    def solve(I: np.ndarray, kernel: int, stride: int | None, mode: str) -> np.ndarray:
+        return _pool(I, kernel, stride, mode)
+
+    def valid(I: np.ndarray, kernel: int) -> bool:
+        return refuse(_fits(I, kernel))
+
+    def steps(I: np.ndarray, kernel: int, stride: int | None, mode: str) -> list[Chain]:
+        found = windows(I, kernel, stride)
+        answer = _pool(I, kernel, stride, mode)
+        chains = []
+        for index, (i, j) in enumerate(itertools.product(range(answer.shape[0]), range(answer.shape[1]))):
+            if index == MAX_ENTRY_LINES:
+                chains.append(Chain("", (Formula(VDOTS),), rel=""))
+                break
+            window = found[i][j]
+            env = {f"a{k}": v for k, v in enumerate(window)}
+            text = f"max({', '.join(env)})" if mode == "max" else f"({' + '.join(env)}) / {len(window)}"
+            chains.append(Chain(f"O({i + 1}, {j + 1})", (sub(text, env, written=True), RESULT), entry=(i, j)))
+        chains.append(Chain("O", (Shown(answer),)))
+        return chains
+
+    def mistakes(I: np.ndarray, kernel: int, stride: int | None, mode: str) -> dict[str, Any]:
+        other = "avg" if mode == "max" else "max"
+        label = (
+            "the average of each window is taken: average pooling"
+            if mode == "max"
+            else "the maximum of each window is taken: max pooling"
+        )
+        return {label: _pool(I, kernel, stride, other)}
 
 
-POOL2D = Family(
-    name="pool2d",
-    summary="output of max or average pooling",
-    params=(
-        Param("I", "matrix", "input feature map"),
-        Param("kernel", "int", "window size", default=2, low=1, high=8),
-        Param("stride", "int", "stride (default: the window size)", default=None, low=1, high=8),
-        Param("mode", "max|avg", "pooling", default="max", options=("max", "avg")),
-    ),
-    check=_pool_check,
-    solve=_pool_solve,
-    steps=_pool_steps,
-    convention="No padding; windows that would run past the edge are dropped (PyTorch's floor mode).",
-    formulas=(VDOTS,),
-)
-
-
-def _argmax_routes(p: Params) -> list[tuple[int, int, int, int]]:
+def argmax_routes(
+    image: np.ndarray, grad: np.ndarray, kernel: int, stride: int | None
+) -> list[tuple[int, int, int, int]]:
     """(i, j, row, col): output (i, j) takes its gradient from input (row, col), the window's first maximum."""
-    k, s = p["kernel"], p["stride"] or p["kernel"]
-    image, grad = p["I"], p["G"]
+    k, s = kernel, stride or kernel
     routes = []
     for i in range(grad.shape[0]):
         for j in range(grad.shape[1]):
@@ -86,22 +104,16 @@ def _argmax_routes(p: Params) -> list[tuple[int, int, int, int]]:
     return routes
 
 
-def _maxpool_backward(p: Params) -> np.ndarray:
+def _spread(p: dict[str, Any], share: Any) -> np.ndarray:
+    """The input gradient when each output gradient goes to some cells of its window: share(G, cells)."""
+    k, s = p["kernel"], p["stride"] or p["kernel"]
     result = np.empty(p["I"].shape, dtype=object)
     result[:, :] = 0
-    for i, j, row, col in _argmax_routes(p):
-        result[row, col] += p["G"][i, j]
+    for i in range(p["G"].shape[0]):
+        for j in range(p["G"].shape[1]):
+            for u, v in itertools.product(range(k), range(k)):
+                result[i * s + u, j * s + v] += share(p["G"][i, j], k)
     return as_array(result.tolist())
-
-
-def _maxpool_backward_check(p: Params) -> str | None:
-    problem = _pool_check({**p, "mode": "max"})
-    if problem:
-        return problem
-    expected = _pool_solve({**p, "mode": "max"}).shape
-    if p["G"].shape != expected:
-        return f"G must have the pooled output's shape {expected[0]}x{expected[1]}, found {p['G'].shape[0]}x{p['G'].shape[1]}"
-    return None
 
 
 MAXPOOL_FORMULA = (
@@ -109,39 +121,61 @@ MAXPOOL_FORMULA = (
 )
 
 
-def _maxpool_backward_steps(p: Params, answer: np.ndarray) -> list[Chain]:
-    windows = _pool_windows(p)
-    chains = [Chain("\\frac{\\partial L}{\\partial I_{uv}}", (Formula(MAXPOOL_FORMULA),))]
-    for index, (i, j, row, col) in enumerate(_argmax_routes(p)):
-        if index == MAX_ENTRY_LINES:
-            chains.append(Chain("", (Formula(VDOTS),), rel=""))
-            break
-        env = {f"a{k}": v for k, v in enumerate(windows[i][j])}
-        note = f"\\text{{at }} I({row + 1}, {col + 1}) \\text{{, which gets }} G({i + 1}, {j + 1})"
-        chains.append(
-            Chain(
-                f"\\text{{window }} ({i + 1}, {j + 1})",
-                (sub(f"max({', '.join(env)})", env, written=True), RESULT),
-                rel=":",
-                note=note,
+class maxpool_backward:
+    """gradient w.r.t. the input of max pooling: each output gradient goes to its window's arg-max"""
+
+    CONVENTION = "Ties go to the first maximum in row-major order, as PyTorch; overlapping windows add up."
+    FORMULAS = (MAXPOOL_FORMULA, VDOTS)
+    PARAMS = {
+        "I": Matrix("input feature map"),
+        "G": Matrix("gradient w.r.t. the pooled output"),
+        "kernel": Int("window size", low=1, high=8, default=2),
+        "stride": Int("stride (default: the window size)", low=1, high=8, default=None),
+    }
+
+    def solve(**p: Any) -> np.ndarray:
+        result = np.empty(p["I"].shape, dtype=object)
+        result[:, :] = 0
+        for i, j, row, col in argmax_routes(p["I"], p["G"], p["kernel"], p["stride"]):
+            result[row, col] += p["G"][i, j]
+        return as_array(result.tolist())
+
+    def valid(**p: Any) -> bool:
+        if (problem := _fits(p["I"], p["kernel"])) is not None:
+            return refuse(problem)
+        expected = _pool(p["I"], p["kernel"], p["stride"], "max").shape
+        if p["G"].shape != expected:
+            return refuse(
+                f"G must have the pooled output's shape {expected[0]}x{expected[1]}, "
+                f"found {p['G'].shape[0]}x{p['G'].shape[1]}"
             )
-        )
-    chains.append(Chain("\\frac{\\partial L}{\\partial I}", (Shown(answer),)))
-    return chains
+        return True
 
+    def degenerate(**p: Any) -> str | None:
+        for row in windows(p["I"], p["kernel"], p["stride"]):
+            for window in row:
+                if window.count(max(window)) > 1:
+                    return "a window has a tie for its maximum"
+        return None
 
-MAXPOOL_BACKWARD = Family(
-    name="maxpool_backward",
-    summary="gradient w.r.t. the input of max pooling: each output gradient goes to its window's arg-max",
-    params=(
-        Param("I", "matrix", "input feature map"),
-        Param("G", "matrix", "gradient w.r.t. the pooled output"),
-        Param("kernel", "int", "window size", default=2, low=1, high=8),
-        Param("stride", "int", "stride (default: the window size)", default=None, low=1, high=8),
-    ),
-    check=_maxpool_backward_check,
-    solve=_maxpool_backward,
-    steps=_maxpool_backward_steps,
-    convention="Ties go to the first maximum in row-major order, as PyTorch; overlapping windows add up.",
-    formulas=(MAXPOOL_FORMULA, VDOTS),
-)
+    def steps(**p: Any) -> list[Chain]:
+        found = windows(p["I"], p["kernel"], p["stride"])
+        chains = [Chain("\\frac{\\partial L}{\\partial I_{uv}}", (Formula(MAXPOOL_FORMULA),))]
+        for index, (i, j, row, col) in enumerate(argmax_routes(p["I"], p["G"], p["kernel"], p["stride"])):
+            if index == MAX_ENTRY_LINES:
+                chains.append(Chain("", (Formula(VDOTS),), rel=""))
+                break
+            env = {f"a{k}": v for k, v in enumerate(found[i][j])}
+            note = f"\\text{{at }} I({row + 1}, {col + 1}) \\text{{, which gets }} G({i + 1}, {j + 1})"
+            terms = (sub(f"max({', '.join(env)})", env, written=True), RESULT)
+            chains.append(Chain(f"\\text{{window }} ({i + 1}, {j + 1})", terms, rel=":", note=note))
+        chains.append(Chain("\\frac{\\partial L}{\\partial I}", (Shown(maxpool_backward.solve(**p)),)))
+        return chains
+
+    def mistakes(**p: Any) -> dict[str, Any]:
+        return {
+            "each gradient is spread evenly over its window: average pooling's backward pass": _spread(
+                p, lambda g, k: Fraction(g) / (k * k)
+            ),
+            "each gradient is copied to every input of its window, not only to the maximum": _spread(p, lambda g, k: g),
+        }
