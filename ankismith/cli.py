@@ -267,6 +267,7 @@ def _compile(
     seed: int | None = None,
     variants: int | None = None,
     check: bool = False,
+    stress: int = 0,
 ) -> Compiled:
     """Compile the decks for check, list and export (through the build cache, as build does);
     errors end the command with status 1.
@@ -279,7 +280,7 @@ def _compile(
 
     try:
         if check:
-            compiled = check_decks(decks or [], cache_dir=cache)
+            compiled = check_decks(decks or [], cache_dir=cache, stress=stress)
         else:
             compiled = compile_decks(decks or [], seed, variants, cache_dir=cache)
     except DeckErrors as exc:
@@ -290,11 +291,27 @@ def _compile(
 
 @app.command()
 @_guarded
-def check(decks: DeckDirs = None, cache: CacheDir = Path(CACHE_DIR), no_cache: NoCache = False) -> None:
+def check(
+    decks: DeckDirs = None,
+    cache: CacheDir = Path(CACHE_DIR),
+    no_cache: NoCache = False,
+    stress: Annotated[
+        int,
+        typer.Option(
+            "--stress",
+            min=0,
+            max=100_000,
+            help="Draws of every numeric card for the stress check (0: none); weak cards are warned about.",
+        ),
+    ] = 200,
+) -> None:
     """Validate decks without writing anything but the build cache; every problem as path:line: message."""
-    compiled = _compile(decks, None if no_cache else cache, check=True)
+    compiled = _compile(decks, None if no_cache else cache, check=True, stress=stress)
     for deck in compiled.decks:
-        out.print(f"{deck.config.root.as_posix()}: ok, {len(deck.notes)} notes", markup=False)
+        count = len(deck.notes)
+        out.print(f"{deck.config.root.as_posix()}: ok, {count} note{'s' if count != 1 else ''}", markup=False)
+        if deck.families:
+            out.print(f"  ran the deck's own family files: {', '.join(deck.families)}", markup=False)
 
 
 @app.command(name="list")

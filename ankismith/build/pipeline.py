@@ -27,7 +27,7 @@ from typing import Any
 from ankismith.build import cache as buildcache
 from ankismith.build.cache import BuildCache, Run
 from ankismith.build.compiler import Progress, ProgressCallback, compile_deck
-from ankismith.cards.reader import read_deck
+from ankismith.cards.reader import read_cards, read_deck
 from ankismith.errors import Collector, DeckErrors, InternalError, SourceError, blame
 from ankismith.model.canon import sha256_hex
 from ankismith.model.cards import Deck, DeckConfig
@@ -257,20 +257,29 @@ def _up_to_date(
     return written, tuple(warnings)
 
 
-def check_decks(paths: Sequence[Path], cache_dir: Path | None = None) -> Compiled:
+def check_decks(paths: Sequence[Path], cache_dir: Path | None = None, stress: int = 0) -> Compiled:
     """Compile every deck as `check` does (through the build cache in `cache_dir`, if any): all
     problems, including a deck id that is not the one its lock was built with; reads each lock,
-    writes nothing else."""
+    writes nothing else. With `stress`, every numeric card is also drawn that many times and
+    warned about where its draws are weak (build/stress.py)."""
     errors = Collector()
     store = buildcache.open_cache(cache_dir, errors)
+    decks = _read(paths, errors)
     try:
-        compiled = _compile(_read(paths, errors), None, None, store, Inputs(), errors, None, stop=False)
+        compiled = _compile(decks, None, None, store, Inputs(), errors, None, stop=False)
     finally:
         if store is not None:
             store.close()
     for deck in compiled.decks:
         deck_lock(deck, lockfile.load_lock(deck.config.root / LOCK_NAME), errors, refuse_new_id=True)
     errors.raise_if_any()
+    if stress:
+        from ankismith.build.stress import stress_deck
+
+        for deck in decks:
+            cards = [card for file, data in deck.files for card in read_cards(file, data, Collector())[0]]
+            with blame(deck.config.root.as_posix(), 0, "deck"):
+                stress_deck(deck, cards, stress, errors)
     return Compiled(compiled.decks, tuple(errors.warnings))
 
 

@@ -143,36 +143,33 @@ def _grading(review: Review) -> tuple[float, bool]:
 
 def _part(part: solver.Part, index: int, count: int, unit: str, tolerance: float, exact_ints: bool) -> dict[str, Any]:
     """A part as the card script grades it: value, as shown, whole or not, its named mistakes."""
-    entry: dict[str, Any] = {
-        "name": part.name,
-        "label": f"({string.ascii_lowercase[index]})" if count > 1 else "",
-        "value": solver.to_json(part.answer),
-        "shown": _shown_text(part.answer),
-        "integer": _is_integral(part.answer),
-    }
-    if _is_square(part):
-        entry["square"] = True
+    entry: dict[str, Any] = {"name": part.name, "label": f"({string.ascii_lowercase[index]})" if count > 1 else ""}
+    entry |= graded_part(part)
     if unit:
         entry["unit"] = unit
     mistakes = []
     for mistake in part.mistakes:
-        shown = _shown_text(mistake.value)
-        if grading.grade(_typed_form(shown), entry, tolerance, exact_ints) == "correct":
-            continue  # what the student would type for this mistake is right for this instance
-        mistakes.append(
-            {
-                "label": mistake.label,
-                "html": _label_html(mistake.label),
-                "value": solver.to_json(mistake.value),
-                "shown": shown,
-            }
-        )
+        if grading.grade(typed_form(mistake.value), entry, tolerance, exact_ints) == "correct":
+            continue  # what a student who makes this mistake types is right for this instance
+        value, shown = solver.to_json(mistake.value), _shown_text(mistake.value)
+        mistakes.append({"label": mistake.label, "html": _label_html(mistake.label), "value": value, "shown": shown})
     entry["mistakes"] = mistakes
     return entry
 
 
-def _typed_form(shown: Any) -> str:
-    """A value as a student would type it: a matrix row by row."""
+def graded_part(part: solver.Part) -> dict[str, Any]:
+    """What the grader reads of a part: its value, as the card shows it, whole or not, square or not."""
+    entry = {
+        "value": solver.to_json(part.answer),
+        "shown": _shown_text(part.answer),
+        "integer": _is_integral(part.answer),
+    }
+    return entry | ({"square": True} if _is_square(part) else {})
+
+
+def typed_form(value: Any) -> str:
+    """A value typed as a student types what the card shows: a matrix row by row."""
+    shown = _shown_text(value)
     if isinstance(shown, list):
         rows = shown if shown and isinstance(shown[0], list) else [shown]
         return "; ".join(" ".join(str(v) for v in row) for row in rows)

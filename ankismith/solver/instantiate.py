@@ -114,7 +114,8 @@ class _Problem:
     where: Any
     ask: tuple[str, ...]  # the parts the card asks for (a family of several parts); () for all
 
-    def solve(self, raw: Mapping[str, Any]) -> Instance:
+    def solve(self, raw: Mapping[str, Any], light: bool = False) -> Instance:
+        """The instance of these params; `light`: without the worked steps (the stress check)."""
         values = self.family.complete(raw) if self.family else _formula_values(raw)
         if self.where is not None:
             try:
@@ -126,10 +127,10 @@ class _Problem:
             if isinstance(ok, np.ndarray) or not bool(ok):
                 raise InvalidParams("the `where:` condition does not hold")
         if self.family is None:
-            return self._formula(values)
-        return _solve_family(self.family, values, self.ask)
+            return self._formula(values, light)
+        return _solve_family(self.family, values, self.ask, light)
 
-    def _formula(self, values: dict[str, Any]) -> Instance:
+    def _formula(self, values: dict[str, Any], light: bool) -> Instance:
         try:
             answer = safe_eval.evaluate(self.formula, values)
         except safe_eval.MissingValue as exc:
@@ -138,20 +139,23 @@ class _Problem:
             raise _KeyedInvalid("answer", str(exc)) from None
         if (isinstance(answer, np.ndarray) and answer.ndim > 2) or isinstance(answer, bool):
             raise _KeyedInvalid("answer", "the answer formula must give a number or a matrix")
-        worked = _work(_formula_steps(self.formula, values), values)
-        _check_worked(worked, {"": answer}, ())
+        lines: tuple[str, ...] = ()
+        if not light:
+            worked = _work(_formula_steps(self.formula, values), values)
+            _check_worked(worked, {"": answer}, ())
+            lines = steps.tex_lines(worked)
         part = Part("", answer, to_tex(answer, True), is_exact(answer))
-        return Instance("", None, values, (part,), steps.tex_lines(worked))
+        return Instance("", None, values, (part,), lines)
 
 
-def _solve_family(family: Family, values: dict[str, Any], ask: tuple[str, ...]) -> Instance:
-    """One instance of a family: valid, solve, verify, the worked steps and the mistakes."""
+def _solve_family(family: Family, values: dict[str, Any], ask: tuple[str, ...], light: bool = False) -> Instance:
+    """One instance of a family: valid, solve, verify, the worked steps (unless `light`) and the mistakes."""
     family.check(values)
     try:
         answers = _answers(family, family.call("solve", values), "solve")
         if family.verify is not None:
             _agree(family, answers, _answers(family, family.call("verify", values), "verify"), values)
-        lines = _family_steps(family, values, answers)
+        lines = () if light else _family_steps(family, values, answers)
         mistakes = _mistakes(family, values, answers) if family.mistakes is not None else {}
         answer_tex = family.call("answer_tex", values) if family.answer_tex is not None else None
     except safe_eval.FormulaError as exc:
@@ -197,6 +201,10 @@ def _answer(family: Family, value: Any, what: str) -> Any:
         if array is None or array.ndim not in (1, 2) or array.size == 0:
             raise family.fault(None, f"{what}() returned a list that is neither a vector nor a matrix")
         value = array
+    if family.origin.kind != "builtin":  # an author's float that prints short is the decimal it prints as
+        value = (
+            np.vectorize(_exact_float, otypes=[object])(value) if isinstance(value, np.ndarray) else _exact_float(value)
+        )
     if isinstance(value, np.ndarray):
         value = normalize(value)
         entries = list(value.flat)
@@ -209,6 +217,10 @@ def _answer(family: Family, value: Any, what: str) -> Any:
         if isinstance(entry, float) and not np.isfinite(entry):
             raise InvalidParams("the answer overflows: the numbers are too large to compute with")
     return value
+
+
+def _exact_float(value: Any) -> Any:
+    return safe_eval.exact_float(value) if isinstance(value, float) else value
 
 
 def _agree(family: Family, answers: dict[str, Any], second: dict[str, Any], values: Mapping[str, Any]) -> None:
@@ -360,6 +372,7 @@ def draw_instance(
     key: str,
     index: int,
     seen: list[str],
+    light: bool = False,
 ) -> Instance:
     """Variant `index` of a card: rejection sampling with a bound, preferring draws unlike those
     before it. Params that no draw names keep their `given` value."""
@@ -369,7 +382,7 @@ def draw_instance(
     for attempt in range(MAX_TRIES):
         raw = {**given, **{name: draw.draw(rng) for name, draw in draws.items()}}
         try:
-            instance = problem.solve(raw)
+            instance = problem.solve(raw, light)
         except _KeyedInvalid as exc:
             if exc.key == "problem":  # a bug, not a bad draw
                 raise SpecErrors([SpecIssue("problem", str(exc))]) from None
@@ -486,11 +499,10 @@ def _read(
 
 
 def _family_draws(family: Family | None, given: Any) -> dict[str, Any]:
-    """The family's own default draws (PARAMS), for the params the block does not give."""
+    """The family's own default draws (PARAMS); a block's `params:` override them name by name."""
     if family is None:
         return {}
-    given_names = set(given) if isinstance(given, dict) else set()
-    return {p.name: p.draw for p in family.params if p.draw is not None and p.name not in given_names}
+    return {p.name: p.draw for p in family.params if p.draw is not None}
 
 
 def _ask(value: Any, family: Family | None, issues: list[SpecIssue]) -> tuple[str, ...]:

@@ -40,7 +40,7 @@ class MissingValue(FormulaError):
     """A name of the formula that has no value: the values given are incomplete, the formula is fine."""
 
 
-def _exact_float(value: float) -> Any:
+def exact_float(value: float) -> Any:
     """A function's float result as the short decimal it prints as, when it is one (sqrt(2.25) is 3/2),
     so that it does not turn exact arithmetic after it into floats. Values near the ends of the
     float range (an underflow to 0, say) stay floats: they are not what they print as."""
@@ -57,7 +57,7 @@ def _real(fn: Callable[[float], float], exact_at: tuple[Any, Any] | None = None)
     def apply(x: Any) -> Any:
         if exact_at is not None and x == exact_at[0]:
             return exact_at[1]
-        return _exact_float(fn(float(x)))
+        return exact_float(fn(float(x)))
 
     return apply
 
@@ -68,7 +68,7 @@ def _sqrt(x: Any) -> Any:
         num, den = math.isqrt(x.numerator), math.isqrt(x.denominator)
         if num * num == x.numerator and den * den == x.denominator:
             return Fraction(num, den)
-    return _exact_float(math.sqrt(x))
+    return exact_float(math.sqrt(x))
 
 
 def sigmoid(x: Any) -> Any:
@@ -77,14 +77,14 @@ def sigmoid(x: Any) -> Any:
         return Fraction(1, 2)
     x = float(x)
     if x >= 0:
-        return _exact_float(1.0 / (1.0 + math.exp(-x)))
+        return exact_float(1.0 / (1.0 + math.exp(-x)))
     z = math.exp(x)
-    return _exact_float(z / (1.0 + z))
+    return exact_float(z / (1.0 + z))
 
 
 def tanh(x: Any) -> Any:
     """tanh, exact at 0."""
-    return 0 if x == 0 else _exact_float(math.tanh(float(x)))
+    return 0 if x == 0 else exact_float(math.tanh(float(x)))
 
 
 def _lift(fn: Callable[..., Any], arity: int = 1) -> Callable[..., Any]:
@@ -122,7 +122,7 @@ def _pow(a: Any, b: Any) -> Any:
         raise FormulaError(
             f"{format_number(a)} ** {format_number(b)} is not a real number (a negative base needs a whole exponent)"
         )
-    return _exact_float(result)
+    return exact_float(result)
 
 
 def _reduce(fn: Callable[[list[Any]], Any], name: str) -> Callable[..., Any]:

@@ -223,7 +223,8 @@ class conv_macs:
     def mistakes(**p: Any) -> dict[str, Any]:
         macs = conv_macs.solve(**p)
         return {
-            "the input channels are left out: $H_{\\text{out}}^2 \\times C_{\\text{out}} \\times F^2$": macs
-            // p["C_in"],
+            "the input channels are left out: $H_{\\text{out}}^2 \\times C_{\\text{out}} \\times F^2$": (
+                macs // p["C_in"] if p["C_in"] > 1 else None
+            ),
             "FLOPs are given, not MACs: a MAC is one multiply and one add, so FLOPs are about twice the MACs": 2 * macs,
         }

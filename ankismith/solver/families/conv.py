@@ -78,7 +78,9 @@ class conv_output_size:
     def mistakes(**p: Any) -> dict[str, Any]:
         inner = p["W"] + 2 * p["P"] - _span(p)
         return {
-            "the floor is forgotten: $\\frac{W - F + 2P}{S} + 1$ without rounding down": div(inner, p["S"]) + 1,
+            "the floor is forgotten: $\\frac{W - F + 2P}{S} + 1$ without rounding down": (
+                div(inner, p["S"]) + 1 if inner % p["S"] else None  # no floor to forget where S divides
+            ),
             "the $+1$ is forgotten: $\\lfloor (W - F + 2P)/S \\rfloor$": inner // p["S"],
             "the padding is counted once, not on both sides: $\\lfloor (W - F + P)/S \\rfloor + 1$": (
                 (inner - p["P"]) // p["S"] + 1 if p["P"] else None
@@ -117,7 +119,9 @@ class same_padding:
 
     def mistakes(**p: Any) -> dict[str, Any]:
         return {
-            "the stride is left out: $P = (F - 1)/2$, which keeps the size only at stride 1": div(p["F"] - 1, 2),
+            "the stride is left out: $P = (F - 1)/2$, which keeps the size only at stride 1": (
+                div(p["F"] - 1, 2) if p["S"] > 1 else None
+            ),
             "the padding of both sides is given: $2P = S(W - 1) - W + F$, not $P$": p["S"] * (p["W"] - 1)
             - p["W"]
             + p["F"],
