@@ -332,7 +332,10 @@ def instantiate(
 
         families = builtin()
     try:
-        return _instantiate(spec, seed, key, variants, families)
+        with safe_eval.budget():
+            return _instantiate(spec, seed, key, variants, families)
+    except safe_eval.OverBudget as exc:
+        raise SpecErrors([SpecIssue("answer" if "answer" in spec else "where", str(exc))]) from None
     except FamilyError as exc:
         raise SpecErrors(
             [SpecIssue("problem", f"the family {spec.get('problem')!r} fails: see {exc}")], (exc,)

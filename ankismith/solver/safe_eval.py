@@ -12,7 +12,10 @@ import ast
 import math
 import operator
 import re
-from collections.abc import Callable, Mapping
+import time
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass, field
 from fractions import Fraction
 from typing import Any
@@ -34,6 +37,11 @@ SHORT_FLOAT_DIGITS = 12  # a function's float result with at most this many digi
 
 class FormulaError(Exception):
     """A formula that is not allowed or cannot be evaluated, with a message for the user."""
+
+
+class OverBudget(Exception):
+    """A card's formulas take longer than their budget (not a FormulaError: nothing may catch it as a
+    bad draw or a bad step; it ends the card, at its block's line)."""
 
 
 class MissingValue(FormulaError):
@@ -140,6 +148,49 @@ def _reduce(fn: Callable[[list[Any]], Any], name: str) -> Callable[..., Any]:
     return apply
 
 
+MAX_ROUND_DIGITS = 100  # round(x, n): n within ±100 (numbers have at most 100 decimals)
+MAX_EXACT_PRODUCT_BITS = 128  # a matrix product of entries longer than this is computed in floats
+CARD_BUDGET_SECONDS = 5.0  # a card's formulas, all its instances together, computed within this
+_DEADLINE: ContextVar[float | None] = ContextVar("ankismith_formula_deadline", default=None)
+
+
+def _round(value: Any, digits: Any = 0) -> Any:
+    """round(x) or round(x, n), with n a whole number from -100 to 100 (a bigger n takes forever)."""
+    if isinstance(digits, np.ndarray) or not isinstance(digits, int) or isinstance(digits, bool):
+        raise FormulaError("round(x, n) needs n as a whole number")
+    if abs(digits) > MAX_ROUND_DIGITS:
+        raise FormulaError(f"round(x, {digits}): n must be from -{MAX_ROUND_DIGITS} to {MAX_ROUND_DIGITS}")
+    return _lift(lambda x: round(x, digits), 1)(value)
+
+
+def _matmul(a: Any, b: Any) -> Any:
+    """a @ b, exactly while the entries stay short; in floats once they grow long (a chain of
+    products of fractions doubles their length each time)."""
+    if not isinstance(a, np.ndarray) or not isinstance(b, np.ndarray):
+        raise FormulaError("@ multiplies matrices (or vectors): both sides must be lists of numbers")
+    entries = (*a.flat, *b.flat)
+    if any(isinstance(v, float) for v in entries) or max(map(_bits, entries), default=0) > MAX_EXACT_PRODUCT_BITS:
+        a, b = a.astype(float), b.astype(float)  # floats times fractions is the slowest of both
+    return operator.matmul(a, b)
+
+
+def _bits(value: Any) -> int:
+    if isinstance(value, Fraction):
+        return max(value.numerator.bit_length(), value.denominator.bit_length())
+    return value.bit_length() if isinstance(value, int) else 0
+
+
+@contextmanager
+def budget(seconds: float | None = None) -> Iterator[None]:
+    """Every formula evaluated inside (one card's, all its instances) must be done within `seconds`
+    (default CARD_BUDGET_SECONDS)."""
+    token = _DEADLINE.set(time.monotonic() + (CARD_BUDGET_SECONDS if seconds is None else seconds))
+    try:
+        yield
+    finally:
+        _DEADLINE.reset(token)
+
+
 def _mean(values: list[Any]) -> Any:
     total = sum(values)
     return total / len(values) if isinstance(total, float) else Fraction(total) / len(values)
@@ -160,7 +211,7 @@ FUNCTIONS: dict[str, Callable[..., Any]] = {
     "abs": _lift(abs),
     "floor": _lift(math.floor),
     "ceil": _lift(math.ceil),
-    "round": _lift(round),
+    "round": _round,
     "min": _reduce(min, "min"),
     "max": _reduce(max, "max"),
     "sum": _reduce(lambda v: sum(v[1:], v[0]), "sum"),
@@ -177,7 +228,7 @@ _BINARY: dict[type[ast.operator], Callable[[Any, Any], Any]] = {
     ast.FloorDiv: operator.floordiv,
     ast.Mod: operator.mod,
     ast.Pow: _lift(_pow, 2),
-    ast.MatMult: operator.matmul,
+    ast.MatMult: lambda a, b: _matmul(a, b),
 }
 _UNARY: dict[type[ast.unaryop], Callable[[Any], Any]] = {
     ast.UAdd: operator.pos,
@@ -279,6 +330,11 @@ def evaluate(tree: ast.Expression, values: Mapping[str, Any]) -> Any:
 
 
 def _eval(node: ast.AST, values: Mapping[str, Any]) -> Any:
+    deadline = _DEADLINE.get()
+    if deadline is not None and time.monotonic() > deadline:
+        raise OverBudget(
+            f"the formulas of this card take longer than {CARD_BUDGET_SECONDS:g} s to compute; simplify them"
+        )
     if isinstance(node, ast.Constant):
         return exact(node.value)
     if isinstance(node, ast.Name):

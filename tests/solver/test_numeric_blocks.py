@@ -266,3 +266,26 @@ def test_param_names_must_be_text() -> None:
 def test_a_float_overflow_in_a_family_is_refused_not_raised() -> None:
     ((key, _),) = issues({"problem": "softmax_cross_entropy", "given": {"z": [1e300, 1], "y": 0}})
     assert key == "given"
+
+
+# --- a formula never hangs a build -------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("digits", ["10000000", "10**8", "-101", "0.5"])
+def test_round_is_asked_for_at_most_100_digits(digits: str) -> None:
+    ((key, text),) = issues({"answer": f"round(x / 7, {digits})", "given": {"x": 3}})
+    assert key == "answer" and "round(x, " in text and ("n must be from -100 to 100" in text or "whole number" in text)
+
+
+def test_a_long_chain_of_matrix_products_finishes_in_floats() -> None:
+    matrix = [[(i * 7 + j) % 5 / 3 + 0.1 for j in range(12)] for i in range(12)]
+    (instance,) = solver.instantiate({"answer": " @ ".join(["A"] * 40), "given": {"A": matrix}}, 0, "k", 0)
+    assert isinstance(instance.answer[0, 0], float) and not instance.exact
+
+
+def test_a_card_whose_formulas_take_too_long_is_an_error_at_its_answer(monkeypatch: pytest.MonkeyPatch) -> None:
+    from ankismith.solver import safe_eval
+
+    monkeypatch.setattr(safe_eval, "CARD_BUDGET_SECONDS", 0.0)
+    ((key, text),) = issues({"answer": "a + 1", "params": {"a": "1..9"}})
+    assert key == "answer" and "take longer than 0 s to compute" in text
