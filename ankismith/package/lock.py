@@ -195,15 +195,14 @@ def advance(
 
     A changed note gets `now`, or one second past its previous time if the clock is behind it,
     so its `mod` always moves forward. A note whose GUID changed (a new deck id) is a new note
-    to Anki: it counts as added, and the note of the old GUID as removed.
+    to Anki: it counts as added. `removed` lists only keys the sources no longer make: a search for
+    the key finds the live note too, and the report must never advise deleting a note in use.
     """
     new_notes: dict[str, Entry] = {}
     added, updated, unchanged = [], [], []
-    replaced: list[tuple[str, str]] = []
     for key, guid, digest in notes:
         old = lock.notes.get(key)
         if old is not None and old.guid and old.guid != guid:
-            replaced.append((key, old.guid))
             old = None
         if old is not None and old.hash == digest and old.guid == guid:
             new_notes[key] = old
@@ -220,7 +219,7 @@ def advance(
         else:
             new_models[kind] = Entry(digest, max(now, old.mod + 1) if old else now)
             changed_models.append(kind)
-    removed = tuple(sorted([*((k, e.guid) for k, e in lock.notes.items() if k not in new_notes), *replaced]))
+    removed = tuple(sorted((k, e.guid) for k, e in lock.notes.items() if k not in new_notes))
     report = ChangeReport(tuple(added), tuple(updated), tuple(unchanged), removed, tuple(changed_models))
     return Lock(new_notes, new_models, deck_id), report
 

@@ -3,6 +3,7 @@ kept, reproducible packages, the change report, atomic output."""
 
 from __future__ import annotations
 
+import json
 import time
 import zipfile
 from pathlib import Path
@@ -157,3 +158,56 @@ def test_failure_mid_write_leaves_the_previous_package(
         build([deck], out, now=2_000_000)
     assert apkg(out).read_bytes() == before
     assert sorted(p.name for p in out.iterdir()) == ["test-deck.apkg"]  # no temporary file left
+
+
+def test_a_lock_with_a_wrong_guid_never_calls_a_live_note_gone(deck: Path, tmp_path: Path) -> None:
+    # a lock written before the deck id was recorded, whose GUID for a live key is not this deck's
+    build([deck], tmp_path / "out", now=1_000_000)
+    lock = json.loads((deck / "ankismith.lock").read_text())
+    lock.pop("deck_id")
+    key = next(iter(lock["notes"]))
+    lock["notes"][key]["guid"] = "not-this-deck-guid"
+    (deck / "ankismith.lock").write_text(json.dumps(lock))
+    written, _ = build([deck], tmp_path / "out", now=2_000_000)
+    assert key not in [k for k, _ in written[0].report.removed]
+    assert written[0].report.removed == ()
+
+
+@pytest.mark.parametrize(
+    ("content", "problem"),
+    [
+        ('{"version": 1, "deck_id": "test-deck", "models": {}, "notes": {"a": {"hash": "h", "mod": 1e400}}}', "mod"),
+        ('{"version": 1, "deck_id": "test-deck", "models": {}, "notes": {"a": {"hash": "h", "mod": -5}}}', "mod"),
+        ('{"version": 1, "models": {}, "notes": {"a": {"hash": 5, "mod": 1}}}', "text hash"),
+        (
+            '{"version": 1, "deck_id": "test-deck", "models": {}, '
+            '"notes": {"a": {"hash": "h", "mod": 1, "guid": "x"}}}',
+            "GUID",
+        ),
+        ("[1, 2]", "not a lock"),
+    ],
+)
+def test_a_lock_with_odd_values_is_set_aside_with_a_clear_warning(
+    deck: Path, tmp_path: Path, content: str, problem: str
+) -> None:
+    build([deck], tmp_path / "out", now=1_000_000)
+    (deck / "ankismith.lock").write_text(content)
+    _, warnings = build([deck], tmp_path / "out", now=2_000_000)
+    (warning,) = [w for w in warnings if "ankismith.lock" in w.path]
+    assert "cannot be used" in warning.message and problem in warning.message
+    assert "a good ankismith.lock is written in its place" in warning.message
+    assert json.loads((deck / "ankismith.lock").read_text())["deck_id"] == "test-deck"
+
+
+@pytest.mark.parametrize("kind", ["fifo", "devzero"])
+def test_a_lock_that_is_no_regular_file_is_never_read(deck: Path, tmp_path: Path, kind: str) -> None:
+    import os
+
+    lock = deck / "ankismith.lock"
+    if kind == "fifo":
+        os.mkfifo(lock)  # reading it would wait forever
+    else:
+        lock.symlink_to("/dev/zero")  # reading it would never end
+    _, warnings = build([deck], tmp_path / "out", now=2_000_000)
+    assert any("not a regular file" in w.message for w in warnings)
+    assert lock.is_file() and not lock.is_symlink()  # a good lock replaced it
