@@ -87,9 +87,17 @@ class CacheReader:
 
     def __init__(self, path: Path, writable: bool = False) -> None:
         self.path = path
-        self._db: sqlite3.Connection | None = (
-            sqlite3.connect(path) if writable else sqlite3.connect(f"file:{path}?mode=ro", uri=True)
-        )
+        self._db: sqlite3.Connection | None = None
+        try:
+            self._db = sqlite3.connect(path) if writable else sqlite3.connect(f"file:{path}?mode=ro", uri=True)
+        except sqlite3.Error:
+            if writable:
+                raise  # open_cache warns and builds without it
+
+    @property
+    def usable(self) -> bool:
+        """Whether the cache is there to be read (not set aside)."""
+        return self._db is not None
 
     def get(self, table: str, entry_key: str) -> Any:
         """The stored entry, or None."""

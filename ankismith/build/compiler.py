@@ -7,6 +7,7 @@ enough work for more than one core. `compile_deck` is what the pipeline calls, o
 from __future__ import annotations
 
 import os
+import sys
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
@@ -90,7 +91,8 @@ def compile_deck(
             results[file.path] = cached
             progress.advance(len(data))
             continue
-        tasks.append((entry_key, _FileTask(config, file, data, store.path if store is not None else None, families)))
+        database = store.path if store is not None and store.usable else None
+        tasks.append((entry_key, _FileTask(config, file, data, database, families)))
     for (entry_key, task), done in zip(tasks, _run(task for _, task in tasks), strict=True):
         results[task.file.path] = done.notes
         errors.extend(done.errors)
@@ -119,8 +121,34 @@ def _run(tasks: Iterable[_FileTask]) -> Iterator[_FileDone]:
         return
     from concurrent.futures import ProcessPoolExecutor
 
-    with ProcessPoolExecutor(max_workers=workers) as pool:
+    with ProcessPoolExecutor(max_workers=workers, initializer=_exit_with_parent, initargs=(os.getpid(),)) as pool:
         yield from pool.map(_compile_file, tasks)
+
+
+def _exit_with_parent(parent: int) -> None:
+    """A worker ends when the build that started it ends, even by `kill -9` (which no cleanup sees):
+    on Linux the kernel kills it (PR_SET_PDEATHSIG); elsewhere a thread watches the parent's pid."""
+    import signal
+    import threading
+    import time
+
+    if sys.platform.startswith("linux"):
+        import ctypes
+
+        try:
+            libc = ctypes.CDLL(None, use_errno=True)
+            libc.prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
+        except (OSError, AttributeError):
+            pass
+    if os.getppid() != parent:  # the parent died before the signal was armed
+        os._exit(1)
+
+    def watch() -> None:
+        while os.getppid() == parent:
+            time.sleep(0.5)
+        os._exit(1)
+
+    threading.Thread(target=watch, name="ankismith-parent-watch", daemon=True).start()
 
 
 def _compile_file(task: _FileTask) -> _FileDone:

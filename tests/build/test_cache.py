@@ -277,3 +277,88 @@ def test_check_list_and_export_use_the_build_cache(
     assert parsed == []  # nothing read again: every file came from the cache
     result = runner.invoke(app, ["check", str(deck_dir), "--no-cache"])
     assert result.exit_code == 0 and parsed == ["a.md", "b.md"]
+
+
+# --- a damaged cache is set aside, never blocks a build ------------------------------------------
+
+
+def test_a_corrupt_cache_file_is_set_aside_with_one_warning(deck_dir: Path, tmp_path: Path) -> None:
+    write_deck(deck_dir, {f"{i}.md": f"## C{i} {{#c{i}}}\ntext {i}\n" for i in range(20)})
+    cache, out = tmp_path / "cache", tmp_path / "out"
+    build([deck_dir], out, now=1000, cache_dir=cache)
+    database = cache / "build.sqlite"
+    data = bytearray(database.read_bytes())
+    data[100:4096] = b"\xff" * (4096 - 100)  # the header's tail and the first page: "disk image is malformed"
+    database.write_bytes(bytes(data))
+    written, warnings = build([deck_dir], out, now=2000, cache_dir=cache)
+    assert written[0].note_count == 20
+    aside = [w for w in warnings if "build cache unreadable" in w.message]
+    assert len(aside) == 1 and "moved aside to build.sqlite.broken" in aside[0].message
+    assert (cache / "build.sqlite.broken").exists()
+    _, warnings = build([deck_dir], out, now=3000, cache_dir=cache)  # and the next build has a fresh one
+    assert not [w for w in warnings if "cache" in w.message]
+
+
+def test_a_cache_entry_that_does_not_decode_is_set_aside(deck_dir: Path, tmp_path: Path) -> None:
+    import sqlite3
+
+    write_deck(deck_dir, {"a.md": "## A {#a}\none\n"})
+    cache, out = tmp_path / "cache", tmp_path / "out"
+    build([deck_dir], out, now=1000, cache_dir=cache)
+    with sqlite3.connect(cache / "build.sqlite") as db:
+        db.execute("UPDATE files SET value = '{not json'")
+        db.execute("UPDATE runs SET value = '[1, 2]'")
+    written, warnings = build([deck_dir], out, now=2000, cache_dir=cache)
+    assert written[0].note_count == 1 and not written[0].skipped
+    assert len([w for w in warnings if "build cache unreadable" in w.message]) == 1
+
+
+def test_workers_end_when_a_build_is_killed(tmp_path: Path) -> None:
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    deck = write_deck(
+        tmp_path / "big",
+        {f"{i}.md": "".join(f"## C{i}-{j} {{#c{i}-{j}}}\n$x_{j}$ **b** text\n" for j in range(400)) for i in range(8)},
+    )
+    probe = tmp_path / "workers.txt"
+    script = (
+        "import os, sys\n"
+        "import ankismith.build.compiler as c\n"
+        "real = c._compile_file\n"
+        f"def slow(task):\n    open({str(probe)!r}, 'a').write(str(os.getpid()) + '\\n')\n"
+        "    import time; time.sleep(60); return real(task)\n"
+        "c._compile_file = slow\n"
+        "c.PARALLEL_MIN_BYTES = 0\n"
+        "c.os.cpu_count = lambda: 2\n"
+        "from ankismith.cli import app\n"
+        f"sys.argv = ['ankismith', 'build', {str(deck)!r}, '-o', {str(tmp_path / 'out')!r}, '--no-cache']\n"
+        "app()\n"
+    )
+    process = subprocess.Popen([sys.executable, "-c", script])
+    deadline = time.monotonic() + 60
+    while (not probe.exists() or len(probe.read_text().split()) < 2) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    workers = [int(pid) for pid in probe.read_text().split()]
+    assert len(workers) >= 2
+    process.send_signal(signal.SIGKILL)
+    process.wait()
+    deadline = time.monotonic() + 10
+    alive = workers
+    while alive and time.monotonic() < deadline:
+        time.sleep(0.1)
+        alive = [pid for pid in workers if _alive(pid)]
+    assert alive == []
+
+
+def _alive(pid: int) -> bool:
+    import os
+
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    status = open(f"/proc/{pid}/stat").read().split()[2] if os.path.exists(f"/proc/{pid}/stat") else "X"
+    return status not in ("Z", "X")  # a zombie has ended; its parent (dead) never reaps it
