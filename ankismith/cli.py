@@ -21,7 +21,7 @@ from ankismith.rules import CACHE_DIR, MAX_VARIANTS
 if TYPE_CHECKING:
     from rich.progress import Progress, TaskID
 
-    from ankismith.build.pipeline import Compiled, DeckErrors, SourceError, Written
+    from ankismith.pipeline.run import Compiled, DeckErrors, SourceError, Written
 
 app = typer.Typer(
     name="ankismith",
@@ -153,7 +153,7 @@ class _ProgressBar:
 def _no_decks(paths: list[Path] | None) -> typer.Exit | None:
     if paths:
         return None
-    from ankismith.build.pipeline import find_decks
+    from ankismith.pipeline.run import find_decks
 
     if not find_decks([]):
         err.print("no decks: pass deck folders, or run where ./decks/<name>/deck.yaml exists", markup=False)
@@ -182,8 +182,8 @@ def build(
     """Build DIR/<deck id>.apkg for each deck."""
     if (stop := _no_decks(decks)) is not None:
         raise stop
-    from ankismith.build.pipeline import DeckErrors
-    from ankismith.build.pipeline import build as run_build
+    from ankismith.pipeline.run import DeckErrors
+    from ankismith.pipeline.run import build as run_build
 
     with _ProgressBar() as progress:
         try:
@@ -276,7 +276,7 @@ def _compile(
     """
     if (stop := _no_decks(decks)) is not None:
         raise stop
-    from ankismith.build.pipeline import DeckErrors, check_decks, compile_decks
+    from ankismith.pipeline.run import DeckErrors, check_decks, compile_decks
 
     try:
         if check:
@@ -378,7 +378,7 @@ def preview(
     """Write a static HTML preview of every card, front and back, as Anki shows it."""
     if (stop := _no_decks(decks)) is not None:
         raise stop
-    from ankismith.build.pipeline import DeckErrors
+    from ankismith.pipeline.run import DeckErrors
     from ankismith.preview.site import write_preview
 
     found = _mathjax(mathjax)
@@ -437,7 +437,7 @@ def problems(decks: DeckDirs = None) -> None:
     """The problem families: built in, of installed packages, and each deck's own (problems/*.py)."""
     from rich.markup import escape
 
-    from ankismith.build.pipeline import find_decks, problem_families
+    from ankismith.pipeline.run import find_decks, problem_families
 
     paths = decks or find_decks([])
     lists, errors = problem_families(paths)

@@ -14,7 +14,7 @@ MAX_VARIANTS = 100  # drawn variants per numeric card: deck.yaml, a numeric bloc
 SOLVER_KEYS = ("problem", "answer", "given", "params", "where", "variants", "ask")
 
 LOCK_NAME = "ankismith.lock"  # beside deck.yaml: what each note was when last built (package/lock.py)
-CACHE_DIR = ".ankismith-cache"  # the build cache's default folder (build/cache.py), safe to delete
+CACHE_DIR = ".ankismith-cache"  # the build cache's default folder (pipeline/cache.py), safe to delete
 
 # Anki's cloze markup: `{{c1::text}}` or `{{c1::text::hint}}`; the number makes the card
 CLOZE_OPEN = re.compile(r"\{\{c(?P<number>\d+)::")

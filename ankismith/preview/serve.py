@@ -22,7 +22,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import unquote, urlsplit
 
-from ankismith.build.pipeline import Builder, DeckErrors, find_decks
+from ankismith.pipeline.run import Builder, DeckErrors, find_decks
 from ankismith.preview.site import Site
 from ankismith.rules import LOCK_NAME
 

@@ -38,7 +38,7 @@ from ankismith.render.pool import read_pool, without_pool
 from ankismith.rules import MATH_OPEN, read_asset, script_json, strip_tags
 
 if TYPE_CHECKING:
-    from ankismith.build.pipeline import Compiled
+    from ankismith.pipeline.run import Compiled
 
 ASSETS = ("preview.css", "preview.js", "frame.js")
 
@@ -165,7 +165,7 @@ def write_preview(
     """Compile every deck (through the build cache) and write the preview site into `out_dir`
     (nothing on error: DeckErrors); returns what was compiled and the site's index page.
     `mathjax` is the URL the pages load MathJax from."""
-    from ankismith.build.pipeline import compile_decks
+    from ankismith.pipeline.run import compile_decks
 
     compiled = compile_decks(paths, cache_dir=cache_dir)
     Site(out_dir, mathjax).write(compiled.decks)

@@ -110,7 +110,7 @@ def rendered_cards() -> dict[str, RenderedCard]:
     """Every card: built by ankismith (deck seed 788, 20 variants), imported into a collection."""
     from anki.collection import Collection, ImportAnkiPackageOptions, ImportAnkiPackageRequest
 
-    from ankismith.build.pipeline import build
+    from ankismith.pipeline.run import build
 
     with tempfile.TemporaryDirectory() as folder:
         root = Path(folder)

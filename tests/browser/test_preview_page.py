@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from ankismith.build.pipeline import compile_decks
+from ankismith.pipeline.run import compile_decks
 from ankismith.preview.serve import Server
 from ankismith.preview.site import write_preview
 

@@ -73,7 +73,7 @@ def test_failed_build_leaves_the_existing_package_untouched(deck_dir: Path, tmp_
 def test_check_reports_without_writing(deck_dir: Path) -> None:
     write_deck(deck_dir, {"a.md": "## Q\nA\n"})
     result = run("check", str(deck_dir))
-    assert result.exit_code == 0 and "ok, 1 notes" in result.output
+    assert result.exit_code == 0 and "ok, 1 note" in result.output
     assert not (deck_dir / "ankismith.lock").exists()
     (deck_dir / "deck.yaml").write_text("name: [1]\n")
     result = run("check", str(deck_dir))

@@ -7,7 +7,7 @@ from pathlib import Path
 
 from conftest import REPO
 
-from ankismith.build.pipeline import compile_decks
+from ankismith.pipeline.run import compile_decks
 
 
 def test_the_readme_example_builds(tmp_path: Path) -> None:

@@ -41,11 +41,11 @@ def test_an_unexpected_exception_in_a_card_is_one_line_naming_the_card(
     lock = (deck_dir / "ankismith.lock").read_text()
     # edited, so that no build cache has it
     (deck_dir / "a.md").write_text("## Fine {#fine}\nA, edited\n\n## Crashes {#crash}\nB, edited\n")
-    import ankismith.build.compiler
+    import ankismith.pipeline.compiler
 
-    real = ankismith.build.compiler.render_notes
+    real = ankismith.pipeline.compiler.render_notes
     monkeypatch.setattr(
-        ankismith.build.compiler,
+        ankismith.pipeline.compiler,
         "render_notes",
         lambda card, *a, **k: _boom() if card.key == "crash" else real(card, *a, **k),
     )
@@ -83,9 +83,9 @@ def test_an_unexpected_exception_anywhere_else_names_the_inputs(
     deck_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     write_deck(deck_dir, {"a.md": "## Q {#q}\nA\n"})
-    import ankismith.build.pipeline
+    import ankismith.pipeline.run
 
-    monkeypatch.setattr(ankismith.build.pipeline, "find_decks", _boom)
+    monkeypatch.setattr(ankismith.pipeline.run, "find_decks", _boom)
     result = run("check", str(deck_dir))
     assert result.exit_code == 1
     assert result.output.strip().splitlines() == [
@@ -101,7 +101,7 @@ def test_a_real_process_prints_no_traceback(deck_dir: Path) -> None:
 
     write_deck(deck_dir, {"a.md": "## Q {#q}\nA\n"})
     code = (
-        "import sys, ankismith.build.compiler as p\n"
+        "import sys, ankismith.pipeline.compiler as p\n"
         "def boom(*a, **k): raise RecursionError('deep')\n"
         "p.render_notes = boom\n"
         "from ankismith.cli import app\n"
@@ -294,7 +294,7 @@ def test_readme_and_underscore_files_are_not_card_files_and_a_file_without_cards
         f"{deck_dir.as_posix()}/notes.md:1: no cards in this file: a card starts at a `## ` heading "
         "(to keep notes that are not cards in the deck folder, start the file's name with '_') (warning)"
     )
-    from ankismith.build.pipeline import compile_decks
+    from ankismith.pipeline.run import compile_decks
 
     (deck,) = compile_decks([deck_dir]).decks
     assert [n.key for n in deck.notes] == ["q"]
@@ -310,7 +310,7 @@ SVG = b'\xef\xbb\xbf<?xml version="1.0"?>\n<!-- a drawing -->\n<svg xmlns="http:
 
 
 def test_images_of_every_supported_kind_are_accepted(deck_dir: Path) -> None:
-    from ankismith.build.pipeline import compile_decks
+    from ankismith.pipeline.run import compile_decks
 
     images = {"a.png": PNG, "b.jpg": JPEG, "c.JPEG": JPEG, "d.gif": GIF, "e.webp": WEBP, "f.svg": SVG}
     refs = "\n".join(f"![{name}]({name})" for name in images)

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 from conftest import import_apkg, notes_by_key, write_deck
 
-from ankismith.build.pipeline import build, compile_decks
+from ankismith.pipeline.run import build, compile_decks
 
 DECK = "24-788 Deep Learning::Midterm"
 

@@ -11,8 +11,8 @@ from pathlib import Path
 import pytest
 from conftest import import_apkg, notes_by_key, review_all, write_deck
 
-from ankismith.build.pipeline import build
 from ankismith.package import models
+from ankismith.pipeline.run import build
 
 CARDS = """
 ## First question {#first}

@@ -143,7 +143,7 @@ def test_stopping_leaves_no_half_written_file(server: Server, tmp_path: Path) ->
 def test_packaging_again_and_again_gives_the_bytes_of_a_fresh_build(deck_dir: Path, tmp_path: Path) -> None:
     """Builder keeps locks, NoteSpecs and row parts between packages (serve); what it writes must
     be, byte for byte, what a fresh build of the same sources and lock writes."""
-    from ankismith.build.pipeline import Builder, build
+    from ankismith.pipeline.run import Builder, build
 
     write_deck(deck_dir, {"cards.md": CARDS, "more.md": "## Third {#third}\nThree.\n"})
     builder = Builder(tmp_path / "cache")

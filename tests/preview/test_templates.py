@@ -6,8 +6,8 @@ from pathlib import Path
 
 from conftest import import_apkg, notes_by_key, write_deck
 
-from ankismith.build.pipeline import build, compile_decks
 from ankismith.model.cards import Kind
+from ankismith.pipeline.run import build, compile_decks
 from ankismith.preview.anki import card_sides
 
 CLOZES = """

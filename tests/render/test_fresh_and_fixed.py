@@ -11,8 +11,8 @@ from pathlib import Path
 import pytest
 from conftest import import_apkg, notes_by_key, without_pool, write_deck
 
-from ankismith.build.pipeline import build, compile_decks
 from ankismith.errors import DeckErrors
+from ankismith.pipeline.run import build, compile_decks
 from ankismith.render.pool import OPEN, read_pool
 
 STEP = """

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 from conftest import without_pool, write_deck
 
-from ankismith.build.pipeline import compile_decks
+from ankismith.pipeline.run import compile_decks
 
 TEX = [
     r"\{x_1, x_2\}",

@@ -8,8 +8,8 @@ import numpy as np
 import pytest
 from conftest import without_pool, write_deck
 
-from ankismith.build.pipeline import compile_decks
 from ankismith.errors import DeckErrors
+from ankismith.pipeline.run import compile_decks
 from ankismith.solver import safe_eval
 from ankismith.solver.values import format_number, to_tex
 

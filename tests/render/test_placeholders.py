@@ -9,8 +9,8 @@ import pytest
 from conftest import without_pool, write_deck
 from test_fresh_and_fixed import pool_of
 
-from ankismith.build.pipeline import compile_decks
 from ankismith.errors import DeckErrors
+from ankismith.pipeline.run import compile_decks
 
 CARD = """
 ## Layers {{#layers}}

@@ -16,8 +16,8 @@ import pytest
 from conftest import write_deck
 
 from ankismith import solver
-from ankismith.build.pipeline import compile_decks
 from ankismith.cards.yamlsafe import load_mapping
+from ankismith.pipeline.run import compile_decks
 from ankismith.solver.values import format_number, is_exact, to_tex, to_text
 
 # --- item 2: scientific notation --------------------------------------------------------------

@@ -15,8 +15,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from ankismith import solver
-from ankismith.build.pipeline import compile_decks
 from ankismith.errors import DeckErrors
+from ankismith.pipeline.run import compile_decks
 from ankismith.solver import SpecErrors, builtin
 
 NUMBERS = st.one_of(

@@ -12,10 +12,10 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from typer.testing import CliRunner
 
-from ankismith.build.pipeline import compile_decks
 from ankismith.cards.reader import MAX_FILE_BYTES
 from ankismith.cli import app
 from ankismith.errors import DeckErrors
+from ankismith.pipeline.run import compile_decks
 from ankismith.render.markdown import Renderer
 
 runner = CliRunner()

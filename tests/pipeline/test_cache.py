@@ -12,10 +12,11 @@ import genanki
 import pytest
 from conftest import write_deck
 
-from ankismith.build import compiler, pipeline
-from ankismith.build.pipeline import build, compile_decks
 from ankismith.errors import DeckErrors
 from ankismith.model.ids import guid_for
+from ankismith.pipeline import compiler
+from ankismith.pipeline import run as pipeline
+from ankismith.pipeline.run import build, compile_decks
 
 PNG_A = b"\x89PNG\r\n\x1a\nAAAA"
 PNG_B = b"\x89PNG\r\n\x1a\nBBBB"
@@ -179,7 +180,7 @@ def test_parallel_compile_gives_the_same_notes_and_errors(
 def test_the_code_fingerprint_covers_every_file_of_the_package(tmp_path: Path) -> None:
     import shutil
 
-    from ankismith.build import cache as buildcache
+    from ankismith.pipeline import cache as buildcache
 
     package = Path(buildcache.__file__).resolve().parent.parent
     copy = tmp_path / "ankismith"
@@ -193,7 +194,7 @@ def test_the_code_fingerprint_covers_every_file_of_the_package(tmp_path: Path) -
 
 
 def test_a_library_version_change_recompiles(deck_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    from ankismith.build import cache as buildcache
+    from ankismith.pipeline import cache as buildcache
 
     write_deck(deck_dir, {"a.md": "## Code {#code}\n```python\nx = 1\n```\n"})
     cache = tmp_path / "cache"
@@ -248,7 +249,7 @@ def test_progress_is_reported_up_to_the_total(deck_dir: Path) -> None:
 
 
 def test_an_oversized_cache_starts_afresh(deck_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    from ankismith.build.cache import BuildCache
+    from ankismith.pipeline.cache import BuildCache
 
     write_deck(deck_dir, {"a.md": "## A {#a}\none\n"})
     cache = tmp_path / "cache"
@@ -326,7 +327,7 @@ def test_workers_end_when_a_build_is_killed(tmp_path: Path) -> None:
     probe = tmp_path / "workers.txt"
     script = (
         "import os, sys\n"
-        "import ankismith.build.compiler as c\n"
+        "import ankismith.pipeline.compiler as c\n"
         "real = c._compile_file\n"
         f"def slow(task):\n    open({str(probe)!r}, 'a').write(str(os.getpid()) + '\\n')\n"
         "    import time; time.sleep(60); return real(task)\n"

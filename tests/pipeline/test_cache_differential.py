@@ -21,8 +21,8 @@ from typing import Any
 import pytest
 from conftest import write_deck
 
-from ankismith.build.pipeline import build, compile_decks
 from ankismith.model.cards import Card, DeckConfig, FamilySource, SourceFile
+from ankismith.pipeline.run import build, compile_decks
 
 PNG_A = b"\x89PNG\r\n\x1a\n" + b"A" * 24
 PNG_B = b"\x89PNG\r\n\x1a\n" + b"B" * 24  # the same size: replaced under the same name
@@ -211,7 +211,7 @@ def _dataclasses_in(hint: Any) -> list[type]:
 
 
 def test_the_changes_cover_every_field_of_every_cached_value() -> None:
-    # the values a cache key is made from (build/compiler.py, build/pipeline.py): a field added to any
+    # the values a cache key is made from (pipeline/compiler.py, pipeline/run.py): a field added to any
     # of them must get a change here, or this fails
     wanted = set().union(*(_fields(kind) for kind in (DeckConfig, SourceFile, Card, FamilySource)))
     assert wanted == set(FIELD_CHANGES), (wanted - set(FIELD_CHANGES), set(FIELD_CHANGES) - wanted)

@@ -1,7 +1,7 @@
 """The one place that knows every stage: read -> solve -> render -> package.
 
     compile_decks   each deck read (cards/reader), its cards solved and rendered into notes
-                    (build/compiler, through the build cache), all problems raised at once
+                    (pipeline/compiler, through the build cache), all problems raised at once
     build           read, then compile_decks, then each deck checked against its lock and packaged
                     (package/plan); nothing at all when no input changed since the last build
     check_decks     compile_decks and the lock checks, writing nothing but the cache
@@ -24,9 +24,6 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
-from ankismith.build import cache as buildcache
-from ankismith.build.cache import BuildCache, Run
-from ankismith.build.compiler import Progress, ProgressCallback, compile_deck
 from ankismith.cards.reader import read_cards, read_deck
 from ankismith.errors import Collector, DeckErrors, InternalError, SourceError, blame
 from ankismith.model.canon import sha256_hex
@@ -35,6 +32,9 @@ from ankismith.model.inputs import Inputs
 from ankismith.model.notes import BuiltDeck, BuiltNote
 from ankismith.package import lock as lockfile
 from ankismith.package.plan import Memo, Plan, Written, deck_lock, package
+from ankismith.pipeline import cache as buildcache
+from ankismith.pipeline.cache import BuildCache, Run
+from ankismith.pipeline.compiler import Progress, ProgressCallback, compile_deck
 from ankismith.rules import LOCK_NAME
 
 __all__ = [
@@ -88,7 +88,7 @@ def compile_decks(
 ) -> Compiled:
     """Read, solve and render every deck; raises DeckErrors with all problems of all decks.
 
-    With `cache_dir`, compiled card files and cards are kept there and reused (build/cache).
+    With `cache_dir`, compiled card files and cards are kept there and reused (pipeline/cache.py).
     """
     errors = Collector()
     store = buildcache.open_cache(cache_dir, errors)
@@ -261,7 +261,7 @@ def check_decks(paths: Sequence[Path], cache_dir: Path | None = None, stress: in
     """Compile every deck as `check` does (through the build cache in `cache_dir`, if any): all
     problems, including a deck id that is not the one its lock was built with; reads each lock,
     writes nothing else. With `stress`, every numeric card is also drawn that many times and
-    warned about where its draws are weak (build/stress.py)."""
+    warned about where its draws are weak (pipeline/stress.py)."""
     errors = Collector()
     store = buildcache.open_cache(cache_dir, errors)
     decks = _read(paths, errors)
@@ -274,7 +274,7 @@ def check_decks(paths: Sequence[Path], cache_dir: Path | None = None, stress: in
         deck_lock(deck, lockfile.load_lock(deck.config.root / LOCK_NAME), errors, refuse_new_id=True)
     errors.raise_if_any()
     if stress:
-        from ankismith.build.stress import stress_deck
+        from ankismith.pipeline.stress import stress_deck
 
         for deck in decks:
             cards = [card for file, data in deck.files for card in read_cards(file, data, Collector())[0]]

@@ -14,8 +14,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from ankismith.build import cache as buildcache
-from ankismith.build.cache import CacheReader, FileNotes
 from ankismith.cards.media import resolve_media
 from ankismith.cards.reader import check_keys, read_cards
 from ankismith.errors import Collector, SourceError, blame
@@ -23,10 +21,12 @@ from ankismith.model.canon import encode, sha256_hex
 from ankismith.model.cards import Card, DeckConfig, FamilySource, SourceFile, family_digest
 from ankismith.model.inputs import Inputs
 from ankismith.model.notes import BuiltDeck, BuiltNote, MediaFile
+from ankismith.pipeline import cache as buildcache
+from ankismith.pipeline.cache import CacheReader, FileNotes
 from ankismith.render.notes import render_notes
 
 if TYPE_CHECKING:
-    from ankismith.build.cache import BuildCache
+    from ankismith.pipeline.cache import BuildCache
 
 ProgressCallback = Callable[[int, int], None]
 

@@ -1,1 +1,0 @@
-"""The build: the orchestrator (read -> solve -> render -> package), its cache and its compile workers."""
