@@ -116,3 +116,16 @@ def review_all(col: object) -> int:
         col.sched.answer_card(col.sched.build_answer(card=card, states=states, rating=3))  # type: ignore[attr-defined]
         answered += 1
     return answered
+
+
+def bundled_summary(deck: Path = BUNDLED) -> tuple[int, str]:
+    """The bundled deck's card count and the preview's count line ("34 cards: 8 basic, 16 numeric"),
+    from the deck itself: practice cards come and go."""
+    from collections import Counter
+
+    from ankismith.pipeline.run import compile_decks
+
+    notes = compile_decks([deck]).decks[0].notes
+    kinds = Counter(str(note.kind) for note in notes)
+    parts = ", ".join(f"{kinds[k]} {k}" for k in ("basic", "cloze", "choice", "numeric") if kinds[k])
+    return len(notes), f"{len(notes)} cards: {parts}"

@@ -91,7 +91,11 @@ def _count(tally: _Tally, problem: Any, instance: Any, tolerance: float, exact_i
     family = problem.family
     if family is not None and family.degenerate is not None and (why := family.call("degenerate", instance.params)):
         reasons.append(str(why))
-    shown = {to_text(v) for v in instance.params.values() if not isinstance(v, list | dict) and not hasattr(v, "shape")}
+    shown = {  # the numbers the question shows (0 and 1 are too common to tell anything)
+        to_text(v)
+        for v in instance.params.values()
+        if not isinstance(v, list | dict | str) and not hasattr(v, "shape") and v not in (0, 1)
+    }
     if len(instance.parts) == 1 and not hasattr(instance.answer, "shape") and to_text(instance.answer) in shown:
         reasons.append("the answer is one of the numbers the question shows")
     for reason in reasons[:1]:

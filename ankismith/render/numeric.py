@@ -27,6 +27,7 @@ from ankismith.render.fields import note
 from ankismith.render.mathext import math_html
 from ankismith.render.placeholders import FORMATS, Value, fill
 from ankismith.render.pool import pool_element
+from ankismith.solver.values import grading_text
 
 DEFAULT_TOLERANCE = 0.001  # relative; whole-number answers are exact unless a card gives its own
 
@@ -276,7 +277,7 @@ def _shown_text(answer: Any) -> Any:
         return [_shown_text(v) for v in answer.tolist()]
     if isinstance(answer, list):
         return [_shown_text(v) for v in answer]
-    return solver.to_text(answer).replace(",", "")
+    return grading_text(answer)
 
 
 def _is_integral(answer: Any) -> bool:

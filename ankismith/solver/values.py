@@ -229,6 +229,26 @@ def format_number(value: Any, tex: bool = False, result: bool = False, digits: i
     return _layout(sign, shown_digits, exponent, tex, rounded=not is_exact_value)
 
 
+def grading_text(value: Any) -> str:
+    """A result as shown, for the card's "rounds to the answer as shown" rule: plain digits, no
+    thousands separators, and a rounded value with every digit it was rounded to (≈ 0.6000 reads
+    "0.6" on the card, but a student's 0.55 must not round to it)."""
+    (sign, digits, exponent), is_exact_value = shown_parts(value, result=True)
+    if not is_exact_value and digits != "0":
+        missing = _significant(value, ROUND_DIGITS) - len(digits)
+        if missing > 0:
+            digits, exponent = digits + "0" * missing, exponent - missing
+        top = len(digits) + exponent - 1
+        if SMALL <= top < LARGE:
+            whole = digits[:exponent] if exponent < 0 else digits + "0" * exponent
+            if exponent >= 0:
+                return sign + whole
+            if -exponent >= len(digits):
+                return sign + "0." + "0" * (-exponent - len(digits)) + digits
+            return sign + whole + "." + digits[exponent:]
+    return format_number(value, result=True).replace(",", "")
+
+
 def shown_value(value: Any, result: bool = True) -> Any:
     """The value as the card shows it: the exact value, or the rounded decimal where it is rounded."""
     (sign, digits, exponent), is_exact_value = shown_parts(value, result)

@@ -155,7 +155,7 @@ def test_same_padding_keeps_the_size(w: int, f: int, s: int) -> None:
 def test_same_padding_rejects_odd_and_degenerate() -> None:
     with pytest.raises(InvalidParams, match="odd"):
         solve("same_padding", W=7, F=4, S=1)
-    with pytest.raises(InvalidParams, match="not below the filter size"):
+    with pytest.raises(InvalidParams, match="not below the filter's span"):
         solve("same_padding", W=15, F=5, S=2)  # P = 9: edge outputs would see only padding
 
 

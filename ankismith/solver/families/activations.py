@@ -75,6 +75,6 @@ class activation_grad:
                 "the function is given, not its derivative: $\\tanh(x)$": t,
             }
         return {
-            "the function is given, not its derivative: $\\max(0, x)$": max(0, x) if x != 1 else None,
+            "the function is given, not its derivative: $\\max(0, x)$": x if x > 0 and x != 1 else None,
             "$\\mathrm{ReLU}'(0)$ is taken as 1; PyTorch takes 0": 1 if x == 0 else None,
         }

@@ -91,41 +91,49 @@ class conv_output_size:
 class same_padding:
     """padding that keeps a convolution's output the size of its input"""
 
+    CONVENTION = "PyTorch Conv2d with dilation D: the filter covers D(F - 1) + 1 input pixels."
     PARAMS = {
         "W": Int("input width (and height)", low=1, high=4096),
         "F": Int("filter size", low=1, high=64),
         "S": Int("stride", low=1, high=64, default=1),
+        "D": Int("dilation", low=1, high=16, default=1),
     }
 
     def solve(**p: Any) -> int:
-        return (p["S"] * (p["W"] - 1) - p["W"] + p["F"]) // 2
+        return _same_twice(p) // 2
 
     def valid(**p: Any) -> bool:
-        twice = p["S"] * (p["W"] - 1) - p["W"] + p["F"]  # = (S-1)(W-1) + F-1 >= 0
+        twice, span = _same_twice(p), _span(p)
         if twice % 2:
             return refuse(f"no whole-number padding keeps the size: 2P = {twice} is odd")
-        if twice // 2 >= p["F"]:
+        if twice // 2 >= span:
             return refuse(
-                f"padding {twice // 2} is not below the filter size {p['F']}: edge outputs would see only padding"
+                f"padding {twice // 2} is not below the filter's span {span}: edge outputs would see only padding"
             )
         return True
 
     def steps(**p: Any) -> list[Chain]:
         env = {**p, "W_out": p["W"]}
-        formula = "(S*(W_out - 1) - W + F) / 2"
-        twice = {"twice": p["S"] * (p["W"] - 1) - p["W"] + p["F"]}
+        formula = "(S*(W_out - 1) - W + F) / 2" if p["D"] == 1 else "(S*(W_out - 1) - W + D*(F - 1) + 1) / 2"
+        twice = {"twice": _same_twice(p)}
         terms = (sym(formula, env, W_out="W_{\\text{out}}"), BREAK, sub(formula, env), BREAK, sub("twice / 2", twice))
         return [Chain("P", (*terms, BREAK, RESULT), note="\\text{with } W_{\\text{out}} = W")]
 
     def mistakes(**p: Any) -> dict[str, Any]:
         return {
             "the stride is left out: $P = (F - 1)/2$, which keeps the size only at stride 1": (
-                div(p["F"] - 1, 2) if p["S"] > 1 else None
+                div(_span(p) - 1, 2) if p["S"] > 1 else None
             ),
-            "the padding of both sides is given: $2P = S(W - 1) - W + F$, not $P$": p["S"] * (p["W"] - 1)
-            - p["W"]
-            + p["F"],
+            "the dilation is left out: the filter is taken to cover $F$ pixels, not $D(F - 1) + 1$": (
+                div(p["S"] * (p["W"] - 1) - p["W"] + p["F"], 2) if p["D"] > 1 else None
+            ),
+            "the padding of both sides is given: $2P$, not $P$": _same_twice(p),
         }
+
+
+def _same_twice(p: dict[str, Any]) -> int:
+    """2P: the padding of both sides that keeps the size (S(W - 1) - W + D(F - 1) + 1)."""
+    return p["S"] * (p["W"] - 1) - p["W"] + _span(p)
 
 
 def padded(matrix: np.ndarray, pad: int) -> np.ndarray:
