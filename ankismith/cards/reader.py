@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from ankismith.cards.fences import Mark, fence_marks, info_word
-from ankismith.cards.yamlsafe import YamlProblem, load_mapping
+from ankismith.cards.yamlsafe import YamlMapping, YamlProblem, load_mapping
 from ankismith.errors import Collector, shown_path
 from ankismith.model.canon import sha256_hex
 from ankismith.model.cards import (
@@ -113,6 +113,7 @@ def read_config(root: Path, data: bytes, errors: Collector) -> DeckConfig | None
         return None
     data, lines = mapping.data, mapping.key_lines
     before = len(errors.errors)
+    report_duplicates(mapping, shown, "", errors)
     warn_unknown_keys(data, lines, DECK_KEYS, "deck.yaml", shown, 1, errors)
     name = data.get("name")
     if not isinstance(name, str) or not name.strip():
@@ -155,6 +156,12 @@ def read_config(root: Path, data: bytes, errors: Collector) -> DeckConfig | None
         review=Review(**review),
         id_line=lines.get("id", 1) if "id" in data else 0,
     )
+
+
+def report_duplicates(mapping: YamlMapping, shown: str, where: str, errors: Collector) -> None:
+    """Report each duplicate key of a YAML mapping (an error: which value was meant is unknowable)."""
+    for problem in mapping.duplicates:
+        errors.error(shown, problem.line, where + problem.message)
 
 
 def warn_unknown_keys(
@@ -322,6 +329,7 @@ def _front_matter(lines: list[str], shown: str, errors: Collector) -> tuple[str,
         errors.error(shown, exc.line, f"front matter: {exc.message}")
         return "", (), end + 1
     data, key_lines = mapping.data, mapping.key_lines
+    report_duplicates(mapping, shown, "front matter: ", errors)
     warn_unknown_keys(data, key_lines, FRONT_MATTER_KEYS, "the front matter", shown, 1, errors)
     subdeck = data.get("subdeck", "")
     if not isinstance(subdeck, str) or (any(not p.strip() for p in subdeck.split("::")) and subdeck):
@@ -512,6 +520,7 @@ def _numeric_block(body: list[_Line], shown: str, errors: Collector) -> tuple[Nu
         errors.error(shown, exc.line, f"numeric block: {exc.message}")
         return None, lines
     first = lines[0].number
+    report_duplicates(mapping, shown, "numeric block: ", errors)
     warn_unknown_keys(mapping.data, mapping.key_lines, NUMERIC_KEYS, "the numeric block", shown, first, errors)
     spec = {key: value for key, value in mapping.data.items() if key in NUMERIC_KEYS and key not in Review.KEYS}
     review = read_review(mapping.data, mapping.key_lines, shown, errors)

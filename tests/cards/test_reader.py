@@ -234,3 +234,63 @@ def test_split_marker_inside_an_indented_fence_is_code(deck_dir: Path) -> None:
     deck, errors = read(deck_dir)
     assert not errors.errors
     assert "???" in deck.cards[0].question and deck.cards[0].answer == "answer"
+
+
+# --- duplicate keys: PyYAML keeps the last value silently; the reader refuses both --------------
+
+DUPLICATE = "give each key once (the second would silently replace the first)"
+
+
+def test_a_duplicate_key_in_deck_yaml_is_an_error_naming_the_first(deck_dir: Path) -> None:
+    write_deck(deck_dir, {"a.md": "## Q\nA\n"}, "name: First\nseed: 1\nname: Second\n")
+    deck, errors = read(deck_dir)
+    assert deck is None
+    assert messages(errors) == [
+        f"{deck_dir.as_posix()}/deck.yaml:3: duplicate key `name` (first at line 1): {DUPLICATE}"
+    ]
+
+
+def test_a_duplicate_key_in_front_matter_counts_lines_from_the_file(deck_dir: Path) -> None:
+    write_deck(deck_dir, {"a.md": "---\ntags: [a]\nsubdeck: S\ntags: [b]\n---\n## Q\nA\n"})
+    _, errors = read(deck_dir)
+    assert messages(errors) == [
+        f"{deck_dir.as_posix()}/a.md:4: front matter: duplicate key `tags` (first at line 2): {DUPLICATE}"
+    ]
+
+
+@pytest.mark.parametrize(
+    ("block", "expected"),
+    [
+        ("answer: x\ngiven: {x: 1}\nanswer: 2 * x\n", [(6, "answer", 4)]),
+        # nested mappings: block style inside params:, flow style (one line) inside given:
+        ("answer: W\nparams:\n  W: 1..5\n  W: 2..9\n", [(7, "W", 6)]),
+        ("answer: W\ngiven: {W: 7, W: 8}\n", [(5, "W", 5)]),
+        # one in a layer list, and two at once: every one is reported
+        (
+            "problem: conv_output_size\nparams:\n  layers: [{type: conv, type: pool}]\nvariants: 1\nvariants: 2\n",
+            [(6, "type", 6), (8, "variants", 7)],
+        ),
+    ],
+)
+def test_a_duplicate_key_in_a_numeric_block_is_an_error_at_its_line(
+    deck_dir: Path, block: str, expected: list[tuple[int, str, int]]
+) -> None:
+    write_deck(deck_dir, {"a.md": f"## Q {{#q}}\n\n```numeric\n{block}```\n\nHow much?\n"})
+    deck, errors = read(deck_dir)
+    assert deck is not None and deck.cards == []  # the card is not built
+    assert messages(errors) == [
+        f"{deck_dir.as_posix()}/a.md:{line}: numeric block: duplicate key `{key}` (first at line {first}): {DUPLICATE}"
+        for line, key, first in expected
+    ]
+
+
+def test_keys_that_only_look_alike_are_not_duplicates() -> None:
+    from ankismith.cards.yamlsafe import load_mapping
+
+    # `1` is a number and '1' text: two keys; the same key in two sibling mappings is no repeat
+    mapping = load_mapping("a:\n  1: x\n  '1': y\nb: [{k: 1}, {k: 2}]\nc: {k: 3}\n", first_line=10)
+    assert mapping.duplicates == ()
+    twice = load_mapping("a: 1\n'a': 2\n", first_line=10)
+    assert [(p.line, p.message.split(":")[0]) for p in twice.duplicates] == [
+        (11, "duplicate key `a` (first at line 10)")
+    ]
