@@ -396,6 +396,8 @@ def _parse_card(
     everything = [heading, *body]
     has_cloze = any(not line.in_fence and CLOZE_OPEN.search(line.text) for line in everything)
     kind = _kind(has_cloze, choices, numeric, heading.number, shown, errors)
+    if has_cloze:
+        _empty_clozes(everything, shown, errors)
     if not splits and kind is not Kind.BASIC:
         question_lines, answer_lines = body, []
     if kind is Kind.CHOICE:
@@ -565,6 +567,23 @@ def _kind(
     if has_cloze:
         return Kind.CLOZE
     return Kind.CHOICE if choices else Kind.BASIC
+
+
+def _empty_clozes(lines: list[_Line], shown: str, errors: Collector) -> None:
+    """A cloze with nothing (or only spaces) to hide is an error at its line: Anki's back would show
+    nothing where it stands. A cloze may span lines, so the card's text outside code is read whole."""
+    outside = [line for line in lines if not line.in_fence]
+    text = "\n".join(line.text for line in outside)
+    for match in CLOZE.finditer(text):
+        if match["text"].strip():
+            continue
+        number = match["number"]
+        errors.error(
+            shown,
+            outside[text.count("\n", 0, match.start())].number,
+            f"empty cloze {match[0]!r}: there is nothing to hide, so Anki's back would show nothing there; "
+            f"expected {{{{c{number}::text}}}} or {{{{c{number}::text::hint}}}}",
+        )
 
 
 def _images(lines: list[_Line]) -> tuple[ImageRef, ...]:

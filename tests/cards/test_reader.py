@@ -294,3 +294,35 @@ def test_keys_that_only_look_alike_are_not_duplicates() -> None:
     assert [(p.line, p.message.split(":")[0]) for p in twice.duplicates] == [
         (11, "duplicate key `a` (first at line 10)")
     ]
+
+
+# --- clozes: one with nothing to hide shows nothing on Anki's back --------------------------------
+
+
+@pytest.mark.parametrize(
+    ("text", "line", "cloze"),
+    [
+        ("## Q\nThe capital is {{c1::}}.\n", 2, "{{c1::}}"),
+        ("## Q\nThe capital is {{c2::::a city}}.\n", 2, "{{c2::::a city}}"),
+        ("## Q\nfirst {{c1::x}}\n\nThe capital is {{c1::  ::a city}}.\n", 4, "{{c1::  ::a city}}"),
+        ("## The capital is {{c1:: }}\nsome text\n", 1, "{{c1:: }}"),
+        ("## Q\nThe capital is {{c1::\n\n}}.\n", 2, "{{c1::\n\n}}"),  # spaces across lines are nothing too
+    ],
+)
+def test_an_empty_cloze_is_an_error_at_its_line(deck_dir: Path, text: str, line: int, cloze: str) -> None:
+    write_deck(deck_dir, {"a.md": text})
+    deck, errors = read(deck_dir)
+    number = cloze[3]
+    assert messages(errors) == [
+        f"{deck_dir.as_posix()}/a.md:{line}: empty cloze {cloze!r}: there is nothing to hide, so Anki's back would "
+        f"show nothing there; expected {{{{c{number}::text}}}} or {{{{c{number}::text::hint}}}}"
+    ]
+    assert deck is not None and deck.cards == []
+
+
+def test_a_cloze_with_a_hint_and_one_in_code_are_fine(deck_dir: Path) -> None:
+    write_deck(deck_dir, {"a.md": "## Q\nThe capital is {{c1::Paris::a city}}.\n\n```\n{{c1::}}\n```\n"})
+    deck, errors = read(deck_dir)
+    assert not errors.errors and not errors.warnings
+    assert [card.kind for card in deck.cards] == [Kind.CLOZE]
+    assert "{{c1::Paris::a city}}" in deck.cards[0].answer + deck.cards[0].question
