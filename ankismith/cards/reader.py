@@ -424,6 +424,13 @@ def _parse_card(
                     f"unknown format {placeholder.format!r} in {{{{{placeholder.name}|{placeholder.format}}}}}; "
                     f"expected one of: {', '.join(PLACEHOLDER_FORMATS)} (see docs/format-details.md)",
                 )
+            if placeholder.name == "solution" and splits and placeholder.line > splits[0].number:
+                errors.warn(
+                    shown,
+                    placeholder.line,
+                    "{{solution}} below `???` shows the worked solution twice: the back of a numeric card "
+                    "already shows it after the answer, above the text below `???`; remove the placeholder",
+                )
     if len(errors.errors) > before:
         return None, key
     if kind is Kind.BASIC and not _join(answer_lines).strip():  # Anki would show an empty back

@@ -105,7 +105,7 @@ def _show(instance: solver.Instance, question: str, extra: str) -> _Shown:
     solution = _solution_html(instance)
     values = {name: _value(v) for name, v in instance.params.items() if v is not None}
     values["answer"] = Value(answer, instance.answer_tex)
-    values["solution"] = Value(solution, "")
+    values["solution"] = Value(_solution_html(instance, block=False), "", block=solution)
     return _Shown(instance, fill(question, values), answer, solution, fill(extra, values))
 
 
@@ -159,12 +159,15 @@ def _answer_html(instance: solver.Instance) -> str:
     return math_html(approx + instance.answer_tex, display=solver.is_matrix(instance.answer))
 
 
-def _solution_html(instance: solver.Instance) -> str:
+def _solution_html(instance: solver.Instance, block: bool = True) -> str:
+    """The worked solution: as blocks (the Solution field), or as inline elements that may stand
+    inside a paragraph (a `{{solution}}` amid text; MathJax still shows the formula on its own line)."""
     if not instance.steps:
         return ""
     tex = "\\begin{aligned}\n" + " \\\\\n".join(instance.steps) + "\n\\end{aligned}"
-    hint = f'\n<p class="hint">{html.escape(instance.convention)}</p>' if instance.convention else ""
-    return math_html(tex, display=True, block=True) + hint
+    tag = "p" if block else "span"
+    hint = f'\n<{tag} class="hint">{html.escape(instance.convention)}</{tag}>' if instance.convention else ""
+    return math_html(tex, display=True, block=block) + hint
 
 
 def _shown_text(answer: Any) -> Any:
