@@ -32,6 +32,7 @@ from ankismith.model.cards import (
     Review,
     SourceFile,
 )
+from ankismith.model.ids import DECK_ID, suggest_deck_id
 from ankismith.rules import CLOZE, CLOZE_OPEN, MAX_VARIANTS, PLACEHOLDER, PLACEHOLDER_FORMATS, SOLVER_KEYS, is_int
 
 MAX_FILE_BYTES = 8 * 1024 * 1024
@@ -48,7 +49,6 @@ _TASK = re.compile(r"^[-*+] \[(?P<mark>[ xX])\][ \t]+(?P<text>.*)$")
 _CODE_SPAN = re.compile(r"(`+)(?:.+?)\1")
 _MD_IMAGE = re.compile(r"!\[[^\]]*\]\(\s*<?(?P<src>[^)\s>]+)>?(?:\s+[\"'][^\"']*[\"'])?\s*\)")
 _HTML_IMAGE = re.compile(r"<img\b[^>]*?\bsrc\s*=\s*[\"'](?P<src>[^\"']+)[\"']", re.IGNORECASE)
-_DECK_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
 _TAG = re.compile(r"^[^\s\"]+$")
 
 
@@ -122,12 +122,8 @@ def read_config(root: Path, data: bytes, errors: Collector) -> DeckConfig | None
     elif any(not part.strip() for part in name.split("::")):
         errors.error(shown, lines["name"], f"`name` {name!r} has an empty part between '::'")
     deck_id = data.get("id", root.resolve().name)
-    if not isinstance(deck_id, str) or not _DECK_ID.match(deck_id):
-        errors.error(
-            shown,
-            lines.get("id", 1),
-            f"`id` must be letters, digits, '.', '_' or '-' (it makes the note GUIDs), found {deck_id!r}",
-        )
+    if not isinstance(deck_id, str) or not DECK_ID.match(deck_id):
+        _bad_deck_id(deck_id, "id" in data, lines.get("id", 1), shown, errors)
     description = data.get("description", "")
     if not isinstance(description, str):
         errors.error(shown, lines.get("description", 1), f"`description` must be text, found {description!r}")
@@ -156,6 +152,23 @@ def read_config(root: Path, data: bytes, errors: Collector) -> DeckConfig | None
         review=Review(**review),
         id_line=lines.get("id", 1) if "id" in data else 0,
     )
+
+
+def _bad_deck_id(deck_id: Any, given: bool, line: int, shown: str, errors: Collector) -> None:
+    """The error for an id that cannot make GUIDs, with a valid one to paste into deck.yaml."""
+    proposal = suggest_deck_id(str(deck_id) if deck_id is not None else "")
+    if load_mapping(f"id: {proposal}").data["id"] != proposal:  # `1`, `1e3`, `yes` would not be text
+        proposal = f'"{proposal}"'
+    rule = "ASCII letters, digits, '.', '_' or '-', starting with a letter or digit (it is part of every note's GUID)"
+    if given:
+        errors.error(shown, line, f"`id` must be {rule}, found {deck_id!r}; for example `id: {proposal}`")
+    else:
+        errors.error(
+            shown,
+            line,
+            f"the deck id must be {rule}, found {deck_id!r}, the folder's name (deck.yaml has no `id:`); "
+            f"add a line `id: {proposal}` to deck.yaml",
+        )
 
 
 def report_duplicates(mapping: YamlMapping, shown: str, where: str, errors: Collector) -> None:

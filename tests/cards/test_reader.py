@@ -190,7 +190,7 @@ def test_broken_card_files_report_path_and_line(deck_dir: Path, files: dict[str,
     [
         ("id: x\n", "deck.yaml:1: `name` must be the Anki deck name as text, found nothing"),
         ("name: [1]\n", "deck.yaml:1: `name` must be the Anki deck name as text, found [1]"),
-        ("name: A\nid: 'has space'\n", "deck.yaml:2: `id` must be letters, digits"),
+        ("name: A\nid: 'has space'\n", "deck.yaml:2: `id` must be ASCII letters, digits"),
         ("name: A\nseed: -1\n", "deck.yaml:2: `seed` must be a whole number >= 0"),
         ("name: A\nvariants: many\n", "deck.yaml:2: `variants` must be a whole number from 0 to 100"),
         ("name: A\ntags: {a: 1}\n", "deck.yaml:2: `tags` must be a list"),
@@ -326,3 +326,46 @@ def test_a_cloze_with_a_hint_and_one_in_code_are_fine(deck_dir: Path) -> None:
     assert not errors.errors and not errors.warnings
     assert [card.kind for card in deck.cards] == [Kind.CLOZE]
     assert "{{c1::Paris::a city}}" in deck.cards[0].answer + deck.cards[0].question
+
+
+# --- the deck id: ASCII, and the message proposes one ----------------------------------------------
+
+ID_RULE = "ASCII letters, digits, '.', '_' or '-', starting with a letter or digit (it is part of every note's GUID)"
+
+
+@pytest.mark.parametrize(
+    ("folder", "proposal"),
+    [("物理", "deck-a454f178"), ("Physik Übung", "physik-ubung"), ("Ångström", "angstrom"), ("2024", '"2024"')],
+)
+def test_a_folder_name_that_cannot_be_the_deck_id_gets_a_proposal_that_works(
+    tmp_path: Path, folder: str, proposal: str
+) -> None:
+    root = write_deck(tmp_path / folder, {"a.md": "## Q\nA\n"}, "name: Physics\n")
+    if folder == "2024":  # a valid folder name: make the id invalid another way
+        (root / "deck.yaml").write_text("name: Physics\nid: 2024\n")
+    deck, errors = read(root)
+    assert deck is None
+    if folder == "2024":
+        expected = f"deck.yaml:2: `id` must be {ID_RULE}, found 2024; for example `id: {proposal}`"
+    else:
+        expected = (
+            f"deck.yaml:1: the deck id must be {ID_RULE}, found {folder!r}, the folder's name (deck.yaml has no "
+            f"`id:`); add a line `id: {proposal}` to deck.yaml"
+        )
+    assert messages(errors) == [f"{root.as_posix()}/{expected}"]
+    (root / "deck.yaml").write_text(f"name: Physics\nid: {proposal}\n")  # what the message says to write
+    deck, errors = read(root)
+    assert not errors.errors and deck.config.id == proposal.strip('"')
+
+
+def test_deck_id_proposals_are_stable_and_valid() -> None:
+    from ankismith.model.ids import DECK_ID, suggest_deck_id
+
+    assert suggest_deck_id("物理") == suggest_deck_id("物理")  # never random: the same on every run
+    assert suggest_deck_id("物理") != suggest_deck_id("化学")
+    assert suggest_deck_id("物理 2").startswith("deck-")  # not '2': a letter without an ASCII form is not dropped
+    assert suggest_deck_id("Straße").startswith("deck-")  # NFKD has no ASCII form for ß
+    assert suggest_deck_id("Übung_1.x") == "ubung_1.x"
+    assert suggest_deck_id("e\u0301te\u0301") == suggest_deck_id("\u00e9t\u00e9") == "ete"  # NFC or NFD alike
+    for name in ("", "-", "..", "_a", "has space", "a/b", "ﬁle"):
+        assert DECK_ID.match(suggest_deck_id(name)), name
