@@ -122,7 +122,7 @@ def read_config(root: Path, data: bytes, errors: Collector) -> DeckConfig | None
     elif any(not part.strip() for part in name.split("::")):
         errors.error(shown, lines["name"], f"`name` {name!r} has an empty part between '::'")
     deck_id = data.get("id", root.resolve().name)
-    if not isinstance(deck_id, str) or not DECK_ID.match(deck_id):
+    if not isinstance(deck_id, str) or not DECK_ID.fullmatch(deck_id):
         _bad_deck_id(deck_id, "id" in data, lines.get("id", 1), shown, errors)
     description = data.get("description", "")
     if not isinstance(description, str):

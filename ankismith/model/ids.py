@@ -26,7 +26,7 @@ def guid_for(deck_id: str, key: str) -> str:
 
 
 # a deck id: ASCII letters, digits, '.', '_' and '-', starting with a letter or digit (it goes into every GUID)
-DECK_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
+DECK_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]*")  # whole text: use fullmatch
 
 
 def suggest_deck_id(name: str) -> str:
@@ -40,6 +40,6 @@ def suggest_deck_id(name: str) -> str:
     ascii_form = unicodedata.normalize("NFKD", name).encode("ascii", "ignore").decode("ascii")
     kept = sum(ch.isalnum() for ch in ascii_form)
     slug = re.sub(r"[^a-z0-9_.]+", "-", ascii_form.lower()).strip("-_.")
-    if slug and DECK_ID.match(slug) and kept >= sum(ch.isalnum() for ch in name):  # no letter lost
+    if slug and DECK_ID.fullmatch(slug) and kept >= sum(ch.isalnum() for ch in name):  # no letter lost
         return slug
     return f"deck-{sha256_hex(name)[:8]}"

@@ -147,7 +147,9 @@ class Server:
             self.say(f"serving {self.url} (Ctrl-C stops)", False)
             roots = [str(path) for path in find_decks(self.decks)] or ["."]
             # what the server writes itself, which may lie inside a deck folder (serve run in one)
-            written = tuple(path.resolve() for path in (self.out_dir, self.site.root, self.cache_dir) if path)
+            written = tuple(
+                path.resolve() for path in (self.out_dir, self.site.root, self.cache_dir) if path is not None
+            )
 
             def sources(change: Any, path: str) -> bool:
                 return _source_filter(change, path) and not any(Path(path).resolve().is_relative_to(w) for w in written)

@@ -191,6 +191,7 @@ def test_broken_card_files_report_path_and_line(deck_dir: Path, files: dict[str,
         ("id: x\n", "deck.yaml:1: `name` must be the Anki deck name as text, found nothing"),
         ("name: [1]\n", "deck.yaml:1: `name` must be the Anki deck name as text, found [1]"),
         ("name: A\nid: 'has space'\n", "deck.yaml:2: `id` must be ASCII letters, digits"),
+        ('name: A\nid: "abc\\n"\n', "deck.yaml:2: `id` must be ASCII letters, digits"),  # a line break: not an id
         ("name: A\nseed: -1\n", "deck.yaml:2: `seed` must be a whole number >= 0"),
         ("name: A\nvariants: many\n", "deck.yaml:2: `variants` must be a whole number from 0 to 100"),
         ("name: A\ntags: {a: 1}\n", "deck.yaml:2: `tags` must be a list"),
@@ -368,4 +369,4 @@ def test_deck_id_proposals_are_stable_and_valid() -> None:
     assert suggest_deck_id("Übung_1.x") == "ubung_1.x"
     assert suggest_deck_id("e\u0301te\u0301") == suggest_deck_id("\u00e9t\u00e9") == "ete"  # NFC or NFD alike
     for name in ("", "-", "..", "_a", "has space", "a/b", "ﬁle"):
-        assert DECK_ID.match(suggest_deck_id(name)), name
+        assert DECK_ID.fullmatch(suggest_deck_id(name)), name
