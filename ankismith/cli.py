@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Annotated, ParamSpec, TypeVar
 import typer
 from rich.console import Console
 
-from ankismith.rules import CACHE_DIR, MAX_VARIANTS
+from ankismith.rules import CACHE_DIR, MAX_VARIANTS, counted
 
 if TYPE_CHECKING:
     from rich.progress import Progress, TaskID
@@ -74,7 +74,7 @@ def _guarded(command: Callable[P, R]) -> Callable[P, R]:
             from ankismith.errors import InternalError
 
             if not isinstance(exc, InternalError):
-                decks = kwargs.get("decks") or [Path("decks")]
+                decks = kwargs.get("decks") or [Path(".") if Path("deck.yaml").is_file() else Path("decks")]
                 where = ", ".join(Path(str(d)).as_posix() for d in decks) if "decks" in kwargs else "ankismith"
                 exc = InternalError(where, 0, f"{type(exc).__name__}: {exc}", "deck" if len(decks) == 1 else "decks")
             err.print(str(exc), markup=False)
@@ -92,7 +92,7 @@ def _fail(exc: DeckErrors) -> typer.Exit:
     for _, _, is_error, text in problems:
         err.print(text, markup=False, style=None if is_error else "yellow")
     count = len(exc.errors)
-    err.print(f"{count} error{'s' if count != 1 else ''}; nothing was written.", markup=False, style="red")
+    err.print(f"{counted(count, 'error')}; nothing was written.", markup=False, style="red")
     return typer.Exit(1)
 
 
@@ -105,6 +105,11 @@ def _cannot_write(exc: OSError, output: Path) -> typer.Exit:
 def _warn(warnings: tuple[SourceError, ...]) -> None:
     for warning in warnings:
         err.print(f"{warning} (warning)", markup=False, style="yellow")
+
+
+def _all_notes(count: int) -> str:
+    """What Anki adds when every GUID of a deck changed."""
+    return f"all {count} notes as new notes" if count != 1 else "its 1 note as a new note"
 
 
 def _source_search(key: str) -> str:
@@ -156,7 +161,11 @@ def _no_decks(paths: list[Path] | None) -> typer.Exit | None:
     from ankismith.pipeline.run import find_decks
 
     if not find_decks([]):
-        err.print("no decks: pass deck folders, or run where ./decks/<name>/deck.yaml exists", markup=False)
+        err.print(
+            "no decks: pass deck folders, or run in a deck folder (one with a deck.yaml), or where "
+            "./decks/<name>/deck.yaml exists",
+            markup=False,
+        )
         return typer.Exit(1)
     return None
 
@@ -214,18 +223,21 @@ def _report(item: Written) -> None:
     state = " (up to date)" if item.skipped else ""
     if report.baseline == BASELINE_LOCK and report.old_id is None:
         out.print(
-            f"{item.path}{state}: {item.note_count} notes ({len(report.added)} added, {len(report.updated)} updated, "
-            f"{len(report.unchanged)} unchanged since the last build, as recorded in {LOCK_NAME}), "
-            f"{item.media_count} media files",
+            f"{item.path}{state}: {counted(item.note_count, 'note')} ({len(report.added)} added, "
+            f"{len(report.updated)} updated, {len(report.unchanged)} unchanged since the last build, as recorded in "
+            f"{LOCK_NAME}), {counted(item.media_count, 'media file')}",
             markup=False,
         )
     else:
-        out.print(f"{item.path}{state}: {item.note_count} notes, {item.media_count} media files", markup=False)
+        out.print(
+            f"{item.path}{state}: {counted(item.note_count, 'note')}, {counted(item.media_count, 'media file')}",
+            markup=False,
+        )
     if report.old_id is not None:
         was = f"was {report.old_id!r} in {LOCK_NAME}" if report.old_id else f"{LOCK_NAME}'s notes had another id"
         out.print(
-            f"  new deck id {item.config.id!r} ({was}; confirmed with --new-id): Anki will add all "
-            f"{item.note_count} notes as new notes; the notes made under the old id stay in your collection with "
+            f"  new deck id {item.config.id!r} ({was}; confirmed with --new-id): Anki will add "
+            f"{_all_notes(item.note_count)}; the notes made under the old id stay in your collection with "
             "their review history (delete them there if you no longer want them)",
             markup=False,
         )
@@ -308,8 +320,7 @@ def check(
     """Validate decks without writing anything but the build cache; every problem as path:line: message."""
     compiled = _compile(decks, None if no_cache else cache, check=True, stress=stress)
     for deck in compiled.decks:
-        count = len(deck.notes)
-        out.print(f"{deck.config.root.as_posix()}: ok, {count} note{'s' if count != 1 else ''}", markup=False)
+        out.print(f"{deck.config.root.as_posix()}: ok, {counted(len(deck.notes), 'note')}", markup=False)
         if deck.families:
             out.print(f"  ran the deck's own family files: {', '.join(deck.families)}", markup=False)
 
@@ -327,7 +338,8 @@ def list_decks(decks: DeckDirs = None, cache: CacheDir = Path(CACHE_DIR), no_cac
         kinds = Counter(note.kind for note in deck.notes)
         by_kind = ", ".join(f"{kinds[k]} {k}" for k in Kind if kinds[k])
         out.print(
-            f"{deck.config.name}  (id: {deck.config.id})  {len(deck.notes)} notes: {by_kind or 'none'}", markup=False
+            f"{deck.config.name}  (id: {deck.config.id})  {counted(len(deck.notes), 'note')}: {by_kind or 'none'}",
+            markup=False,
         )
 
 
@@ -390,7 +402,9 @@ def preview(
         raise _cannot_write(exc, output) from None
     _warn(compiled.warnings)
     cards = sum(len(deck.notes) for deck in compiled.decks)
-    out.print(f"{index}: {len(compiled.decks)} deck(s), {cards} notes; open it in a browser", markup=False)
+    out.print(
+        f"{index}: {counted(len(compiled.decks), 'deck')}, {counted(cards, 'note')}; open it in a browser", markup=False
+    )
     if found is None:
         out.print(
             "MathJax not found: math shows as TeX source. For a local copy: "

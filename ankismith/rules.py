@@ -36,6 +36,11 @@ def is_int(value: Any) -> bool:
     return isinstance(value, int) and not isinstance(value, bool)
 
 
+def counted(count: int, noun: str, plural: str | None = None) -> str:
+    """`1 note`, `2 notes`: a count with its noun in the right number, as every message writes it."""
+    return f"{count} {noun if count == 1 else plural or noun + 's'}"
+
+
 def strip_tags(html: str, replacement: str = "") -> str:
     """HTML without its tags (entities left as they are)."""
     return _TAG.sub(replacement, html)

@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from ankismith.cards.fences import Mark, fence_marks, info_word
-from ankismith.cards.yamlsafe import YamlProblem, load_mapping
+from ankismith.cards.yamlsafe import YamlMapping, YamlProblem, load_mapping
 from ankismith.errors import Collector, shown_path
 from ankismith.model.canon import sha256_hex
 from ankismith.model.cards import (
@@ -33,6 +33,7 @@ from ankismith.model.cards import (
     Review,
     SourceFile,
 )
+from ankismith.model.ids import DECK_ID, suggest_deck_id
 from ankismith.rules import CLOZE, CLOZE_OPEN, MAX_VARIANTS, PLACEHOLDER, PLACEHOLDER_FORMATS, SOLVER_KEYS, is_int
 
 MAX_FILE_BYTES = 8 * 1024 * 1024
@@ -49,7 +50,6 @@ _TASK = re.compile(r"^[-*+] \[(?P<mark>[ xX])\][ \t]+(?P<text>.*)$")
 _CODE_SPAN = re.compile(r"(`+)(?:.+?)\1")
 _MD_IMAGE = re.compile(r"!\[[^\]]*\]\(\s*<?(?P<src>[^)\s>]+)>?(?:\s+[\"'][^\"']*[\"'])?\s*\)")
 _HTML_IMAGE = re.compile(r"<img\b[^>]*?\bsrc\s*=\s*[\"'](?P<src>[^\"']+)[\"']", re.IGNORECASE)
-_DECK_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
 _TAG = re.compile(r"^[^\s\"]+$")
 
 
@@ -136,6 +136,7 @@ def read_config(root: Path, data: bytes, errors: Collector) -> DeckConfig | None
         return None
     data, lines = mapping.data, mapping.key_lines
     before = len(errors.errors)
+    report_duplicates(mapping, shown, "", errors)
     warn_unknown_keys(data, lines, DECK_KEYS, "deck.yaml", shown, 1, errors)
     name = data.get("name")
     if not isinstance(name, str) or not name.strip():
@@ -144,12 +145,8 @@ def read_config(root: Path, data: bytes, errors: Collector) -> DeckConfig | None
     elif any(not part.strip() for part in name.split("::")):
         errors.error(shown, lines["name"], f"`name` {name!r} has an empty part between '::'")
     deck_id = data.get("id", root.resolve().name)
-    if not isinstance(deck_id, str) or not _DECK_ID.match(deck_id):
-        errors.error(
-            shown,
-            lines.get("id", 1),
-            f"`id` must be letters, digits, '.', '_' or '-' (it makes the note GUIDs), found {deck_id!r}",
-        )
+    if not isinstance(deck_id, str) or not DECK_ID.fullmatch(deck_id):
+        _bad_deck_id(deck_id, "id" in data, lines.get("id", 1), shown, errors)
     description = data.get("description", "")
     if not isinstance(description, str):
         errors.error(shown, lines.get("description", 1), f"`description` must be text, found {description!r}")
@@ -178,6 +175,29 @@ def read_config(root: Path, data: bytes, errors: Collector) -> DeckConfig | None
         review=Review(**review),
         id_line=lines.get("id", 1) if "id" in data else 0,
     )
+
+
+def _bad_deck_id(deck_id: Any, given: bool, line: int, shown: str, errors: Collector) -> None:
+    """The error for an id that cannot make GUIDs, with a valid one to paste into deck.yaml."""
+    proposal = suggest_deck_id(str(deck_id) if deck_id is not None else "")
+    if load_mapping(f"id: {proposal}").data["id"] != proposal:  # `1`, `1e3`, `yes` would not be text
+        proposal = f'"{proposal}"'
+    rule = "ASCII letters, digits, '.', '_' or '-', starting with a letter or digit (it is part of every note's GUID)"
+    if given:
+        errors.error(shown, line, f"`id` must be {rule}, found {deck_id!r}; for example `id: {proposal}`")
+    else:
+        errors.error(
+            shown,
+            line,
+            f"the deck id must be {rule}, found {deck_id!r}, the folder's name (deck.yaml has no `id:`); "
+            f"add a line `id: {proposal}` to deck.yaml",
+        )
+
+
+def report_duplicates(mapping: YamlMapping, shown: str, where: str, errors: Collector) -> None:
+    """Report each duplicate key of a YAML mapping (an error: which value was meant is unknowable)."""
+    for problem in mapping.duplicates:
+        errors.error(shown, problem.line, where + problem.message)
 
 
 def warn_unknown_keys(
@@ -345,6 +365,7 @@ def _front_matter(lines: list[str], shown: str, errors: Collector) -> tuple[str,
         errors.error(shown, exc.line, f"front matter: {exc.message}")
         return "", (), end + 1
     data, key_lines = mapping.data, mapping.key_lines
+    report_duplicates(mapping, shown, "front matter: ", errors)
     warn_unknown_keys(data, key_lines, FRONT_MATTER_KEYS, "the front matter", shown, 1, errors)
     subdeck = data.get("subdeck", "")
     if not isinstance(subdeck, str) or (any(not p.strip() for p in subdeck.split("::")) and subdeck):
@@ -411,6 +432,8 @@ def _parse_card(
     everything = [heading, *body]
     has_cloze = any(not line.in_fence and CLOZE_OPEN.search(line.text) for line in everything)
     kind = _kind(has_cloze, choices, numeric, heading.number, shown, errors)
+    if has_cloze:
+        _empty_clozes(everything, shown, errors)
     if not splits and kind is not Kind.BASIC:
         question_lines, answer_lines = body, []
     if kind is Kind.CHOICE:
@@ -436,6 +459,13 @@ def _parse_card(
                     placeholder.line,
                     f"unknown format {placeholder.format!r} in {{{{{placeholder.name}|{placeholder.format}}}}}; "
                     f"expected one of: {', '.join(PLACEHOLDER_FORMATS)} (see docs/format-details.md)",
+                )
+            if placeholder.name == "solution" and splits and placeholder.line > splits[0].number:
+                errors.warn(
+                    shown,
+                    placeholder.line,
+                    "{{solution}} below `???` shows the worked solution twice: the back of a numeric card "
+                    "already shows it after the answer, above the text below `???`; remove the placeholder",
                 )
     if len(errors.errors) > before:
         return None, key
@@ -535,6 +565,7 @@ def _numeric_block(body: list[_Line], shown: str, errors: Collector) -> tuple[Nu
         errors.error(shown, exc.line, f"numeric block: {exc.message}")
         return None, lines
     first = lines[0].number
+    report_duplicates(mapping, shown, "numeric block: ", errors)
     warn_unknown_keys(mapping.data, mapping.key_lines, NUMERIC_KEYS, "the numeric block", shown, first, errors)
     spec = {key: value for key, value in mapping.data.items() if key in SOLVER_KEYS}
     review = read_review(mapping.data, mapping.key_lines, shown, errors)
@@ -587,6 +618,23 @@ def _kind(
     if has_cloze:
         return Kind.CLOZE
     return Kind.CHOICE if choices else Kind.BASIC
+
+
+def _empty_clozes(lines: list[_Line], shown: str, errors: Collector) -> None:
+    """A cloze with nothing (or only spaces) to hide is an error at its line: Anki's back would show
+    nothing where it stands. A cloze may span lines, so the card's text outside code is read whole."""
+    outside = [line for line in lines if not line.in_fence]
+    text = "\n".join(line.text for line in outside)
+    for match in CLOZE.finditer(text):
+        if match["text"].strip():
+            continue
+        number = match["number"]
+        errors.error(
+            shown,
+            outside[text.count("\n", 0, match.start())].number,
+            f"empty cloze {match[0]!r}: there is nothing to hide, so Anki's back would show nothing there; "
+            f"expected {{{{c{number}::text}}}} or {{{{c{number}::text::hint}}}}",
+        )
 
 
 def _images(lines: list[_Line]) -> tuple[ImageRef, ...]:

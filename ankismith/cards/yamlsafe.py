@@ -33,10 +33,22 @@ _Loader.add_implicit_resolver("tag:yaml.org,2002:float", _FLOAT_12, list("-+0123
 _Loader.add_constructor("tag:yaml.org,2002:int", _construct_int)
 
 
-def _refuse_aliases(node: yaml.Node) -> None:
-    """Raise on a node reached twice: that is an alias (*name), the way 'billion laughs' YAML
-    bombs expand. Walking stops at the first repeat, so a bomb costs no more than its text."""
+class YamlProblem(Exception):
+    """YAML that cannot be read, with the line where it went wrong (counted as `first_line` says)."""
+
+    def __init__(self, message: str, line: int) -> None:
+        super().__init__(message)
+        self.message = message
+        self.line = line
+
+
+def _walk(node: yaml.Node, first_line: int) -> list[YamlProblem]:
+    """Every duplicate key of every mapping under `node` (PyYAML keeps the last value silently), at
+    the repeated key's line. Raises on a node reached twice: that is an alias (*name), the way
+    'billion laughs' YAML bombs expand; walking stops at the first repeat, so a bomb costs no more
+    than its text."""
     seen: set[int] = set()
+    duplicates = []
     stack = [node]
     while stack:
         current = stack.pop()
@@ -52,25 +64,35 @@ def _refuse_aliases(node: yaml.Node) -> None:
         if isinstance(current, yaml.SequenceNode):
             stack.extend(current.value)
         elif isinstance(current, yaml.MappingNode):
+            first_lines: dict[tuple[str, str], int] = {}
             for key, value in current.value:
                 stack.extend((key, value))
+                if not isinstance(key, yaml.ScalarNode):
+                    continue
+                line = key.start_mark.line + first_line
+                identity = (key.tag, key.value)  # `1` and `'1'` are two keys, `a` and `'a'` one
+                if identity in first_lines:
+                    duplicates.append(
+                        YamlProblem(
+                            f"duplicate key `{key.value}` (first at line {first_lines[identity]}): give each "
+                            "key once (the second would silently replace the first)",
+                            line,
+                        )
+                    )
+                else:
+                    first_lines[identity] = line
+    return sorted(duplicates, key=lambda problem: problem.line)
 
 
 @dataclass(frozen=True)
 class YamlMapping:
-    """A parsed top-level mapping and the 1-based line of each of its keys."""
+    """A parsed top-level mapping, the 1-based line of each of its keys, and the duplicate keys found
+    in it or in any mapping inside it (errors the reader reports without stopping: the mapping
+    itself could be read)."""
 
     data: dict[str, Any]
     key_lines: dict[str, int]
-
-
-class YamlProblem(Exception):
-    """YAML that cannot be read, with the line where it went wrong (counted as `first_line` says)."""
-
-    def __init__(self, message: str, line: int) -> None:
-        super().__init__(message)
-        self.message = message
-        self.line = line
+    duplicates: tuple[YamlProblem, ...] = ()
 
 
 def load_mapping(text: str, first_line: int = 1) -> YamlMapping:
@@ -85,10 +107,9 @@ def load_mapping(text: str, first_line: int = 1) -> YamlMapping:
         raise YamlProblem(f"invalid YAML: {exc}", first_line) from None
     try:
         node = loader.get_single_node()
-        if node is not None:
-            _refuse_aliases(node)
         if node is None:
             return YamlMapping({}, {})
+        duplicates = _walk(node, first_line)
         if not isinstance(node, yaml.MappingNode):
             raise YamlProblem(
                 f"expected a mapping of `key: value` lines, found {_node_kind(node)}",
@@ -110,7 +131,7 @@ def load_mapping(text: str, first_line: int = 1) -> YamlMapping:
         loader.dispose()
     if not all(isinstance(k, str) for k in data):
         raise YamlProblem("expected text keys", first_line)
-    return YamlMapping(data, key_lines)
+    return YamlMapping(data, key_lines, tuple(duplicates))
 
 
 _UNCLOSED = {"quoted scalar": "the quoted value", "flow sequence": "the list", "flow mapping": "the mapping"}

@@ -183,12 +183,17 @@ def _check_id(deck: BuiltDeck, lock: lockfile.Lock, errors: Collector, refuse: b
     was = f"from {old!r} (as recorded in {LOCK_NAME}) " if old else f"(the GUIDs in {LOCK_NAME} "
     was = was if old else was + "were made from another id) "
     back = f"put `id: {old}` back in deck.yaml" if old else "put the old `id:` back in deck.yaml"
+    count = len(deck.notes)
+    added = (
+        f"all {count} notes as new notes beside the old ones, and their review history would stay with the old notes"
+        if count != 1
+        else "its 1 note as a new note beside the old one, and its review history would stay with the old note"
+    )
     errors.error(
         shown_path(config.root / "deck.yaml", config.root),
         config.id_line or 1,
         f"deck id changed {was}to {config.id!r}{given}: every note would get a new GUID, so Anki would add "
-        f"all {len(deck.notes)} notes as new notes beside the old ones, and their review history would stay with "
-        f"the old notes. To keep updating the old notes, {back}; to start a new deck on purpose, build with --new-id",
+        f"{added}. To keep updating the old notes, {back}; to start a new deck on purpose, build with --new-id",
     )
     return old
 

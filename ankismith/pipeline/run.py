@@ -60,9 +60,12 @@ class Compiled:
 
 
 def find_decks(paths: Sequence[Path]) -> list[Path]:
-    """The deck folders to work on: those given, or every folder under ./decks with a deck.yaml."""
+    """The deck folders to work on: those given; else the folder the command runs in, when it is a
+    deck (has a deck.yaml); else every folder under ./decks with a deck.yaml."""
     if paths:
         return list(paths)
+    if Path("deck.yaml").is_file():
+        return [Path(".")]
     root = Path("decks")
     return sorted(p for p in root.iterdir() if (p / "deck.yaml").is_file()) if root.is_dir() else []
 

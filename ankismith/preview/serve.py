@@ -24,7 +24,7 @@ from urllib.parse import unquote, urlsplit
 
 from ankismith.pipeline.run import Builder, DeckErrors, find_decks
 from ankismith.preview.site import Site
-from ankismith.rules import LOCK_NAME
+from ankismith.rules import LOCK_NAME, counted
 
 MATHJAX_ROUTE = "/_mathjax/"
 EVENTS_ROUTE = "/_events"
@@ -133,7 +133,7 @@ class Server:
             self._failed([str(error) for error in exc.errors], warnings)
             return False
         for item in packages:
-            self.say(f"{item.path}: {item.note_count} notes", False)
+            self.say(f"{item.path}: {counted(item.note_count, 'note')}", False)
         return True
 
     def run(self) -> None:
@@ -146,9 +146,15 @@ class Server:
             self._serving.start()
             self.say(f"serving {self.url} (Ctrl-C stops)", False)
             roots = [str(path) for path in find_decks(self.decks)] or ["."]
-            for _ in watchfiles.watch(
-                *roots, watch_filter=_source_filter, debounce=30, step=10, stop_event=self.stop_event
-            ):
+            # what the server writes itself, which may lie inside a deck folder (serve run in one)
+            written = tuple(
+                path.resolve() for path in (self.out_dir, self.site.root, self.cache_dir) if path is not None
+            )
+
+            def sources(change: Any, path: str) -> bool:
+                return _source_filter(change, path) and not any(Path(path).resolve().is_relative_to(w) for w in written)
+
+            for _ in watchfiles.watch(*roots, watch_filter=sources, debounce=30, step=10, stop_event=self.stop_event):
                 self._rebuild_guarded()
         except KeyboardInterrupt:
             pass
@@ -171,7 +177,7 @@ class Server:
         """Say the errors in the terminal and at the top of every page; the last good .apkg stays."""
         for line in lines:
             self.say(line, True)
-        self.say(f"{len(lines)} error(s); the last good .apkg stays", True)
+        self.say(f"{counted(len(lines), 'error')}; the last good .apkg stays", True)
         self.hub.publish({"errors": lines, "warnings": list(warnings), "changed": [], "versions": self.versions})
 
     def stop(self) -> None:

@@ -132,7 +132,7 @@ def _show(instance: solver.Instance, question: str, extra: str, review: Review, 
     values = {name: _value(v) for name, v in instance.params.items() if v is not None}
     single = len(instance.parts) == 1
     values["answer"] = Value(answer, _answer_tex(instance.parts[0], unit) if single else "")
-    values["solution"] = Value(solution, "")
+    values["solution"] = Value(_solution_html(instance, block=False), "", block=solution)
     return _Shown(instance, fill(question, values), answer, solution, fill(extra, values), parts)
 
 
@@ -262,12 +262,15 @@ def _answer_html(instance: solver.Instance, parts: tuple[dict[str, Any], ...], u
     return '<div class="am-parts">' + "".join(rows) + "</div>"
 
 
-def _solution_html(instance: solver.Instance) -> str:
+def _solution_html(instance: solver.Instance, block: bool = True) -> str:
+    """The worked solution: as blocks (the Solution field), or as inline elements that may stand
+    inside a paragraph (a `{{solution}}` amid text; MathJax still shows the formula on its own line)."""
     if not instance.steps:
         return ""
     tex = "\\begin{aligned}\n" + " \\\\\n".join(instance.steps) + "\n\\end{aligned}"
-    hint = f'\n<p class="hint">{html.escape(instance.convention)}</p>' if instance.convention else ""
-    return math_html(tex, display=True, block=True) + hint
+    tag = "p" if block else "span"
+    hint = f'\n<{tag} class="hint">{html.escape(instance.convention)}</{tag}>' if instance.convention else ""
+    return math_html(tex, display=True, block=block) + hint
 
 
 def _shown_text(answer: Any) -> Any:

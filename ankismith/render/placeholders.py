@@ -15,6 +15,8 @@ from dataclasses import dataclass
 from ankismith.rules import MATH_SPAN, PLACEHOLDER
 
 _MATH_OR_PLACEHOLDER = re.compile(rf"(?P<math>{MATH_SPAN.pattern})|{PLACEHOLDER.pattern}", re.DOTALL)
+# a paragraph that holds nothing but one placeholder: Markdown's rendering of a line `{{solution}}`
+_OWN_PARAGRAPH = re.compile(rf"<p>\s*{PLACEHOLDER.pattern}\s*</p>")
 
 
 def _series(word: str) -> Callable[[Sequence[str], bool], str]:
@@ -41,11 +43,14 @@ FORMATS: dict[str, Callable[[Sequence[str], bool], str]] = {
 @dataclass(frozen=True)
 class Value:
     """A value as text (outside math, already HTML) and as TeX (inside math); a list value also
-    has its items, each a Value, for the formats."""
+    has its items, each a Value, for the formats. A value that is a block (a worked solution: a
+    display formula and a note) has `block`, the HTML that replaces a paragraph holding nothing but
+    its placeholder; elsewhere `html` must be inline HTML, which may stand inside a paragraph."""
 
     html: str
     tex: str
     items: tuple[Value, ...] | None = None
+    block: str | None = None
 
     def shown(self, format_: str | None, math: bool) -> str:
         """The value written with `format_` (None: the default), as TeX inside math, else as HTML."""
@@ -56,7 +61,15 @@ class Value:
 
 
 def fill(rendered: str, values: Mapping[str, Value]) -> str:
-    """Replace every known `{{name}}` in `rendered`; inside \\(..\\) or \\[..\\] use the TeX form."""
+    """Replace every known `{{name}}` in `rendered`; inside \\(..\\) or \\[..\\] use the TeX form.
+
+    A block value alone in its paragraph replaces the paragraph (a <div> inside a <p> is not valid
+    HTML: a browser ends the paragraph before it and leaves an empty one after it).
+    """
+
+    def own_paragraph(match: re.Match[str]) -> str:
+        value = values.get(match["name"])
+        return value.block if value is not None and value.block is not None else match.group(0)
 
     def in_math(match: re.Match[str]) -> str:
         name = match["name"]
@@ -68,4 +81,6 @@ def fill(rendered: str, values: Mapping[str, Value]) -> str:
         name = match["name"]
         return values[name].shown(match["format"], math=False) if name in values else match.group(0)
 
+    if "<p>" in rendered and any(value.block is not None for value in values.values()):
+        rendered = _OWN_PARAGRAPH.sub(own_paragraph, rendered)
     return _MATH_OR_PLACEHOLDER.sub(anywhere, rendered)

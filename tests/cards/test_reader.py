@@ -190,7 +190,8 @@ def test_broken_card_files_report_path_and_line(deck_dir: Path, files: dict[str,
     [
         ("id: x\n", "deck.yaml:1: `name` must be the Anki deck name as text, found nothing"),
         ("name: [1]\n", "deck.yaml:1: `name` must be the Anki deck name as text, found [1]"),
-        ("name: A\nid: 'has space'\n", "deck.yaml:2: `id` must be letters, digits"),
+        ("name: A\nid: 'has space'\n", "deck.yaml:2: `id` must be ASCII letters, digits"),
+        ('name: A\nid: "abc\\n"\n', "deck.yaml:2: `id` must be ASCII letters, digits"),  # a line break: not an id
         ("name: A\nseed: -1\n", "deck.yaml:2: `seed` must be a whole number >= 0"),
         ("name: A\nvariants: many\n", "deck.yaml:2: `variants` must be a whole number from 0 to 100"),
         ("name: A\ntags: {a: 1}\n", "deck.yaml:2: `tags` must be a list"),
@@ -234,3 +235,138 @@ def test_split_marker_inside_an_indented_fence_is_code(deck_dir: Path) -> None:
     deck, errors = read(deck_dir)
     assert not errors.errors
     assert "???" in deck.cards[0].question and deck.cards[0].answer == "answer"
+
+
+# --- duplicate keys: PyYAML keeps the last value silently; the reader refuses both --------------
+
+DUPLICATE = "give each key once (the second would silently replace the first)"
+
+
+def test_a_duplicate_key_in_deck_yaml_is_an_error_naming_the_first(deck_dir: Path) -> None:
+    write_deck(deck_dir, {"a.md": "## Q\nA\n"}, "name: First\nseed: 1\nname: Second\n")
+    deck, errors = read(deck_dir)
+    assert deck is None
+    assert messages(errors) == [
+        f"{deck_dir.as_posix()}/deck.yaml:3: duplicate key `name` (first at line 1): {DUPLICATE}"
+    ]
+
+
+def test_a_duplicate_key_in_front_matter_counts_lines_from_the_file(deck_dir: Path) -> None:
+    write_deck(deck_dir, {"a.md": "---\ntags: [a]\nsubdeck: S\ntags: [b]\n---\n## Q\nA\n"})
+    _, errors = read(deck_dir)
+    assert messages(errors) == [
+        f"{deck_dir.as_posix()}/a.md:4: front matter: duplicate key `tags` (first at line 2): {DUPLICATE}"
+    ]
+
+
+@pytest.mark.parametrize(
+    ("block", "expected"),
+    [
+        ("answer: x\ngiven: {x: 1}\nanswer: 2 * x\n", [(6, "answer", 4)]),
+        # nested mappings: block style inside params:, flow style (one line) inside given:
+        ("answer: W\nparams:\n  W: 1..5\n  W: 2..9\n", [(7, "W", 6)]),
+        ("answer: W\ngiven: {W: 7, W: 8}\n", [(5, "W", 5)]),
+        # one in a layer list, and two at once: every one is reported
+        (
+            "problem: conv_output_size\nparams:\n  layers: [{type: conv, type: pool}]\nvariants: 1\nvariants: 2\n",
+            [(6, "type", 6), (8, "variants", 7)],
+        ),
+    ],
+)
+def test_a_duplicate_key_in_a_numeric_block_is_an_error_at_its_line(
+    deck_dir: Path, block: str, expected: list[tuple[int, str, int]]
+) -> None:
+    write_deck(deck_dir, {"a.md": f"## Q {{#q}}\n\n```numeric\n{block}```\n\nHow much?\n"})
+    deck, errors = read(deck_dir)
+    assert deck is not None and deck.cards == []  # the card is not built
+    assert messages(errors) == [
+        f"{deck_dir.as_posix()}/a.md:{line}: numeric block: duplicate key `{key}` (first at line {first}): {DUPLICATE}"
+        for line, key, first in expected
+    ]
+
+
+def test_keys_that_only_look_alike_are_not_duplicates() -> None:
+    from ankismith.cards.yamlsafe import load_mapping
+
+    # `1` is a number and '1' text: two keys; the same key in two sibling mappings is no repeat
+    mapping = load_mapping("a:\n  1: x\n  '1': y\nb: [{k: 1}, {k: 2}]\nc: {k: 3}\n", first_line=10)
+    assert mapping.duplicates == ()
+    twice = load_mapping("a: 1\n'a': 2\n", first_line=10)
+    assert [(p.line, p.message.split(":")[0]) for p in twice.duplicates] == [
+        (11, "duplicate key `a` (first at line 10)")
+    ]
+
+
+# --- clozes: one with nothing to hide shows nothing on Anki's back --------------------------------
+
+
+@pytest.mark.parametrize(
+    ("text", "line", "cloze"),
+    [
+        ("## Q\nThe capital is {{c1::}}.\n", 2, "{{c1::}}"),
+        ("## Q\nThe capital is {{c2::::a city}}.\n", 2, "{{c2::::a city}}"),
+        ("## Q\nfirst {{c1::x}}\n\nThe capital is {{c1::  ::a city}}.\n", 4, "{{c1::  ::a city}}"),
+        ("## The capital is {{c1:: }}\nsome text\n", 1, "{{c1:: }}"),
+        ("## Q\nThe capital is {{c1::\n\n}}.\n", 2, "{{c1::\n\n}}"),  # spaces across lines are nothing too
+    ],
+)
+def test_an_empty_cloze_is_an_error_at_its_line(deck_dir: Path, text: str, line: int, cloze: str) -> None:
+    write_deck(deck_dir, {"a.md": text})
+    deck, errors = read(deck_dir)
+    number = cloze[3]
+    assert messages(errors) == [
+        f"{deck_dir.as_posix()}/a.md:{line}: empty cloze {cloze!r}: there is nothing to hide, so Anki's back would "
+        f"show nothing there; expected {{{{c{number}::text}}}} or {{{{c{number}::text::hint}}}}"
+    ]
+    assert deck is not None and deck.cards == []
+
+
+def test_a_cloze_with_a_hint_and_one_in_code_are_fine(deck_dir: Path) -> None:
+    write_deck(deck_dir, {"a.md": "## Q\nThe capital is {{c1::Paris::a city}}.\n\n```\n{{c1::}}\n```\n"})
+    deck, errors = read(deck_dir)
+    assert not errors.errors and not errors.warnings
+    assert [card.kind for card in deck.cards] == [Kind.CLOZE]
+    assert "{{c1::Paris::a city}}" in deck.cards[0].answer + deck.cards[0].question
+
+
+# --- the deck id: ASCII, and the message proposes one ----------------------------------------------
+
+ID_RULE = "ASCII letters, digits, '.', '_' or '-', starting with a letter or digit (it is part of every note's GUID)"
+
+
+@pytest.mark.parametrize(
+    ("folder", "proposal"),
+    [("物理", "deck-a454f178"), ("Physik Übung", "physik-ubung"), ("Ångström", "angstrom"), ("2024", '"2024"')],
+)
+def test_a_folder_name_that_cannot_be_the_deck_id_gets_a_proposal_that_works(
+    tmp_path: Path, folder: str, proposal: str
+) -> None:
+    root = write_deck(tmp_path / folder, {"a.md": "## Q\nA\n"}, "name: Physics\n")
+    if folder == "2024":  # a valid folder name: make the id invalid another way
+        (root / "deck.yaml").write_text("name: Physics\nid: 2024\n")
+    deck, errors = read(root)
+    assert deck is None
+    if folder == "2024":
+        expected = f"deck.yaml:2: `id` must be {ID_RULE}, found 2024; for example `id: {proposal}`"
+    else:
+        expected = (
+            f"deck.yaml:1: the deck id must be {ID_RULE}, found {folder!r}, the folder's name (deck.yaml has no "
+            f"`id:`); add a line `id: {proposal}` to deck.yaml"
+        )
+    assert messages(errors) == [f"{root.as_posix()}/{expected}"]
+    (root / "deck.yaml").write_text(f"name: Physics\nid: {proposal}\n")  # what the message says to write
+    deck, errors = read(root)
+    assert not errors.errors and deck.config.id == proposal.strip('"')
+
+
+def test_deck_id_proposals_are_stable_and_valid() -> None:
+    from ankismith.model.ids import DECK_ID, suggest_deck_id
+
+    assert suggest_deck_id("物理") == suggest_deck_id("物理")  # never random: the same on every run
+    assert suggest_deck_id("物理") != suggest_deck_id("化学")
+    assert suggest_deck_id("物理 2").startswith("deck-")  # not '2': a letter without an ASCII form is not dropped
+    assert suggest_deck_id("Straße").startswith("deck-")  # NFKD has no ASCII form for ß
+    assert suggest_deck_id("Übung_1.x") == "ubung_1.x"
+    assert suggest_deck_id("e\u0301te\u0301") == suggest_deck_id("\u00e9t\u00e9") == "ete"  # NFC or NFD alike
+    for name in ("", "-", "..", "_a", "has space", "a/b", "ﬁle"):
+        assert DECK_ID.fullmatch(suggest_deck_id(name)), name

@@ -24,7 +24,7 @@ def test_build_writes_the_package_and_reports(deck_dir: Path, tmp_path: Path) ->
     result = run("build", str(deck_dir), "-o", str(tmp_path / "out"))
     assert result.exit_code == 0, result.output
     assert (tmp_path / "out" / "test-deck.apkg").is_file()
-    assert f"{tmp_path / 'out' / 'test-deck.apkg'}: 1 notes, 0 media files\n  no ankismith.lock before" in result.output
+    assert f"{tmp_path / 'out' / 'test-deck.apkg'}: 1 note, 0 media files\n  no ankismith.lock before" in result.output
     (deck_dir / "a.md").write_text("## Q {#q}\nA, edited\n\n## R {#r}\nB\n")
     result = run("build", str(deck_dir), "-o", str(tmp_path / "out"))
     assert result.exit_code == 0, result.output
@@ -73,7 +73,7 @@ def test_failed_build_leaves_the_existing_package_untouched(deck_dir: Path, tmp_
 def test_check_reports_without_writing(deck_dir: Path) -> None:
     write_deck(deck_dir, {"a.md": "## Q\nA\n"})
     result = run("check", str(deck_dir))
-    assert result.exit_code == 0 and "ok, 1 note" in result.output
+    assert result.exit_code == 0 and result.output == f"{deck_dir.as_posix()}: ok, 1 note\n"
     assert not (deck_dir / "ankismith.lock").exists()
     (deck_dir / "deck.yaml").write_text("name: [1]\n")
     result = run("check", str(deck_dir))
@@ -188,7 +188,69 @@ def test_problems_lists_the_families() -> None:
 def test_no_decks_found(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.chdir(tmp_path)
     result = run("build")
-    assert result.exit_code == 1 and "no decks" in result.output
+    assert result.exit_code == 1
+    assert result.output == (
+        "no decks: pass deck folders, or run in a deck folder (one with a deck.yaml), or where "
+        "./decks/<name>/deck.yaml exists\n"
+    )
+
+
+PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 16
+
+
+def test_every_command_run_inside_a_deck_folder_works_on_that_deck(
+    deck_dir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    write_deck(deck_dir, {"fig.png": PNG, "a.md": "## Q {#q}\n![f](fig.png)\n"})
+    monkeypatch.chdir(deck_dir)
+    result = run("build")
+    assert result.exit_code == 0, result.output
+    assert result.output.splitlines()[0] == "dist/test-deck.apkg: 1 note, 1 media file"
+    assert Path("dist/test-deck.apkg").is_file() and Path("ankismith.lock").is_file()
+    result = run("check")
+    assert (result.exit_code, result.output) == (0, ".: ok, 1 note\n")
+    result = run("list")
+    assert (result.exit_code, result.output) == (0, "Test Deck  (id: test-deck)  1 note: 1 basic\n")
+    result = run("export")
+    assert result.exit_code == 0, result.output
+    assert [(d["id"], [n["source"] for n in d["notes"]]) for d in json.loads(result.output)["decks"]] == [
+        ("test-deck", ["a.md:1"])
+    ]
+    result = run("preview")
+    assert result.exit_code == 0, result.output
+    assert result.output.splitlines()[0] == "dist/preview/index.html: 1 deck, 1 note; open it in a browser"
+    from ankismith.cli import _no_decks
+
+    assert _no_decks(None) is None  # serve goes on to serve it (tests/preview/test_serve.py)
+    # what the commands wrote inside the deck folder (dist/, the cache) is never read as the deck's sources
+    result = run("build")
+    assert result.exit_code == 0, result.output
+    assert result.output.splitlines()[0] == (
+        "dist/test-deck.apkg (up to date): 1 note (0 added, 0 updated, 1 unchanged since the last build, as "
+        "recorded in ankismith.lock), 1 media file"
+    )
+
+
+def test_counts_are_singular_for_one_and_plural_otherwise(deck_dir: Path, tmp_path: Path) -> None:
+    write_deck(deck_dir, {"a.png": PNG, "b.png": PNG[:-1], "a.md": "## Q {#q}\n![a](a.png)\n## R {#r}\n![b](b.png)\n"})
+    result = run("build", str(deck_dir), "-o", str(tmp_path / "out"))
+    assert result.output.splitlines()[0] == f"{tmp_path / 'out' / 'test-deck.apkg'}: 2 notes, 2 media files"
+    assert run("check", str(deck_dir)).output == f"{deck_dir.as_posix()}: ok, 2 notes\n"
+    second = write_deck(tmp_path / "second", {"a.md": "## Q {#q}\nA\n"}, "name: Second\nid: second\n")
+    result = run("preview", str(deck_dir), str(second), "-o", str(tmp_path / "site"))
+    assert (
+        result.output.splitlines()[0] == f"{tmp_path / 'site' / 'index.html'}: 2 decks, 3 notes; open it in a browser"
+    )
+
+
+def test_a_changed_id_of_a_one_note_deck_says_note(deck_dir: Path, tmp_path: Path) -> None:
+    write_deck(deck_dir, {"a.md": "## Q {#q}\nA\n"}, "name: Physics\nid: physics\n")
+    assert run("build", str(deck_dir), "-o", str(tmp_path / "out")).exit_code == 0
+    (deck_dir / "deck.yaml").write_text("name: Physics\nid: physics-2\n")
+    result = run("check", str(deck_dir))
+    assert "so Anki would add its 1 note as a new note beside the old one, and its review history" in result.output
+    result = run("build", str(deck_dir), "-o", str(tmp_path / "out"), "--new-id")
+    assert "Anki will add its 1 note as a new note;" in result.output
 
 
 def test_help_does_not_import_heavy_modules() -> None:

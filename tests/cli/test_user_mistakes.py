@@ -215,6 +215,53 @@ def test_an_unclosed_quote_in_a_numeric_block_or_front_matter(deck_dir: Path) ->
     ]
 
 
+# --- keys given twice and clozes with nothing to hide: errors, all in one run ---------------------
+
+
+def test_duplicate_keys_and_empty_clozes_are_reported_together_and_nothing_is_written(
+    deck_dir: Path, tmp_path: Path
+) -> None:
+    write_deck(
+        deck_dir,
+        {
+            "a.md": """
+            ---
+            tags: [a]
+            tags: [b]
+            ---
+            ## Capital {#capital}
+            The capital of France is {{c1::}} and of Italy {{c2::::a city}}.
+
+            ## Fine cloze {#fine}
+            The capital of Spain is {{c1::Madrid::a city}}.
+
+            ## Step {#step}
+            ```numeric
+            answer: x * 2
+            given: {x: 3}
+            answer: x * 3
+            ```
+            x = {{x}}
+            """
+        },
+    )
+    result = run("build", str(deck_dir), "-o", str(tmp_path / "out"))
+    assert result.exit_code == 1
+    root = deck_dir.as_posix()
+    once = "give each key once (the second would silently replace the first)"
+    assert result.output.splitlines() == [
+        f"{root}/a.md:3: front matter: duplicate key `tags` (first at line 2): {once}",
+        f"{root}/a.md:6: empty cloze '{{{{c1::}}}}': there is nothing to hide, so Anki's back would show nothing "
+        "there; expected {{c1::text}} or {{c1::text::hint}}",
+        f"{root}/a.md:6: empty cloze '{{{{c2::::a city}}}}': there is nothing to hide, so Anki's back would show "
+        "nothing there; expected {{c2::text}} or {{c2::text::hint}}",
+        f"{root}/a.md:15: numeric block: duplicate key `answer` (first at line 13): {once}",
+        "4 errors; nothing was written.",
+    ]
+    assert "Traceback" not in result.output
+    assert not (tmp_path / "out").exists() and not (deck_dir / "ankismith.lock").exists()
+
+
 # --- a card with nothing to show on its back -----------------------------------------------------
 
 

@@ -127,6 +127,7 @@ def test_a_broken_card_shows_its_error_and_the_last_good_package_stays(
     ]
     assert apkg.read_bytes() == good
     assert any(error and "duplicate card key" in line for line, error in server.lines)  # type: ignore[attr-defined]
+    assert ("1 error; the last good .apkg stays", True) in server.lines  # type: ignore[attr-defined]
     late = Events(server.httpd.server_address[1])  # a page opened now sees the error too
     assert late.next(1)["errors"] == event["errors"]
     (deck_dir / "cards.md").write_text(CARDS)
@@ -156,3 +157,41 @@ def test_packaging_again_and_again_gives_the_bytes_of_a_fresh_build(deck_dir: Pa
             assert served == (tmp_path / "fresh" / "test-deck.apkg").read_bytes(), step
     finally:
         builder.close()
+
+
+def test_serve_run_inside_a_deck_folder_serves_it_and_its_own_output_starts_no_rebuild(
+    deck_dir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """No deck folder given, standing in one: that deck; the package, site and cache are then written
+    inside the watched folder, and must not count as saves (each would rebuild once more)."""
+    write_deck(deck_dir, {"cards.md": CARDS})
+    monkeypatch.chdir(deck_dir)
+    lines: list[tuple[str, bool]] = []
+    server = Server(
+        [],
+        Path("dist"),
+        Path("dist/preview"),
+        None,
+        Path(".ankismith-cache"),
+        port=0,
+        say=lambda *line: lines.append(line),
+    )
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    try:
+        events = Events(server.httpd.server_address[1])
+        assert events.next(1)["errors"] == []
+        assert ("dist/test-deck.apkg: 2 notes", False) in lines
+        Path("cards.md").write_text(CARDS.replace("Two.", "Two, edited."))
+        assert len(events.next(2)["changed"]) == 1
+        deadline = time.monotonic() + 20
+        while lines.count(("dist/test-deck.apkg: 2 notes", False)) < 2:  # the rebuild wrote the package
+            assert time.monotonic() < deadline, lines
+            time.sleep(0.02)
+        time.sleep(1.5)  # what it wrote (package, lock, site, cache) would have been seen by now
+        assert len(events.received) == 2, events.received
+        assert lines.count(("dist/test-deck.apkg: 2 notes", False)) == 2
+    finally:
+        server.stop()
+        thread.join(timeout=20)
+    assert not thread.is_alive()

@@ -7,6 +7,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 from conftest import without_pool, write_deck
+from test_fresh_and_fixed import pool_of
 
 from ankismith.errors import DeckErrors
 from ankismith.pipeline.run import compile_decks
@@ -230,3 +231,75 @@ def test_one_of_picks_whole_values_for_list_params(deck_dir: Path) -> None:
     drawn = [entry["params"]["layers"] for entry in numeric_notes(deck_dir)["dense"].numeric["pool"]]
     assert len(drawn) == 6 and all(layers in ([9, 4, 2], [5, 3, 1]) for layers in drawn)
     assert {tuple(layers) for layers in drawn} == {(9, 4, 2), (5, 3, 1)}
+
+
+# --- {{solution}} below `???`: the back shows it already; the HTML stays valid -------------------
+
+BLOCKS = {"address", "blockquote", "div", "dl", "fieldset", "figure", "form", "h1", "h2", "h3", "h4", "h5", "h6"}
+BLOCKS |= {"hr", "ol", "p", "pre", "section", "table", "ul"}
+
+
+def blocks_inside_paragraphs(fragment: str) -> list[str]:
+    """Block elements that start while a <p> is open: a browser would end the paragraph before
+    them (and make an empty one of the `</p>` after them), so the field would not be what it says."""
+    from html.parser import HTMLParser
+
+    found: list[str] = []
+
+    class Check(HTMLParser):
+        def __init__(self) -> None:
+            super().__init__()
+            self.open: list[str] = []
+
+        def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+            if tag in BLOCKS and "p" in self.open:
+                found.append(f"<{tag}> inside <p>")
+            if tag not in {"br", "hr", "img", "input"}:
+                self.open.append(tag)
+
+        def handle_endtag(self, tag: str) -> None:
+            if tag in self.open:
+                del self.open[len(self.open) - 1 - self.open[::-1].index(tag) :]
+
+    Check().feed(fragment)
+    return found
+
+
+def test_the_html_check_sees_a_div_in_a_paragraph() -> None:
+    assert blocks_inside_paragraphs('<p>a <div class="math">x</div></p>') == ["<div> inside <p>"]
+    assert blocks_inside_paragraphs('<p>a <span class="math">x</span></p><div>y</div>') == []
+
+
+def test_solution_below_the_split_warns_and_keeps_the_html_valid(tmp_path: Path) -> None:
+    card = (
+        "## Output size {#conv}\n```numeric\nproblem: conv_output_size\ngiven: {W: 7, F: 3, P: 2, S: 2}\n"
+        "params: {W: 5..32}\nvariants: 2\n```\nA {{W}}×{{W}} map: size?\n\n???\n\n"
+        "{{solution}}\n\nSo it is {{solution}}, see.\n"
+    )
+    deck = write_deck(tmp_path / "d", {"a.md": card})
+    compiled = compile_decks([deck])
+    message = (
+        "{{solution}} below `???` shows the worked solution twice: the back of a numeric card already shows it "
+        "after the answer, above the text below `???`; remove the placeholder"
+    )
+    assert [str(w) for w in compiled.warnings] == [f"{deck.as_posix()}/a.md:{n}: {message}" for n in (12, 14)]
+    (note,) = compiled.decks[0].notes
+    fields = dict(note.fields)
+    extra, solution = fields["Extra"], fields["Solution"]
+    assert "\\begin{aligned}" in solution and extra.startswith(solution)  # alone in its paragraph: as a block
+    assert '<p>So it is <span class="math">\\[\\begin{aligned}' in extra  # amid text: inline elements
+    assert '<span class="hint">PyTorch Conv2d' in extra
+    for name, value in fields.items():
+        assert blocks_inside_paragraphs(value) == [], name
+    instances = pool_of(fields["Question"])["instances"]  # what the card script shows on other days
+    assert len(instances) == 3
+    for instance in instances:
+        assert '<span class="math">\\[\\begin{aligned}' in instance["extra"]
+        assert blocks_inside_paragraphs(instance["extra"]) == []
+
+
+def test_solution_above_the_split_or_in_a_card_without_one_does_not_warn(tmp_path: Path) -> None:
+    card = "## Step {#step}\n```numeric\nanswer: x * 2\ngiven: {x: 3}\n```\nx = {{x}}\n\n{{solution}}\n"
+    compiled = compile_decks([write_deck(tmp_path / "d", {"a.md": card})])
+    assert compiled.warnings == ()
+    assert blocks_inside_paragraphs(dict(compiled.decks[0].notes[0].fields)["Question"]) == []
