@@ -23,10 +23,9 @@ from typing import Any
 from urllib.parse import unquote, urlsplit
 
 from ankismith.build.pipeline import Builder, DeckErrors, find_decks
-from ankismith.preview.site import Site
+from ankismith.preview.site import MATHJAX_FOLDER, Site
 from ankismith.rules import LOCK_NAME
 
-MATHJAX_ROUTE = "/_mathjax/"
 EVENTS_ROUTE = "/_events"
 IGNORED_NAMES = {LOCK_NAME}  # written by the build itself
 MAX_CARDS_IN_EVENT = 20
@@ -84,10 +83,8 @@ class Server:
         self.decks = list(decks)
         self.out_dir = out_dir
         self.say = say
-        # a local MathJax is served from its own folder (a page over http may not load file: URLs)
-        self.mathjax = _local_file(mathjax)
-        page_url = MATHJAX_ROUTE + self.mathjax.name if self.mathjax else mathjax
-        self.site = Site(site_dir, page_url)
+        # a local MathJax is copied into the site (a page over http may not load file: URLs)
+        self.site = Site(site_dir, mathjax)
         self.cache_dir = cache_dir
         self.builder: Builder | None = None  # opened by `run`, in the thread that builds
         self.hub = _Hub()
@@ -197,10 +194,9 @@ class Server:
                 if path == EVENTS_ROUTE:
                     self._events()
                     return
-                if path.startswith(MATHJAX_ROUTE) and server.mathjax is not None:
-                    self._file(server.mathjax.parent, path[len(MATHJAX_ROUTE) :], "max-age=86400")
-                    return
-                self._file(server.site.root, path.lstrip("/") or "index.html", "no-store")
+                relative = path.lstrip("/") or "index.html"
+                long_lived = relative.startswith(MATHJAX_FOLDER + "/")  # a copy that does not change
+                self._file(server.site.root, relative, "max-age=86400" if long_lived else "no-store")
 
             def _file(self, root: Path, relative: str, caching: str) -> None:
                 target = (root / relative).resolve()
@@ -244,11 +240,6 @@ class Server:
                 return  # quiet: the build's own lines are what matters
 
         return Handler
-
-
-def _local_file(url: str | None) -> Path | None:
-    """The file behind a file: URL, else None."""
-    return Path(unquote(urlsplit(url).path)) if url and url.startswith("file:") else None
 
 
 def _event(data: dict[str, Any]) -> str:

@@ -16,7 +16,7 @@ import pytest
 
 from ankismith.build.pipeline import compile_decks
 from ankismith.preview.serve import Server
-from ankismith.preview.site import write_preview
+from ankismith.preview.site import MATHJAX_FOLDER, MATHJAX_FONTS, write_preview
 
 REPO = Path(__file__).resolve().parents[2]
 BUNDLED = REPO / "decks" / "dl-midterm"
@@ -208,6 +208,32 @@ def test_a_fresh_card_steps_through_its_pool_and_grades_what_is_typed(preview_si
     verdict.wait_for()
     assert verdict.get_attribute("data-verdict") == "correct"
     assert entry.frame_locator("figure.side-a iframe").locator(".verdict").get_attribute("data-verdict") == "blank"
+
+
+def test_a_moved_preview_typesets_with_its_own_copy_of_mathjax(
+    decks: list[Path], mathjax_dir: Path, tmp_path: Path, new_context: object
+) -> None:
+    """The site carries what it loads of MathJax: moved elsewhere, with the MathJax it was made
+    from gone, its pages still typeset, and load nothing from outside the folder."""
+    installed = tmp_path / "mathjax" / "es5"
+    shutil.copytree(mathjax_dir / MATHJAX_FONTS, installed / MATHJAX_FONTS)
+    shutil.copy(mathjax_dir / "tex-chtml-full.js", installed)
+    shutil.copy(mathjax_dir.parent / "LICENSE", installed.parent)
+    write_preview([decks[1]], tmp_path / "built", (installed / "tex-chtml-full.js").as_uri())
+    shutil.rmtree(tmp_path / "mathjax")
+    moved = Path(shutil.move(tmp_path / "built", tmp_path / "elsewhere"))
+    copy = moved / MATHJAX_FOLDER
+    size = sum(file.stat().st_size for file in copy.rglob("*") if file.is_file())
+    assert size < 2_000_000 and (copy / "LICENSE").is_file()  # the script, its fonts, its licence
+    page = new_context().new_page()  # type: ignore[operator]
+    requested, failed = [], []
+    page.on("request", lambda request: requested.append(request.url))
+    page.on("requestfailed", lambda request: failed.append(request.url))
+    page.goto((moved / "decks" / "figures.html").as_uri())
+    page.frame_locator("figure.side-a iframe").locator("mjx-container").wait_for()
+    assert any(url.endswith("/tex-chtml-full.js") for url in requested)
+    assert [url for url in requested if not url.startswith(moved.as_uri() + "/")] == []
+    assert failed == []
 
 
 # --- serve ---------------------------------------------------------------------------------

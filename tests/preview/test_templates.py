@@ -69,7 +69,10 @@ def test_preview_command_writes_the_site(bundled_copy: Path, tmp_path: Path) -> 
     assert 'href="decks/dl-midterm.html"' in index and "34 cards: 8 basic, 10 choice, 16 numeric" in index
     page = (out / "decks" / "dl-midterm.html").read_text()
     assert page.count('"kind":"numeric"') == 16
-    assert (tmp_path / "mj" / "tex-chtml-full.js").as_uri() in (out / "media" / "frame.html").read_text()
+    # MathJax is copied into the site and loaded from there: the folder can be moved
+    frame = (out / "media" / "frame.html").read_text()
+    assert 'src="../assets/mathjax/tex-chtml-full.js"' in frame and "file:" not in frame
+    assert (out / "assets" / "mathjax" / "tex-chtml-full.js").read_text() == "/* MathJax */"
     cards = sorted((out / "cards").glob("*.js"))
     assert len(cards) == 34
     stamp = {path: path.stat().st_mtime_ns for path in cards}
