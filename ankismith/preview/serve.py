@@ -5,6 +5,11 @@ through the build cache (kept open, so what was compiled stays in memory), write
 changed card files, tell the pages which notes changed (server-sent events on /_events), then
 write the .apkg and the lock. A deck with errors keeps its last good .apkg; the pages show the
 errors at the top until a save fixes them.
+
+It is a development server for one user on one machine (docs/serve.md): it answers only requests
+that name it by a loopback name (a web page on another origin cannot reach it through DNS
+rebinding), forbids other origins to frame its pages or load its files, and lets go of a
+connection that sends nothing.
 """
 
 from __future__ import annotations
@@ -13,6 +18,7 @@ import gc
 import json
 import mimetypes
 import queue
+import sys
 import threading
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -29,6 +35,29 @@ from ankismith.rules import LOCK_NAME
 EVENTS_ROUTE = "/_events"
 IGNORED_NAMES = {LOCK_NAME}  # written by the build itself
 MAX_CARDS_IN_EVENT = 20
+LOOPBACK_NAMES = ("127.0.0.1", "localhost", "[::1]")
+READ_TIMEOUT = 10.0  # seconds a connection may take to send its request; then it is closed
+KEEP_ALIVE = 15.0  # seconds between comments on a quiet event stream (a page that left is noticed)
+# on every answer: no page of another origin may frame these pages (clickjacking, and messages
+# from a parent it controls), open them with a handle to their frames, or load their files (a
+# card file is a script that hands its card to whatever function the including page defines)
+SECURITY_HEADERS = (
+    ("Content-Security-Policy", "frame-ancestors 'self'"),
+    ("X-Frame-Options", "SAMEORIGIN"),
+    ("X-Content-Type-Options", "nosniff"),
+    ("Cross-Origin-Opener-Policy", "same-origin"),
+    ("Cross-Origin-Resource-Policy", "same-origin"),
+)
+# nosniff makes the type matter: the system's MIME table is not always complete
+CONTENT_TYPES = {
+    ".html": "text/html",
+    ".js": "text/javascript",
+    ".css": "text/css",
+    ".json": "application/json",
+    ".svg": "image/svg+xml",
+    ".woff": "font/woff",
+    ".woff2": "font/woff2",
+}
 
 
 @dataclass
@@ -79,6 +108,8 @@ class Server:
         host: str = "127.0.0.1",
         port: int = 8000,
         say: Callable[[str, bool], None] = lambda line, error: None,
+        read_timeout: float = READ_TIMEOUT,
+        keep_alive: float = KEEP_ALIVE,
     ) -> None:
         self.decks = list(decks)
         self.out_dir = out_dir
@@ -90,8 +121,11 @@ class Server:
         self.hub = _Hub()
         self.stop_event = threading.Event()
         self.versions: dict[str, str] = {}  # each deck page's version, as last written
-        self.httpd = ThreadingHTTPServer((host, port), self._handler())
-        self.httpd.daemon_threads = True
+        self.read_timeout = read_timeout
+        self.keep_alive = keep_alive
+        self.host = host
+        self.httpd = _HTTPServer((host, port), self._handler(), say)
+        self.allowed_hosts = allowed_hosts(host, self.httpd.server_address[1])
         self._serving = threading.Thread(target=self.httpd.serve_forever, name="ankismith-http", daemon=True)
 
     @property
@@ -142,6 +176,13 @@ class Server:
             self._rebuild_guarded()
             self._serving.start()
             self.say(f"serving {self.url} (Ctrl-C stops)", False)
+            if self.host.lower().strip("[]") not in ("127.0.0.1", "localhost", "::1"):
+                self.say(
+                    f"--host {self.host}: whoever can reach this address can read the decks. serve is a "
+                    f"development server for one user; it answers requests addressed to "
+                    f"{', '.join(LOOPBACK_NAMES)} or {self.host} only (docs/serve.md)",
+                    True,
+                )
             roots = [str(path) for path in find_decks(self.decks)] or ["."]
             for _ in watchfiles.watch(
                 *roots, watch_filter=_source_filter, debounce=30, step=10, stop_event=self.stop_event
@@ -189,8 +230,19 @@ class Server:
         server = self
 
         class Handler(BaseHTTPRequestHandler):
+            # a connection that does not send its request in time is closed (idle ones would hold a
+            # thread each, forever); the event stream only writes, so it is not cut by this
+            timeout = server.read_timeout
+
             def do_GET(self) -> None:  # http.server's name
+                if (self.headers.get("Host") or "").lower() not in server.allowed_hosts:
+                    # DNS rebinding: a page of attacker.example resolved to 127.0.0.1 still says so
+                    self.send_error(HTTPStatus.FORBIDDEN, "unknown Host: serve answers to its loopback names only")
+                    return
                 path = unquote(urlsplit(self.path).path)
+                if "\x00" in path:
+                    self.send_error(HTTPStatus.BAD_REQUEST, "a NUL in the path")
+                    return
                 if path == EVENTS_ROUTE:
                     self._events()
                     return
@@ -198,17 +250,27 @@ class Server:
                 long_lived = relative.startswith(MATHJAX_FOLDER + "/")  # a copy that does not change
                 self._file(server.site.root, relative, "max-age=86400" if long_lived else "no-store")
 
+            def end_headers(self) -> None:  # every answer, errors too, goes through here
+                for name, value in SECURITY_HEADERS:
+                    self.send_header(name, value)
+                super().end_headers()
+
             def _file(self, root: Path, relative: str, caching: str) -> None:
-                target = (root / relative).resolve()
-                if target.is_dir():
-                    target = target / "index.html"
-                if not target.is_relative_to(root.resolve()) or not target.is_file():
+                try:
+                    target = (root / relative).resolve()
+                    if target.is_dir():
+                        target = target / "index.html"
+                    found = target.is_relative_to(root.resolve()) and target.is_file()
+                    data = target.read_bytes() if found else b""
+                except (OSError, ValueError):  # a name too long, or one the system refuses
+                    found = False
+                if not found:
                     self.send_error(HTTPStatus.NOT_FOUND)
                     return
-                data = target.read_bytes()
                 self.send_response(HTTPStatus.OK)
-                kind = mimetypes.guess_type(target.name)[0] or "application/octet-stream"
-                text = kind.startswith(("text/", "application/javascript"))
+                kind = CONTENT_TYPES.get(target.suffix) or mimetypes.guess_type(target.name)[0]
+                kind = kind or "application/octet-stream"
+                text = kind.startswith(("text/", "application/javascript", "application/json"))
                 self.send_header("Content-Type", kind + ("; charset=utf-8" if text else ""))
                 self.send_header("Content-Length", str(len(data)))
                 self.send_header("Cache-Control", caching)
@@ -224,15 +286,15 @@ class Server:
                 try:
                     while not server.stop_event.is_set():
                         try:
-                            message = client.get(timeout=15)
+                            message = client.get(timeout=server.keep_alive)
                         except queue.Empty:
                             message = ": keep-alive\n\n"
                         if message is None:
                             break
                         self.wfile.write(message.encode())
                         self.wfile.flush()
-                except (BrokenPipeError, ConnectionResetError):
-                    pass
+                except (ConnectionError, TimeoutError):
+                    pass  # the page left, or stopped reading
                 finally:
                     server.hub.unsubscribe(client)
 
@@ -240,6 +302,36 @@ class Server:
                 return  # quiet: the build's own lines are what matters
 
         return Handler
+
+
+class _HTTPServer(ThreadingHTTPServer):
+    """http.server's threading server that says a failed answer in one line, not a traceback."""
+
+    daemon_threads = True
+    request_queue_size = 64  # a page opening opens many connections at once (its frames, MathJax)
+
+    def __init__(
+        self, address: tuple[str, int], handler: type[BaseHTTPRequestHandler], say: Callable[[str, bool], None]
+    ) -> None:
+        self.say = say
+        super().__init__(address, handler)
+
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        """A page that left mid-answer is no error; anything else is a bug, said once."""
+        error = sys.exc_info()[1]
+        if isinstance(error, (ConnectionError, TimeoutError)):
+            return
+        self.say(f"internal error answering a request: {type(error).__name__}: {error}; please report it", True)
+
+
+def allowed_hosts(host: str, port: int) -> frozenset[str]:
+    """The Host headers serve answers: its loopback names and the --host given, with its port.
+    A page that reached the server through a name of its own (DNS rebinding) says that name."""
+    names = {*LOOPBACK_NAMES, f"[{host}]" if ":" in host and not host.startswith("[") else host}
+    hosts = {f"{name.lower()}:{port}" for name in names}
+    if port == 80:  # a browser leaves the default port out
+        hosts |= {name.lower() for name in names}
+    return frozenset(hosts)
 
 
 def _event(data: dict[str, Any]) -> str:
