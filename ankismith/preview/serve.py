@@ -17,7 +17,9 @@ from __future__ import annotations
 import gc
 import json
 import mimetypes
+import os
 import queue
+import stat
 import sys
 import threading
 from collections.abc import Callable, Sequence
@@ -38,6 +40,7 @@ MAX_CARDS_IN_EVENT = 20
 LOOPBACK_NAMES = ("127.0.0.1", "localhost", "[::1]")
 READ_TIMEOUT = 10.0  # seconds a connection may take to send its request; then it is closed
 KEEP_ALIVE = 15.0  # seconds between comments on a quiet event stream (a page that left is noticed)
+REARM_POLL = 0.5  # seconds between looks at whether a deck folder was deleted, replaced or is back
 # on every answer: no page of another origin may frame these pages (clickjacking, and messages
 # from a parent it controls), open them with a handle to their frames, or load their files (a
 # card file is a script that hands its card to whatever function the including page defines)
@@ -169,8 +172,6 @@ class Server:
 
     def run(self) -> None:
         """Build, serve and rebuild on every save until `stop()` or Ctrl-C."""
-        import watchfiles
-
         self.builder = Builder(self.cache_dir)
         try:
             self._rebuild_guarded()
@@ -183,15 +184,55 @@ class Server:
                     f"{', '.join(LOOPBACK_NAMES)} or {self.host} only (docs/serve.md)",
                     True,
                 )
-            roots = [str(path) for path in find_decks(self.decks)] or ["."]
-            for _ in watchfiles.watch(
-                *roots, watch_filter=_source_filter, debounce=30, step=10, stop_event=self.stop_event
-            ):
-                self._rebuild_guarded()
+            self._watch()
         except KeyboardInterrupt:
             pass
         finally:
             self.close()
+
+    def _roots(self) -> list[Path]:
+        """The folders watched: the decks given, or ./decks (where decks are found, new ones too)."""
+        return list(self.decks) if self.decks else [Path("decks")]
+
+    def _watch(self) -> None:
+        """Rebuild on every save until stopped. A watch dies with its folder, so a deck folder that
+        is deleted, replaced (a checkout, a restore) or comes back is watched again, and rebuilt."""
+        import watchfiles
+
+        pending = False  # a rebuild owed since a folder changed identity
+        while not self.stop_event.is_set():
+            armed = _identities(self._roots())
+            present = [str(path) for path, identity in armed.items() if identity is not None]
+            if not present:  # nothing to watch: say what is missing, look again in a moment
+                if pending:
+                    self._rebuild_guarded()
+                while _identities(self._roots()) == armed:
+                    if self.stop_event.wait(REARM_POLL):
+                        return
+                pending = True
+                continue
+            try:
+                # the first answer comes once the watch is in place (a change, or the timeout):
+                # a rebuild owed is made then, so no save between the two is missed
+                for changes in watchfiles.watch(
+                    *present,
+                    watch_filter=_source_filter,
+                    debounce=30,
+                    step=10,
+                    stop_event=self.stop_event,
+                    rust_timeout=int(REARM_POLL * 1000),
+                    yield_on_timeout=True,
+                ):
+                    if _identities(self._roots()) != armed:
+                        pending = True
+                        break  # watch again: the old watch follows a folder that is gone
+                    if changes or pending:
+                        pending = False
+                        self._rebuild_guarded()
+                else:
+                    return  # stopped
+            except FileNotFoundError:
+                pending = True  # a folder went away as the watch began
 
     def _rebuild_guarded(self) -> None:
         """A rebuild that a bug cannot end: the server says so and goes on watching."""
@@ -332,6 +373,19 @@ def allowed_hosts(host: str, port: int) -> frozenset[str]:
     if port == 80:  # a browser leaves the default port out
         hosts |= {name.lower() for name in names}
     return frozenset(hosts)
+
+
+def _identities(paths: Sequence[Path]) -> dict[Path, tuple[int, int] | None]:
+    """Each folder's identity (device, inode), None when it is not there: a folder deleted and made
+    again is another folder, and a watch on the old one hears nothing."""
+    found: dict[Path, tuple[int, int] | None] = {}
+    for path in paths:
+        try:
+            status = os.stat(path)
+            found[path] = (status.st_dev, status.st_ino) if stat.S_ISDIR(status.st_mode) else None
+        except OSError:
+            found[path] = None
+    return found
 
 
 def _event(data: dict[str, Any]) -> str:

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import http.client
 import json
+import os
+import shutil
 import socket
 import threading
 import time
@@ -299,3 +301,31 @@ def test_idle_connections_are_let_go_and_event_streams_stay(deck_dir: Path, tmp_
         assert events.comments >= 3  # kept alive meanwhile
     finally:
         stop(server, thread)
+
+
+def card_text(server: Server, note_id: str) -> str:
+    status, _, body = ask(server.httpd.server_address[1], f"/cards/{note_id}.js")
+    assert status == 200
+    return body.decode()
+
+
+def test_a_deck_folder_deleted_and_made_again_is_watched_again(server: Server, deck_dir: Path, tmp_path: Path) -> None:
+    events = Events(server.httpd.server_address[1])
+    events.next(1)
+    shutil.rmtree(deck_dir)
+    assert events.next(2)["errors"]  # the deck is gone: the page says so
+    write_deck(deck_dir, {"cards.md": CARDS.replace("Two.", "Two, restored.")})
+    restored = events.wait(lambda event: not event["errors"] and event["changed"])
+    (changed,) = restored["changed"]
+    assert "Two, restored." in card_text(server, changed)
+    count = len(events.received)
+    (deck_dir / "cards.md").write_text(CARDS.replace("Two.", "Two, edited after."))  # the new folder is watched
+    events.wait(lambda event: changed in event["changed"], after=count)
+    assert "Two, edited after." in card_text(server, changed)
+    # replaced in one go (a checkout, a restore): another folder under the same name
+    os.rename(deck_dir, tmp_path / "old")
+    shutil.copytree(tmp_path / "old", deck_dir)
+    time.sleep(1.5)  # the watch is made again
+    count = len(events.received)
+    (deck_dir / "cards.md").write_text(CARDS.replace("Two.", "Two, in the copy."))
+    events.wait(lambda event: "Two, in the copy." in card_text(server, changed), after=count)
