@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 
 from .origin import CHROMIUM_ARGS, DEFAULT_MATHJAX, MATHJAX_VERSION, Site, make_context
+from .preview_fixtures import local_context, server  # noqa: F401 (the preview's fixtures)
 
 
 def _missing(message: str) -> None:

@@ -6,10 +6,8 @@ from __future__ import annotations
 import shutil
 import struct
 import textwrap
-import threading
 import time
 import zlib
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -17,6 +15,8 @@ import pytest
 from ankismith.build.pipeline import compile_decks
 from ankismith.preview.serve import Server
 from ankismith.preview.site import MATHJAX_FOLDER, MATHJAX_FONTS, write_preview
+
+from .preview_fixtures import CARDS
 
 REPO = Path(__file__).resolve().parents[2]
 BUNDLED = REPO / "decks" / "dl-midterm"
@@ -49,33 +49,6 @@ def decks(tmp_path_factory: pytest.TempPathFactory) -> list[Path]:
     for name, text in IMAGE_DECK.items():
         (figures / name).write_text(textwrap.dedent(text).lstrip(), encoding="utf-8")
     return [bundled, figures]
-
-
-@pytest.fixture
-def new_context(browser: object) -> Iterator[object]:
-    """Contexts for the preview: its pages come from disk or from the server on this machine; a
-    request anywhere else fails the test (the preview works without a network)."""
-    contexts, elsewhere = [], []
-
-    def route(route: object) -> None:
-        url = route.request.url  # type: ignore[attr-defined]
-        if url.startswith(("file://", "http://127.0.0.1:")):
-            route.continue_()  # type: ignore[attr-defined]
-        else:
-            elsewhere.append(url)
-            route.abort()  # type: ignore[attr-defined]
-
-    def make(**options: object) -> object:
-        options.setdefault("viewport", {"width": 1280, "height": 900})
-        context = browser.new_context(**options)  # type: ignore[attr-defined]
-        context.route("**/*", route)
-        contexts.append(context)
-        return context
-
-    yield make
-    for context in contexts:
-        context.close()
-    assert elsewhere == []
 
 
 @pytest.fixture(scope="module")
@@ -115,8 +88,8 @@ def not_blank(png: bytes) -> bool:
     return len(set(pixels)) > 40 and sum(1 for b in pixels if b) > len(pixels) // 100
 
 
-def test_index_lists_the_decks_with_their_counts(preview_site: Path, new_context: object) -> None:
-    page = new_context().new_page()  # type: ignore[operator]
+def test_index_lists_the_decks_with_their_counts(preview_site: Path, local_context: object) -> None:
+    page = local_context().new_page()  # type: ignore[operator]
     page.goto((preview_site / "index.html").as_uri())
     text = page.locator("ul.decks").inner_text()
     assert "24-788 Deep Learning::Midterm" in text and "34 cards: 8 basic, 10 choice, 16 numeric" in text
@@ -124,10 +97,10 @@ def test_index_lists_the_decks_with_their_counts(preview_site: Path, new_context
 
 
 def test_every_bundled_card_is_shown_typeset_day_and_night(
-    preview_site: Path, decks: list[Path], new_context: object
+    preview_site: Path, decks: list[Path], local_context: object
 ) -> None:
     notes = compile_decks([decks[0]]).decks[0].notes
-    page = new_context().new_page()  # type: ignore[operator]
+    page = local_context().new_page()  # type: ignore[operator]
     errors: list[str] = []
     page.on("pageerror", lambda error: errors.append(str(error)))
     page.goto((preview_site / "decks" / "dl-midterm.html").as_uri())
@@ -166,8 +139,8 @@ def test_every_bundled_card_is_shown_typeset_day_and_night(
     assert not_blank(page.screenshot())
 
 
-def test_images_load_and_the_search_box_filters(preview_site: Path, new_context: object) -> None:
-    page = new_context().new_page()  # type: ignore[operator]
+def test_images_load_and_the_search_box_filters(preview_site: Path, local_context: object) -> None:
+    page = local_context().new_page()  # type: ignore[operator]
     page.goto((preview_site / "decks" / "figures.html").as_uri())
     show_every_card(page, 1)
     back = page.frame_locator("figure.side-a iframe")
@@ -184,8 +157,10 @@ def test_images_load_and_the_search_box_filters(preview_site: Path, new_context:
     assert "of 34 cards" in page.locator("#shown").inner_text()
 
 
-def test_a_fresh_card_steps_through_its_pool_and_grades_what_is_typed(preview_site: Path, new_context: object) -> None:
-    page = new_context().new_page()  # type: ignore[operator]
+def test_a_fresh_card_steps_through_its_pool_and_grades_what_is_typed(
+    preview_site: Path, local_context: object
+) -> None:
+    page = local_context().new_page()  # type: ignore[operator]
     page.goto((preview_site / "decks" / "dl-midterm.html").as_uri())
     page.locator("#search").fill("gradient descent")
     entry = page.locator('article.entry[data-key="gd-step"]')
@@ -211,7 +186,7 @@ def test_a_fresh_card_steps_through_its_pool_and_grades_what_is_typed(preview_si
 
 
 def test_a_moved_preview_typesets_with_its_own_copy_of_mathjax(
-    decks: list[Path], mathjax_dir: Path, tmp_path: Path, new_context: object
+    decks: list[Path], mathjax_dir: Path, tmp_path: Path, local_context: object
 ) -> None:
     """The site carries what it loads of MathJax: moved elsewhere, with the MathJax it was made
     from gone, its pages still typeset, and load nothing from outside the folder."""
@@ -225,7 +200,7 @@ def test_a_moved_preview_typesets_with_its_own_copy_of_mathjax(
     copy = moved / MATHJAX_FOLDER
     size = sum(file.stat().st_size for file in copy.rglob("*") if file.is_file())
     assert size < 2_000_000 and (copy / "LICENSE").is_file()  # the script, its fonts, its licence
-    page = new_context().new_page()  # type: ignore[operator]
+    page = local_context().new_page()  # type: ignore[operator]
     requested, failed = [], []
     page.on("request", lambda request: requested.append(request.url))
     page.on("requestfailed", lambda request: failed.append(request.url))
@@ -238,34 +213,10 @@ def test_a_moved_preview_typesets_with_its_own_copy_of_mathjax(
 
 # --- serve ---------------------------------------------------------------------------------
 
-CARDS = "## First {#first}\nOne.\n\n## Second {#second}\nTwo, with $x^2$.\n"
 
-
-@pytest.fixture
-def server(tmp_path: Path, mathjax_dir: Path) -> Iterator[tuple[Server, Path]]:
-    deck = tmp_path / "deck"
-    deck.mkdir()
-    (deck / "deck.yaml").write_text('name: "Live"\nid: live\n')
-    (deck / "cards.md").write_text(CARDS)
-    server = Server(
-        [deck], tmp_path / "dist", tmp_path / "site", (mathjax_dir / "tex-chtml-full.js").as_uri(), None, port=0
-    )
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 30
-    while not server._serving.is_alive():  # the first build, then the server is up
-        assert time.monotonic() < deadline and thread.is_alive()
-        time.sleep(0.02)
-    yield server, deck
-    server.stop()
-    thread.join(timeout=30)
-    assert not thread.is_alive(), "the server did not stop"
-    assert sorted(p.name for p in (tmp_path / "dist").iterdir()) == ["live.apkg"]  # no half-written file
-
-
-def test_serve_shows_edits_errors_and_their_fix(server: tuple[Server, Path], new_context: object) -> None:
+def test_serve_shows_edits_errors_and_their_fix(server: tuple[Server, Path], local_context: object) -> None:
     served, deck = server
-    page = new_context().new_page()  # type: ignore[operator]
+    page = local_context().new_page()  # type: ignore[operator]
     page.goto(served.url + "decks/live.html")
     back = page.frame_locator('article.entry[data-key="second"] figure.side-a iframe')
     back.locator("mjx-container").wait_for()  # typeset, MathJax served by the server itself

@@ -2,9 +2,17 @@
  * The side's HTML goes into #qa, each of its <script>s is replaced by a copy so that it runs (as
  * Anki does: innerHTML alone runs no script), then MathJax typesets #qa. On Enter in a numeric
  * card's answer box (the card script calls _typeAnsPress, as Anki desktop defines it) the back
- * replaces the front in the same page: what was typed reaches the back as it does in Anki. */
+ * replaces the front in the same page: what was typed reaches the back as it does in Anki.
+ *
+ * Messages: only from the page that holds this frame, of this frame's own origin (another site
+ * must not hand it HTML to show), and only to that origin. A page read from disk (file:) has an
+ * opaque origin: its messages say "null" and none can be addressed to it but with "*"; no web page
+ * can frame or open a file: page, so there the parent check is what remains. */
 (function () {
   "use strict";
+  var local = window.location.protocol === "file:";
+  var ORIGIN = local ? "null" : window.location.origin; // what the parent's messages say
+  var TARGET = local ? "*" : window.location.origin; // where this frame's messages may go
   var params = new URLSearchParams(window.location.search);
   var noteId = params.get("n") || "";
   var ordinal = Number(params.get("o") || 0);
@@ -15,7 +23,11 @@
 
   function tell(message) {
     message.frame = frameId;
-    if (window.parent !== window) window.parent.postMessage(message, "*");
+    if (window.parent !== window) window.parent.postMessage(message, TARGET);
+  }
+
+  function fromParent(event) {
+    return window.parent !== window && event.source === window.parent && event.origin === ORIGIN;
   }
 
   function setInnerHTML(element, html) {
@@ -85,6 +97,7 @@
   }
 
   window.addEventListener("message", function (event) {
+    if (!fromParent(event)) return;
     var data = event.data || {};
     if (data.type === "side" && card) show(data.side === "a" ? "a" : "q");
     if (data.type === "refresh") {

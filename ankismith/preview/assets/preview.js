@@ -1,7 +1,12 @@
 /* ankismith preview: the deck page (cards listed by sub-deck, night mode, phone width, search, a
- * stepper through fresh numeric cards' pools) and, under `ankismith serve`, live updates. */
+ * stepper through fresh numeric cards' pools) and, under `ankismith serve`, live updates.
+ * Messages: only from this page's own card frames, of its own origin, and only to that origin (a
+ * page read from disk has an opaque origin: "null" in messages, and "*" to address its frames). */
 (function () {
   "use strict";
+  var local = window.location.protocol === "file:";
+  var ORIGIN = local ? "null" : window.location.origin; // what the frames' messages say
+  var TARGET = local ? "*" : window.location.origin; // where this page's messages may go
   var dataElement = document.getElementById("deck-data");
   var deck = dataElement ? JSON.parse(dataElement.textContent) : null;
   var state = { night: false, phone: false, query: "" };
@@ -29,6 +34,10 @@
 
   function frameId(entry, ord, side) {
     return entry.id + "-" + ord + "-" + side;
+  }
+
+  function post(frame, message) {
+    frame.iframe.contentWindow.postMessage(message, TARGET);
   }
 
   function notice(kind, lines) {
@@ -86,7 +95,7 @@
         flip.addEventListener("click", function () {
           if (!frame.iframe) return;
           var showing = flip.textContent === "Show answer";
-          frame.iframe.contentWindow.postMessage({ type: "side", side: showing ? "a" : "q" }, "*");
+          post(frame, { type: "side", side: showing ? "a" : "q" });
           flip.textContent = showing ? "Back to the front" : "Show answer";
         });
         caption.appendChild(flip);
@@ -189,7 +198,7 @@
       if (!frame.iframe || (noteIds && noteIds.indexOf(frame.entry.id) < 0)) return; // unmade frames load anew
       if (noteIds && frame.loaded) {
         var card = cards ? cards[frame.entry.id] : undefined;
-        frame.iframe.contentWindow.postMessage({ type: "refresh", version: version, card: card }, "*");
+        post(frame, { type: "refresh", version: version, card: card });
       } else {
         frame.iframe.removeAttribute("data-shown"); // until the new page says it is typeset
         frame.loaded = false;
@@ -200,6 +209,7 @@
   }
 
   window.addEventListener("message", function (event) {
+    if (event.origin !== ORIGIN) return;
     var data = event.data || {};
     var frame = frames[data.frame];
     if (!frame || !frame.iframe || event.source !== frame.iframe.contentWindow) return;
