@@ -182,7 +182,51 @@ def test_a_fresh_card_steps_through_its_pool_and_grades_what_is_typed(
     verdict = front.locator(".verdict")
     verdict.wait_for()
     assert verdict.get_attribute("data-verdict") == "correct"
-    assert entry.frame_locator("figure.side-a iframe").locator(".verdict").get_attribute("data-verdict") == "blank"
+
+
+def test_the_captions_follow_the_side_shown_and_a_typed_answer_reaches_the_back_beside_it(
+    preview_site: Path, local_context: object
+) -> None:
+    """A front flipped to its answer is captioned as a back; what is typed in a front is graded by
+    the back frame beside it (in Anki the back gets what the front took)."""
+    page = local_context().new_page()  # type: ignore[operator]
+    page.goto((preview_site / "decks" / "dl-midterm.html").as_uri())
+    page.locator("#search").fill("gradient descent")
+    entry = page.locator('article.entry[data-key="gd-step"]')
+    front_caption = entry.locator("figure.side-q .side-label")
+    back_caption = entry.locator("figure.side-a .side-label")
+    assert (front_caption.inner_text(), back_caption.inner_text()) == ("Front", "Back")
+    front = entry.frame_locator("figure.side-q iframe")
+    back = entry.frame_locator("figure.side-a iframe")
+    front.locator("input.am-input").wait_for()
+    entry.locator("figure.side-a iframe[data-shown]").wait_for()
+    assert back.locator(".verdict").get_attribute("data-verdict") == "blank"  # nothing typed yet
+    front.locator("input.am-input").fill("2.90")  # the given instance's answer is 2.9
+    typed = back.locator('.verdict[data-verdict="correct"] .am-typed')
+    typed.wait_for(timeout=10_000)
+    assert typed.inner_text() == "2.90"
+    front.locator("input.am-input").fill("3.1")
+    back.locator('.verdict[data-verdict="wrong"]').wait_for(timeout=10_000)
+    front.locator("input.am-input").press("Enter")  # the front frame turns to its back
+    front.locator(".verdict").wait_for()
+    page.wait_for_function(
+        "() => document.querySelector('article.entry[data-key=\"gd-step\"] .side-label')"
+        ".textContent === 'Back (flipped from the front)'"
+    )
+    assert entry.locator("figure.side-q button.flip").inner_text() == "Back to the front"
+    assert back_caption.inner_text() == "Back"
+    entry.locator("figure.side-q button.flip").click()  # a new front, its box empty
+    front.locator("input.am-input").wait_for()
+    assert front_caption.inner_text() == "Front"
+    back.locator('.verdict[data-verdict="blank"]').wait_for(timeout=10_000)  # the back beside it follows
+    # a card without a box: the button flips the frame, and the caption says so
+    page.locator("#search").fill("")
+    basic = page.locator('article.entry[data-kind="basic"]').first
+    basic.scroll_into_view_if_needed()
+    basic.locator("figure.side-q iframe[data-shown]").wait_for()
+    basic.locator("figure.side-q button.flip").click()
+    assert basic.locator("figure.side-q .side-label").inner_text() == "Back (flipped from the front)"
+    basic.locator('figure.side-q iframe[data-shown="a"]').wait_for()
 
 
 def test_a_moved_preview_typesets_with_its_own_copy_of_mathjax(

@@ -30,6 +30,24 @@
     return window.parent !== window && event.source === window.parent && event.origin === ORIGIN;
   }
 
+  /** A front tells its page what the card script recorded (the instance shown, what was typed:
+   * window.ankismith.state, docs/card-script.md), so that the back frame beside it can grade it. */
+  function tellTyped() {
+    var api = window.ankismith;
+    if (side === "q" && card && api && api.state) tell({ type: "typed", state: api.state });
+  }
+
+  /** A back takes the front's record and draws its verdict again. */
+  function takeTyped(state) {
+    var api = window.ankismith;
+    if (side !== "a" || !card || !api || !api.state || !state || typeof state !== "object") return;
+    Object.keys(state).forEach(function (salt) {
+      var record = state[salt];
+      if (record && typeof record === "object" && typeof record.typed === "string") api.state[salt] = record;
+    });
+    if (typeof api.renderAll === "function") api.renderAll(); // the card script checks each record
+  }
+
   function setInnerHTML(element, html) {
     element.innerHTML = html;
     var scripts = element.getElementsByTagName("script");
@@ -64,6 +82,7 @@
     setInnerHTML(qa, html);
     typeset(qa).then(function () {
       tell({ type: "shown", side: which });
+      tellTyped(); // a front drawn again has an empty box: the back beside it says so too
     });
   }
 
@@ -100,6 +119,7 @@
     if (!fromParent(event)) return;
     var data = event.data || {};
     if (data.type === "side" && card) show(data.side === "a" ? "a" : "q");
+    if (data.type === "typed") takeTyped(data.state);
     if (data.type === "refresh") {
       side = params.get("s") === "a" ? "a" : "q"; // a rebuilt card starts again on its own side
       card = null;
@@ -112,6 +132,8 @@
     // the page's own height (scrollHeight would never go below the frame's current height)
     tell({ type: "height", height: Math.ceil(document.documentElement.getBoundingClientRect().height) });
   }
+
+  document.addEventListener("input", tellTyped); // after the card script's own listener saved it
 
   document.addEventListener("DOMContentLoaded", function () {
     if (window.ResizeObserver) new ResizeObserver(reportHeight).observe(document.body);

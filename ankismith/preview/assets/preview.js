@@ -40,6 +40,13 @@
     frame.iframe.contentWindow.postMessage(message, TARGET);
   }
 
+  /** The caption says the side the frame shows: a front flipped to its answer shows a back. */
+  function labelSide(frame, shown) {
+    var text = frame.side === "a" ? "Back" : shown === "a" ? "Back (flipped from the front)" : "Front";
+    frame.label.textContent = text;
+    if (frame.button) frame.button.textContent = shown === "a" ? "Back to the front" : "Show answer";
+  }
+
   function notice(kind, lines) {
     var box = document.getElementById("notices");
     if (!box) return;
@@ -89,18 +96,20 @@
       var frame = { iframe: null, entry: entry, ord: ord, side: side, instance: instance, title: "" };
       frame.title = (side === "q" ? "Front" : "Back") + " of " + entry.key;
       frame.holder = el("div", { class: "placeholder" });
-      var caption = el("figcaption", { text: side === "q" ? "Front" : "Back" });
+      frame.label = el("span", { class: "side-label", "aria-live": "polite" });
+      var caption = el("figcaption", {}, [frame.label]);
       if (side === "q") {
-        var flip = el("button", { type: "button", class: "flip", text: "Show answer" });
+        var flip = el("button", { type: "button", class: "flip" });
         flip.addEventListener("click", function () {
           if (!frame.iframe) return;
           var showing = flip.textContent === "Show answer";
           post(frame, { type: "side", side: showing ? "a" : "q" });
-          flip.textContent = showing ? "Back to the front" : "Show answer";
+          labelSide(frame, showing ? "a" : "q");
         });
         caption.appendChild(flip);
         frame.button = flip;
       }
+      labelSide(frame, side);
       frames[id] = frame;
       sides.appendChild(el("figure", { class: "side side-" + side }, [caption, frame.holder]));
     });
@@ -204,7 +213,7 @@
         frame.loaded = false;
         frame.iframe.src = frameUrl(frame.entry, frame.ord, frame.side, frame.instance);
       }
-      if (frame.button) frame.button.textContent = "Show answer";
+      labelSide(frame, frame.side); // a frame loaded again shows its own side
     });
   }
 
@@ -217,9 +226,15 @@
     if (data.type === "shown") {
       frame.loaded = true;
       frame.iframe.setAttribute("data-shown", data.side); // what the frame shows now, typeset
+      labelSide(frame, data.side);
     }
-    if (data.type === "shown" && frame.button) {
-      frame.button.textContent = data.side === "a" ? "Back to the front" : "Show answer";
+    // what was typed in a front reaches the back beside it, as it reaches the back in Anki (a
+    // back that is still loading gets it once it is shown)
+    var front = frames[frameId(frame.entry, frame.ord, "q")];
+    var back = frames[frameId(frame.entry, frame.ord, "a")];
+    if (data.type === "typed" && frame === front) front.typed = data.state;
+    if ((data.type === "typed" && frame === front) || (data.type === "shown" && frame === back)) {
+      if (front.typed && back.iframe && back.loaded) post(back, { type: "typed", state: front.typed });
     }
     if (data.type === "mathjax-error") notice("mathjax-error", ["MathJax: " + data.message]);
   });
