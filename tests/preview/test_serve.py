@@ -68,11 +68,14 @@ class Events:
             time.sleep(0.05)
 
 
-def start(deck_dir: Path, tmp_path: Path, **options: Any) -> tuple[Server, threading.Thread]:
-    """A server on a free port, after its first build (its terminal lines in `server.lines`)."""
+def start(
+    deck_dir: Path | None, tmp_path: Path, package: str = "test-deck.apkg", **options: Any
+) -> tuple[Server, threading.Thread]:
+    """A server on a free port (of `deck_dir`, or of ./decks), after its first build has written
+    `package` (its terminal lines in `server.lines`)."""
     lines: list[tuple[str, bool]] = []
     server = Server(
-        [deck_dir],
+        [deck_dir] if deck_dir is not None else [],
         tmp_path / "dist",
         tmp_path / "site",
         None,
@@ -85,7 +88,7 @@ def start(deck_dir: Path, tmp_path: Path, **options: Any) -> tuple[Server, threa
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()
     deadline = time.monotonic() + 20
-    while not (tmp_path / "dist" / "test-deck.apkg").exists() or not server._serving.is_alive():
+    while not (tmp_path / "dist" / package).exists() or not server._serving.is_alive():
         assert time.monotonic() < deadline and thread.is_alive()
         time.sleep(0.02)
     return server, thread
@@ -329,3 +332,18 @@ def test_a_deck_folder_deleted_and_made_again_is_watched_again(server: Server, d
     count = len(events.received)
     (deck_dir / "cards.md").write_text(CARDS.replace("Two.", "Two, in the copy."))
     events.wait(lambda event: "Two, in the copy." in card_text(server, changed), after=count)
+
+
+def test_with_no_deck_given_a_deck_added_under_decks_is_served(tmp_path: Path) -> None:
+    """Without deck folders, serve works on every deck under ./decks: it watches that folder, so a
+    deck made there while it runs is built and served too."""
+    write_deck(tmp_path / "decks" / "one", {"cards.md": CARDS}, 'name: "One"\nid: one\n')
+    server, thread = start(None, tmp_path, "one.apkg")  # the tests run in tmp_path
+    try:
+        events = Events(server.httpd.server_address[1])
+        assert set(events.next(1)["versions"]) == {"one"}
+        write_deck(tmp_path / "decks" / "two", {"cards.md": CARDS}, 'name: "Two"\nid: two\n')
+        events.wait(lambda event: set(event["versions"]) == {"one", "two"} and not event["errors"])
+        assert ask(server.httpd.server_address[1], "/decks/two.html")[0] == 200
+    finally:
+        stop(server, thread)
