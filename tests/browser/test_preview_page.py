@@ -133,7 +133,9 @@ def test_every_bundled_card_is_shown_typeset_day_and_night(
     first = card_frames(page)[0]
     assert first.evaluate(background) == "rgb(255, 255, 255)"
     page.locator("#night").check()  # every frame loads again, in night mode
-    page.wait_for_function(f"() => document.querySelectorAll('iframe[data-shown]').length === {2 * len(notes)}")
+    page.wait_for_function(  # as long as the first showing may take: 68 pages each start MathJax again
+        f"() => document.querySelectorAll('iframe[data-shown]').length === {2 * len(notes)}", timeout=120_000
+    )
     colours = {frame.evaluate(background) for frame in card_frames(page)}
     assert colours == {"rgb(30, 30, 30)"}
     assert not_blank(page.screenshot())
