@@ -148,8 +148,8 @@ class Site:
         if self.mathjax is None or not self.mathjax.startswith("file:"):
             return self.mathjax
         script = Path(unquote(urlsplit(self.mathjax).path))
-        if not self.mathjax_copied:
-            copy_mathjax(script, self.root / MATHJAX_FOLDER)
+        if not self.mathjax_copied or not (self.root / MATHJAX_FOLDER / script.name).is_file():
+            copy_mathjax(script, self.root / MATHJAX_FOLDER)  # again if the site was deleted
             self.mathjax_copied = True
         return f"../{MATHJAX_FOLDER}/{quote(script.name)}"
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import shutil
 from pathlib import Path
 
 from conftest import import_apkg, notes_by_key, write_deck
@@ -84,6 +85,11 @@ def test_preview_command_writes_the_site(bundled_copy: Path, tmp_path: Path) -> 
     again = site.write(compile_decks([bundled_copy]).decks)
     assert again.changed == () and again.entries == ()
     assert all(path.stat().st_mtime_ns >= stamp[path] for path in cards)
+    again = Site(out, (tmp_path / "mj" / "tex-chtml-full.js").as_uri())
+    again.write(compile_decks([bundled_copy]).decks)
+    shutil.rmtree(out)  # a site deleted while serve runs is written again, MathJax too
+    again.write(compile_decks([bundled_copy]).decks)
+    assert (out / "assets" / "mathjax" / "tex-chtml-full.js").is_file()
 
 
 def test_preview_of_a_broken_deck_writes_nothing(deck_dir: Path, tmp_path: Path) -> None:
