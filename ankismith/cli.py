@@ -419,7 +419,12 @@ def serve(
     decks: DeckDirs = None,
     port: Annotated[int, typer.Option("--port", min=0, max=65535, help="Port (0: any free one).")] = 8000,
     host: Annotated[
-        str, typer.Option("--host", help="Address to listen on; only this machine by default.")
+        str,
+        typer.Option(
+            "--host",
+            help="Address to listen on, and the name pages may use besides the loopback ones "
+            "(only this machine by default; see docs/serve.md).",
+        ),
     ] = "127.0.0.1",
     output: Annotated[Path, typer.Option("--output", "-o", help="Folder for the .apkg files.")] = Path("dist"),
     site: Annotated[Path, typer.Option("--site", help="Folder for the preview site.")] = Path("dist/preview"),

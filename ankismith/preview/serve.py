@@ -5,6 +5,11 @@ through the build cache (kept open, so what was compiled stays in memory), write
 changed card files, tell the pages which notes changed (server-sent events on /_events), then
 write the .apkg and the lock. A deck with errors keeps its last good .apkg; the pages show the
 errors at the top until a save fixes them.
+
+It is a development server for one user on one machine (docs/serve.md): it answers only requests
+that name it by a loopback name (a web page on another origin cannot reach it through DNS
+rebinding), forbids other origins to frame its pages or load its files, and lets go of a
+connection that sends nothing.
 """
 
 from __future__ import annotations
@@ -12,7 +17,10 @@ from __future__ import annotations
 import gc
 import json
 import mimetypes
+import os
 import queue
+import stat
+import sys
 import threading
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -23,13 +31,36 @@ from typing import Any
 from urllib.parse import unquote, urlsplit
 
 from ankismith.pipeline.run import Builder, DeckErrors, find_decks
-from ankismith.preview.site import Site
+from ankismith.preview.site import MATHJAX_FOLDER, Site
 from ankismith.rules import LOCK_NAME, counted
 
-MATHJAX_ROUTE = "/_mathjax/"
 EVENTS_ROUTE = "/_events"
 IGNORED_NAMES = {LOCK_NAME}  # written by the build itself
 MAX_CARDS_IN_EVENT = 20
+LOOPBACK_NAMES = ("127.0.0.1", "localhost", "[::1]")
+READ_TIMEOUT = 10.0  # seconds a connection may take to send its request; then it is closed
+KEEP_ALIVE = 15.0  # seconds between comments on a quiet event stream (a page that left is noticed)
+REARM_POLL = 0.5  # seconds between looks at whether a deck folder was deleted, replaced or is back
+# on every answer: no page of another origin may frame these pages (clickjacking, and messages
+# from a parent it controls), open them with a handle to their frames, or load their files (a
+# card file is a script that hands its card to whatever function the including page defines)
+SECURITY_HEADERS = (
+    ("Content-Security-Policy", "frame-ancestors 'self'"),
+    ("X-Frame-Options", "SAMEORIGIN"),
+    ("X-Content-Type-Options", "nosniff"),
+    ("Cross-Origin-Opener-Policy", "same-origin"),
+    ("Cross-Origin-Resource-Policy", "same-origin"),
+)
+# nosniff makes the type matter: the system's MIME table is not always complete
+CONTENT_TYPES = {
+    ".html": "text/html",
+    ".js": "text/javascript",
+    ".css": "text/css",
+    ".json": "application/json",
+    ".svg": "image/svg+xml",
+    ".woff": "font/woff",
+    ".woff2": "font/woff2",
+}
 
 
 @dataclass
@@ -80,21 +111,24 @@ class Server:
         host: str = "127.0.0.1",
         port: int = 8000,
         say: Callable[[str, bool], None] = lambda line, error: None,
+        read_timeout: float = READ_TIMEOUT,
+        keep_alive: float = KEEP_ALIVE,
     ) -> None:
         self.decks = list(decks)
         self.out_dir = out_dir
         self.say = say
-        # a local MathJax is served from its own folder (a page over http may not load file: URLs)
-        self.mathjax = _local_file(mathjax)
-        page_url = MATHJAX_ROUTE + self.mathjax.name if self.mathjax else mathjax
-        self.site = Site(site_dir, page_url)
+        # a local MathJax is copied into the site (a page over http may not load file: URLs)
+        self.site = Site(site_dir, mathjax)
         self.cache_dir = cache_dir
         self.builder: Builder | None = None  # opened by `run`, in the thread that builds
         self.hub = _Hub()
         self.stop_event = threading.Event()
         self.versions: dict[str, str] = {}  # each deck page's version, as last written
-        self.httpd = ThreadingHTTPServer((host, port), self._handler())
-        self.httpd.daemon_threads = True
+        self.read_timeout = read_timeout
+        self.keep_alive = keep_alive
+        self.host = host
+        self.httpd = _HTTPServer((host, port), self._handler(), say)
+        self.allowed_hosts = allowed_hosts(host, self.httpd.server_address[1])
         self._serving = threading.Thread(target=self.httpd.serve_forever, name="ankismith-http", daemon=True)
 
     @property
@@ -138,28 +172,76 @@ class Server:
 
     def run(self) -> None:
         """Build, serve and rebuild on every save until `stop()` or Ctrl-C."""
-        import watchfiles
-
         self.builder = Builder(self.cache_dir)
         try:
             self._rebuild_guarded()
             self._serving.start()
             self.say(f"serving {self.url} (Ctrl-C stops)", False)
-            roots = [str(path) for path in find_decks(self.decks)] or ["."]
-            # what the server writes itself, which may lie inside a deck folder (serve run in one)
-            written = tuple(
-                path.resolve() for path in (self.out_dir, self.site.root, self.cache_dir) if path is not None
-            )
-
-            def sources(change: Any, path: str) -> bool:
-                return _source_filter(change, path) and not any(Path(path).resolve().is_relative_to(w) for w in written)
-
-            for _ in watchfiles.watch(*roots, watch_filter=sources, debounce=30, step=10, stop_event=self.stop_event):
-                self._rebuild_guarded()
+            if self.host.lower().strip("[]") not in ("127.0.0.1", "localhost", "::1"):
+                self.say(
+                    f"--host {self.host}: whoever can reach this address can read the decks. serve is a "
+                    f"development server for one user; it answers requests addressed to "
+                    f"{', '.join(LOOPBACK_NAMES)} or {self.host} only (docs/serve.md)",
+                    True,
+                )
+            self._watch()
         except KeyboardInterrupt:
             pass
         finally:
             self.close()
+
+    def _roots(self) -> list[Path]:
+        """The folders watched: the decks given, the deck folder serve stands in, or ./decks (where
+        decks are found, new ones too)."""
+        if self.decks:
+            return list(self.decks)
+        return [Path(".")] if Path("deck.yaml").is_file() else [Path("decks")]
+
+    def _watch(self) -> None:
+        """Rebuild on every save until stopped. A watch dies with its folder, so a deck folder that
+        is deleted, replaced (a checkout, a restore) or comes back is watched again, and rebuilt."""
+        import watchfiles
+
+        pending = False  # a rebuild owed since a folder changed identity
+        while not self.stop_event.is_set():
+            armed = _identities(self._roots())
+            present = [str(path) for path, identity in armed.items() if identity is not None]
+            if not present:  # nothing to watch: say what is missing, look again in a moment
+                if pending:
+                    self._rebuild_guarded()
+                while _identities(self._roots()) == armed:
+                    if self.stop_event.wait(REARM_POLL):
+                        return
+                pending = True
+                continue
+            try:
+                # the first answer comes once the watch is in place (a change, or the timeout):
+                # a rebuild owed is made then, so no save between the two is missed
+                for changes in watchfiles.watch(
+                    *present,
+                    watch_filter=self._sources,
+                    debounce=30,
+                    step=10,
+                    stop_event=self.stop_event,
+                    rust_timeout=int(REARM_POLL * 1000),
+                    yield_on_timeout=True,
+                ):
+                    if _identities(self._roots()) != armed:
+                        pending = True
+                        break  # watch again: the old watch follows a folder that is gone
+                    if changes or pending:
+                        pending = False
+                        self._rebuild_guarded()
+                else:
+                    return  # stopped
+            except FileNotFoundError:
+                pending = True  # a folder went away as the watch began
+
+    def _sources(self, change: Any, path: str) -> bool:
+        """A change to a deck's sources: not what the server writes itself, which may lie inside a
+        deck folder (serve run in one: its package, site and cache)."""
+        written = (path_.resolve() for path_ in (self.out_dir, self.site.root, self.cache_dir) if path_ is not None)
+        return _source_filter(change, path) and not any(Path(path).resolve().is_relative_to(w) for w in written)
 
     def _rebuild_guarded(self) -> None:
         """A rebuild that a bug cannot end: the server says so and goes on watching."""
@@ -198,27 +280,47 @@ class Server:
         server = self
 
         class Handler(BaseHTTPRequestHandler):
+            # a connection that does not send its request in time is closed (idle ones would hold a
+            # thread each, forever); the event stream only writes, so it is not cut by this
+            timeout = server.read_timeout
+
             def do_GET(self) -> None:  # http.server's name
+                if (self.headers.get("Host") or "").lower() not in server.allowed_hosts:
+                    # DNS rebinding: a page of attacker.example resolved to 127.0.0.1 still says so
+                    self.send_error(HTTPStatus.FORBIDDEN, "unknown Host: serve answers to its loopback names only")
+                    return
                 path = unquote(urlsplit(self.path).path)
+                if "\x00" in path:
+                    self.send_error(HTTPStatus.BAD_REQUEST, "a NUL in the path")
+                    return
                 if path == EVENTS_ROUTE:
                     self._events()
                     return
-                if path.startswith(MATHJAX_ROUTE) and server.mathjax is not None:
-                    self._file(server.mathjax.parent, path[len(MATHJAX_ROUTE) :], "max-age=86400")
-                    return
-                self._file(server.site.root, path.lstrip("/") or "index.html", "no-store")
+                relative = path.lstrip("/") or "index.html"
+                long_lived = relative.startswith(MATHJAX_FOLDER + "/")  # a copy that does not change
+                self._file(server.site.root, relative, "max-age=86400" if long_lived else "no-store")
+
+            def end_headers(self) -> None:  # every answer, errors too, goes through here
+                for name, value in SECURITY_HEADERS:
+                    self.send_header(name, value)
+                super().end_headers()
 
             def _file(self, root: Path, relative: str, caching: str) -> None:
-                target = (root / relative).resolve()
-                if target.is_dir():
-                    target = target / "index.html"
-                if not target.is_relative_to(root.resolve()) or not target.is_file():
+                try:
+                    target = (root / relative).resolve()
+                    if target.is_dir():
+                        target = target / "index.html"
+                    found = target.is_relative_to(root.resolve()) and target.is_file()
+                    data = target.read_bytes() if found else b""
+                except (OSError, ValueError):  # a name too long, or one the system refuses
+                    found = False
+                if not found:
                     self.send_error(HTTPStatus.NOT_FOUND)
                     return
-                data = target.read_bytes()
                 self.send_response(HTTPStatus.OK)
-                kind = mimetypes.guess_type(target.name)[0] or "application/octet-stream"
-                text = kind.startswith(("text/", "application/javascript"))
+                kind = CONTENT_TYPES.get(target.suffix) or mimetypes.guess_type(target.name)[0]
+                kind = kind or "application/octet-stream"
+                text = kind.startswith(("text/", "application/javascript", "application/json"))
                 self.send_header("Content-Type", kind + ("; charset=utf-8" if text else ""))
                 self.send_header("Content-Length", str(len(data)))
                 self.send_header("Cache-Control", caching)
@@ -234,15 +336,15 @@ class Server:
                 try:
                     while not server.stop_event.is_set():
                         try:
-                            message = client.get(timeout=15)
+                            message = client.get(timeout=server.keep_alive)
                         except queue.Empty:
                             message = ": keep-alive\n\n"
                         if message is None:
                             break
                         self.wfile.write(message.encode())
                         self.wfile.flush()
-                except (BrokenPipeError, ConnectionResetError):
-                    pass
+                except (ConnectionError, TimeoutError):
+                    pass  # the page left, or stopped reading
                 finally:
                     server.hub.unsubscribe(client)
 
@@ -252,9 +354,47 @@ class Server:
         return Handler
 
 
-def _local_file(url: str | None) -> Path | None:
-    """The file behind a file: URL, else None."""
-    return Path(unquote(urlsplit(url).path)) if url and url.startswith("file:") else None
+class _HTTPServer(ThreadingHTTPServer):
+    """http.server's threading server that says a failed answer in one line, not a traceback."""
+
+    daemon_threads = True
+    request_queue_size = 64  # a page opening opens many connections at once (its frames, MathJax)
+
+    def __init__(
+        self, address: tuple[str, int], handler: type[BaseHTTPRequestHandler], say: Callable[[str, bool], None]
+    ) -> None:
+        self.say = say
+        super().__init__(address, handler)
+
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        """A page that left mid-answer is no error; anything else is a bug, said once."""
+        error = sys.exc_info()[1]
+        if isinstance(error, (ConnectionError, TimeoutError)):
+            return
+        self.say(f"internal error answering a request: {type(error).__name__}: {error}; please report it", True)
+
+
+def allowed_hosts(host: str, port: int) -> frozenset[str]:
+    """The Host headers serve answers: its loopback names and the --host given, with its port.
+    A page that reached the server through a name of its own (DNS rebinding) says that name."""
+    names = {*LOOPBACK_NAMES, f"[{host}]" if ":" in host and not host.startswith("[") else host}
+    hosts = {f"{name.lower()}:{port}" for name in names}
+    if port == 80:  # a browser leaves the default port out
+        hosts |= {name.lower() for name in names}
+    return frozenset(hosts)
+
+
+def _identities(paths: Sequence[Path]) -> dict[Path, tuple[int, int] | None]:
+    """Each folder's identity (device, inode), None when it is not there: a folder deleted and made
+    again is another folder, and a watch on the old one hears nothing."""
+    found: dict[Path, tuple[int, int] | None] = {}
+    for path in paths:
+        try:
+            status = os.stat(path)
+            found[path] = (status.st_dev, status.st_ino) if stat.S_ISDIR(status.st_mode) else None
+        except OSError:
+            found[path] = None
+    return found
 
 
 def _event(data: dict[str, Any]) -> str:

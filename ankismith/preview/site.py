@@ -5,13 +5,16 @@
                                 width, search, and a stepper through a fresh numeric card's pool
     cards/<note>.js             each note's card sides, rendered from the note type's own templates
     assets/                     the stylesheet packaged in the .apkg, and the preview's own files
+    assets/mathjax/             what the pages load of a local MathJax 3 (tex-chtml-full.js, its
+                                fonts, its licence: about 1.7 MB), so that the folder can be moved
     media/                      the decks' images, under their packaged names, and frame.html: one
                                 card side the way Anki desktop's reviewer shows it (the side's
                                 HTML into #qa, its scripts run, then MathJax), from the media
                                 folder as in Anki, so that the fields' image names resolve
 
 Card files are written only when their content changed, so a rebuild of one card rewrites one
-file. The pages load without a network: MathJax comes from a local copy when one is found.
+file. The pages load without a network: MathJax comes from the site's copy of a local MathJax
+when one is found (or from the URL given with --mathjax).
 """
 
 from __future__ import annotations
@@ -27,7 +30,7 @@ from dataclasses import dataclass, field
 from functools import cache
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
-from urllib.parse import quote
+from urllib.parse import quote, unquote, urlsplit
 
 from ankismith.model.canon import sha256_hex
 from ankismith.model.cards import Kind
@@ -41,6 +44,8 @@ if TYPE_CHECKING:
     from ankismith.pipeline.run import Compiled
 
 ASSETS = ("preview.css", "preview.js", "frame.js")
+MATHJAX_FOLDER = "assets/mathjax"  # the site's copy of a local MathJax
+MATHJAX_FONTS = "output/chtml/fonts/woff-v2"  # beside tex-chtml-full.js: the fonts its output loads
 
 
 class DeckLike(Protocol):
@@ -67,12 +72,15 @@ class Site:
     """A preview folder and what was last written into it (to redo only what changed)."""
 
     root: Path
-    mathjax: str | None = None  # URL of tex-chtml-full.js as the pages load it, or None: math as TeX
+    # where tex-chtml-full.js is: a file: URL (copied into the site), another URL (the pages load
+    # it from there), or None: math as TeX
+    mathjax: str | None = None
     # what the last write wrote: each file's hash; each note's (what it was made from, listing);
     # each deck page's (listings, deck name, version)
     written: dict[str, str] = field(default_factory=dict)
     notes: dict[str, tuple[tuple[str, str], dict[str, Any]]] = field(default_factory=dict)
     pages: dict[str, tuple[list[dict[str, Any]], str, str]] = field(default_factory=dict)
+    mathjax_copied: bool = False
 
     def write(self, decks: Sequence[DeckLike]) -> Written:
         """Write the site for `decks`: what changed, for the pages that are open."""
@@ -80,7 +88,7 @@ class Site:
         self._put("assets/card.css", stylesheet())
         for name in ASSETS:
             self._put(f"assets/{name}", _asset(name))
-        self._put("media/frame.html", _frame_page(self.mathjax))
+        self._put("media/frame.html", _frame_page(self._mathjax_url()))
         for deck in decks:
             for media in deck.media:
                 target = self.root / "media" / media.name
@@ -133,6 +141,17 @@ class Site:
         self._remove_stale(set(notes_now), everything=first)
         self.notes = notes_now
         return Written(tuple(changed), versions, tuple(moved), cards)
+
+    def _mathjax_url(self) -> str | None:
+        """The address the frame page loads MathJax from: a local MathJax is copied into the site
+        (once per Site) and loaded from there, so the folder still works when moved or served."""
+        if self.mathjax is None or not self.mathjax.startswith("file:"):
+            return self.mathjax
+        script = Path(unquote(urlsplit(self.mathjax).path))
+        if not self.mathjax_copied or not (self.root / MATHJAX_FOLDER / script.name).is_file():
+            copy_mathjax(script, self.root / MATHJAX_FOLDER)  # again if the site was deleted
+            self.mathjax_copied = True
+        return f"../{MATHJAX_FOLDER}/{quote(script.name)}"
 
     def _put(self, relative: str, text: str) -> bool:
         """Write one file unless it already holds `text`; whether it was written. A page being read
@@ -288,6 +307,33 @@ def _asset(name: str) -> str:
 
 def _file_name(deck_id: str) -> str:
     return re.sub(r"[^A-Za-z0-9_.-]", "-", deck_id)
+
+
+def copy_mathjax(script: Path, folder: Path) -> int:
+    """Copy into `folder` what the pages load of the MathJax whose tex-chtml-full.js is `script`:
+    the script, the CHTML fonts beside it and the licence (Apache 2.0 asks for it); files already
+    there, of the same size and time, stay. Returns the bytes the copy holds."""
+    files = [(script, script.name)]
+    fonts = script.parent / MATHJAX_FONTS
+    if fonts.is_dir():
+        files += [(font, f"{MATHJAX_FONTS}/{font.name}") for font in sorted(fonts.iterdir()) if font.is_file()]
+    licence = next((p for p in (script.parent / "LICENSE", script.parent.parent / "LICENSE") if p.is_file()), None)
+    if licence is not None:
+        files.append((licence, "LICENSE"))
+    total = 0
+    for source, name in files:
+        status = source.stat()
+        total += status.st_size
+        target = folder / name
+        if target.is_file():
+            there = target.stat()
+            if there.st_size == status.st_size and there.st_mtime_ns == status.st_mtime_ns:
+                continue
+        target.parent.mkdir(parents=True, exist_ok=True)
+        temporary = target.with_name(f".{target.name}.tmp")
+        shutil.copy2(source, temporary)
+        os.replace(temporary, target)
+    return total
 
 
 def find_mathjax(given: str | None) -> str | None:

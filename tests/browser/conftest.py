@@ -13,6 +13,7 @@ from pathlib import Path
 import pytest
 
 from .origin import CHROMIUM_ARGS, DEFAULT_MATHJAX, MATHJAX_VERSION, Site, make_context
+from .preview_fixtures import local_context, server  # noqa: F401 (the preview's fixtures)
 
 SKIPPED = "browser tests skipped, missing:"  # every skip reason of ours starts so (the summary line counts them)
 

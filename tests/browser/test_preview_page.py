@@ -6,10 +6,8 @@ from __future__ import annotations
 import shutil
 import struct
 import textwrap
-import threading
 import time
 import zlib
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -17,7 +15,9 @@ from conftest import bundled_summary
 
 from ankismith.pipeline.run import compile_decks
 from ankismith.preview.serve import Server
-from ankismith.preview.site import write_preview
+from ankismith.preview.site import MATHJAX_FOLDER, MATHJAX_FONTS, write_preview
+
+from .preview_fixtures import CARDS
 
 REPO = Path(__file__).resolve().parents[2]
 BUNDLED = REPO / "decks" / "dl-midterm"
@@ -50,33 +50,6 @@ def decks(tmp_path_factory: pytest.TempPathFactory) -> list[Path]:
     for name, text in IMAGE_DECK.items():
         (figures / name).write_text(textwrap.dedent(text).lstrip(), encoding="utf-8")
     return [bundled, figures]
-
-
-@pytest.fixture
-def new_context(browser: object) -> Iterator[object]:
-    """Contexts for the preview: its pages come from disk or from the server on this machine; a
-    request anywhere else fails the test (the preview works without a network)."""
-    contexts, elsewhere = [], []
-
-    def route(route: object) -> None:
-        url = route.request.url  # type: ignore[attr-defined]
-        if url.startswith(("file://", "http://127.0.0.1:")):
-            route.continue_()  # type: ignore[attr-defined]
-        else:
-            elsewhere.append(url)
-            route.abort()  # type: ignore[attr-defined]
-
-    def make(**options: object) -> object:
-        options.setdefault("viewport", {"width": 1280, "height": 900})
-        context = browser.new_context(**options)  # type: ignore[attr-defined]
-        context.route("**/*", route)
-        contexts.append(context)
-        return context
-
-    yield make
-    for context in contexts:
-        context.close()
-    assert elsewhere == []
 
 
 @pytest.fixture(scope="module")
@@ -116,8 +89,8 @@ def not_blank(png: bytes) -> bool:
     return len(set(pixels)) > 40 and sum(1 for b in pixels if b) > len(pixels) // 100
 
 
-def test_index_lists_the_decks_with_their_counts(preview_site: Path, new_context: object) -> None:
-    page = new_context().new_page()  # type: ignore[operator]
+def test_index_lists_the_decks_with_their_counts(preview_site: Path, local_context: object) -> None:
+    page = local_context().new_page()  # type: ignore[operator]
     page.goto((preview_site / "index.html").as_uri())
     text = page.locator("ul.decks").inner_text()
     assert "24-788 Deep Learning::Midterm" in text and bundled_summary()[1] in text
@@ -125,10 +98,10 @@ def test_index_lists_the_decks_with_their_counts(preview_site: Path, new_context
 
 
 def test_every_bundled_card_is_shown_typeset_day_and_night(
-    preview_site: Path, decks: list[Path], new_context: object
+    preview_site: Path, decks: list[Path], local_context: object
 ) -> None:
     notes = compile_decks([decks[0]]).decks[0].notes
-    page = new_context().new_page()  # type: ignore[operator]
+    page = local_context().new_page()  # type: ignore[operator]
     errors: list[str] = []
     page.on("pageerror", lambda error: errors.append(str(error)))
     page.goto((preview_site / "decks" / "dl-midterm.html").as_uri())
@@ -161,14 +134,16 @@ def test_every_bundled_card_is_shown_typeset_day_and_night(
     first = card_frames(page)[0]
     assert first.evaluate(background) == "rgb(255, 255, 255)"
     page.locator("#night").check()  # every frame loads again, in night mode
-    page.wait_for_function(f"() => document.querySelectorAll('iframe[data-shown]').length === {2 * len(notes)}")
+    page.wait_for_function(  # as long as the first showing may take: 68 pages each start MathJax again
+        f"() => document.querySelectorAll('iframe[data-shown]').length === {2 * len(notes)}", timeout=120_000
+    )
     colours = {frame.evaluate(background) for frame in card_frames(page)}
     assert colours == {"rgb(30, 30, 30)"}
     assert not_blank(page.screenshot())
 
 
-def test_images_load_and_the_search_box_filters(preview_site: Path, new_context: object) -> None:
-    page = new_context().new_page()  # type: ignore[operator]
+def test_images_load_and_the_search_box_filters(preview_site: Path, local_context: object) -> None:
+    page = local_context().new_page()  # type: ignore[operator]
     page.goto((preview_site / "decks" / "figures.html").as_uri())
     show_every_card(page, 1)
     back = page.frame_locator("figure.side-a iframe")
@@ -185,8 +160,10 @@ def test_images_load_and_the_search_box_filters(preview_site: Path, new_context:
     assert f"of {bundled_summary()[0]} cards" in page.locator("#shown").inner_text()
 
 
-def test_a_fresh_card_steps_through_its_pool_and_grades_what_is_typed(preview_site: Path, new_context: object) -> None:
-    page = new_context().new_page()  # type: ignore[operator]
+def test_a_fresh_card_steps_through_its_pool_and_grades_what_is_typed(
+    preview_site: Path, local_context: object
+) -> None:
+    page = local_context().new_page()  # type: ignore[operator]
     page.goto((preview_site / "decks" / "dl-midterm.html").as_uri())
     page.locator("#search").fill("gradient descent")
     entry = page.locator('article.entry[data-key="gd-step"]')
@@ -208,39 +185,85 @@ def test_a_fresh_card_steps_through_its_pool_and_grades_what_is_typed(preview_si
     verdict = front.locator(".verdict")
     verdict.wait_for()
     assert verdict.get_attribute("data-verdict") == "correct"
-    assert entry.frame_locator("figure.side-a iframe").locator(".verdict").get_attribute("data-verdict") == "blank"
+
+
+def test_the_captions_follow_the_side_shown_and_a_typed_answer_reaches_the_back_beside_it(
+    preview_site: Path, local_context: object
+) -> None:
+    """A front flipped to its answer is captioned as a back; what is typed in a front is graded by
+    the back frame beside it (in Anki the back gets what the front took)."""
+    page = local_context().new_page()  # type: ignore[operator]
+    page.goto((preview_site / "decks" / "dl-midterm.html").as_uri())
+    page.locator("#search").fill("gradient descent")
+    entry = page.locator('article.entry[data-key="gd-step"]')
+    front_caption = entry.locator("figure.side-q .side-label")
+    back_caption = entry.locator("figure.side-a .side-label")
+    assert (front_caption.inner_text(), back_caption.inner_text()) == ("Front", "Back")
+    front = entry.frame_locator("figure.side-q iframe")
+    back = entry.frame_locator("figure.side-a iframe")
+    front.locator("input.am-input").wait_for()
+    entry.locator("figure.side-a iframe[data-shown]").wait_for()
+    assert back.locator(".verdict").get_attribute("data-verdict") == "blank"  # nothing typed yet
+    front.locator("input.am-input").fill("2.90")  # the given instance's answer is 2.9
+    typed = back.locator('.verdict[data-verdict="correct"] .am-typed')
+    typed.wait_for(timeout=10_000)
+    assert typed.inner_text() == "2.90"
+    front.locator("input.am-input").fill("3.1")
+    back.locator('.verdict[data-verdict="wrong"]').wait_for(timeout=10_000)
+    front.locator("input.am-input").press("Enter")  # the front frame turns to its back
+    front.locator(".verdict").wait_for()
+    page.wait_for_function(
+        "() => document.querySelector('article.entry[data-key=\"gd-step\"] .side-label')"
+        ".textContent === 'Back (flipped from the front)'"
+    )
+    assert entry.locator("figure.side-q button.flip").inner_text() == "Back to the front"
+    assert back_caption.inner_text() == "Back"
+    entry.locator("figure.side-q button.flip").click()  # a new front, its box empty
+    front.locator("input.am-input").wait_for()
+    assert front_caption.inner_text() == "Front"
+    back.locator('.verdict[data-verdict="blank"]').wait_for(timeout=10_000)  # the back beside it follows
+    # a card without a box: the button flips the frame, and the caption says so
+    page.locator("#search").fill("")
+    basic = page.locator('article.entry[data-kind="basic"]').first
+    basic.scroll_into_view_if_needed()
+    basic.locator("figure.side-q iframe[data-shown]").wait_for()
+    basic.locator("figure.side-q button.flip").click()
+    assert basic.locator("figure.side-q .side-label").inner_text() == "Back (flipped from the front)"
+    basic.locator('figure.side-q iframe[data-shown="a"]').wait_for()
+
+
+def test_a_moved_preview_typesets_with_its_own_copy_of_mathjax(
+    decks: list[Path], mathjax_dir: Path, tmp_path: Path, local_context: object
+) -> None:
+    """The site carries what it loads of MathJax: moved elsewhere, with the MathJax it was made
+    from gone, its pages still typeset, and load nothing from outside the folder."""
+    installed = tmp_path / "mathjax" / "es5"
+    shutil.copytree(mathjax_dir / MATHJAX_FONTS, installed / MATHJAX_FONTS)
+    shutil.copy(mathjax_dir / "tex-chtml-full.js", installed)
+    shutil.copy(mathjax_dir.parent / "LICENSE", installed.parent)
+    write_preview([decks[1]], tmp_path / "built", (installed / "tex-chtml-full.js").as_uri())
+    shutil.rmtree(tmp_path / "mathjax")
+    moved = Path(shutil.move(tmp_path / "built", tmp_path / "elsewhere"))
+    copy = moved / MATHJAX_FOLDER
+    size = sum(file.stat().st_size for file in copy.rglob("*") if file.is_file())
+    assert size < 2_000_000 and (copy / "LICENSE").is_file()  # the script, its fonts, its licence
+    page = local_context().new_page()  # type: ignore[operator]
+    requested, failed = [], []
+    page.on("request", lambda request: requested.append(request.url))
+    page.on("requestfailed", lambda request: failed.append(request.url))
+    page.goto((moved / "decks" / "figures.html").as_uri())
+    page.frame_locator("figure.side-a iframe").locator("mjx-container").wait_for()
+    assert any(url.endswith("/tex-chtml-full.js") for url in requested)
+    assert [url for url in requested if not url.startswith(moved.as_uri() + "/")] == []
+    assert failed == []
 
 
 # --- serve ---------------------------------------------------------------------------------
 
-CARDS = "## First {#first}\nOne.\n\n## Second {#second}\nTwo, with $x^2$.\n"
 
-
-@pytest.fixture
-def server(tmp_path: Path, mathjax_dir: Path) -> Iterator[tuple[Server, Path]]:
-    deck = tmp_path / "deck"
-    deck.mkdir()
-    (deck / "deck.yaml").write_text('name: "Live"\nid: live\n')
-    (deck / "cards.md").write_text(CARDS)
-    server = Server(
-        [deck], tmp_path / "dist", tmp_path / "site", (mathjax_dir / "tex-chtml-full.js").as_uri(), None, port=0
-    )
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 30
-    while not server._serving.is_alive():  # the first build, then the server is up
-        assert time.monotonic() < deadline and thread.is_alive()
-        time.sleep(0.02)
-    yield server, deck
-    server.stop()
-    thread.join(timeout=30)
-    assert not thread.is_alive(), "the server did not stop"
-    assert sorted(p.name for p in (tmp_path / "dist").iterdir()) == ["live.apkg"]  # no half-written file
-
-
-def test_serve_shows_edits_errors_and_their_fix(server: tuple[Server, Path], new_context: object) -> None:
+def test_serve_shows_edits_errors_and_their_fix(server: tuple[Server, Path], local_context: object) -> None:
     served, deck = server
-    page = new_context().new_page()  # type: ignore[operator]
+    page = local_context().new_page()  # type: ignore[operator]
     page.goto(served.url + "decks/live.html")
     back = page.frame_locator('article.entry[data-key="second"] figure.side-a iframe')
     back.locator("mjx-container").wait_for()  # typeset, MathJax served by the server itself

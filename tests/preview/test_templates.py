@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import shutil
 from pathlib import Path
 
 from conftest import bundled_summary, import_apkg, notes_by_key, write_deck
@@ -71,7 +72,10 @@ def test_preview_command_writes_the_site(bundled_copy: Path, tmp_path: Path) -> 
     page = (out / "decks" / "dl-midterm.html").read_text()
     numeric = [n for n in compile_decks([bundled_copy]).decks[0].notes if str(n.kind) == "numeric"]
     assert page.count('"kind":"numeric"') == len(numeric)
-    assert (tmp_path / "mj" / "tex-chtml-full.js").as_uri() in (out / "media" / "frame.html").read_text()
+    # MathJax is copied into the site and loaded from there: the folder can be moved
+    frame = (out / "media" / "frame.html").read_text()
+    assert 'src="../assets/mathjax/tex-chtml-full.js"' in frame and "file:" not in frame
+    assert (out / "assets" / "mathjax" / "tex-chtml-full.js").read_text() == "/* MathJax */"
     cards = sorted((out / "cards").glob("*.js"))
     assert len(cards) == count
     stamp = {path: path.stat().st_mtime_ns for path in cards}
@@ -83,6 +87,11 @@ def test_preview_command_writes_the_site(bundled_copy: Path, tmp_path: Path) -> 
     again = site.write(compile_decks([bundled_copy]).decks)
     assert again.changed == () and again.entries == ()
     assert all(path.stat().st_mtime_ns >= stamp[path] for path in cards)
+    again = Site(out, (tmp_path / "mj" / "tex-chtml-full.js").as_uri())
+    again.write(compile_decks([bundled_copy]).decks)
+    shutil.rmtree(out)  # a site deleted while serve runs is written again, MathJax too
+    again.write(compile_decks([bundled_copy]).decks)
+    assert (out / "assets" / "mathjax" / "tex-chtml-full.js").is_file()
 
 
 def test_preview_of_a_broken_deck_writes_nothing(deck_dir: Path, tmp_path: Path) -> None:

@@ -2,9 +2,17 @@
  * The side's HTML goes into #qa, each of its <script>s is replaced by a copy so that it runs (as
  * Anki does: innerHTML alone runs no script), then MathJax typesets #qa. On Enter in a numeric
  * card's answer box (the card script calls _typeAnsPress, as Anki desktop defines it) the back
- * replaces the front in the same page: what was typed reaches the back as it does in Anki. */
+ * replaces the front in the same page: what was typed reaches the back as it does in Anki.
+ *
+ * Messages: only from the page that holds this frame, of this frame's own origin (another site
+ * must not hand it HTML to show), and only to that origin. A page read from disk (file:) has an
+ * opaque origin: its messages say "null" and none can be addressed to it but with "*"; no web page
+ * can frame or open a file: page, so there the parent check is what remains. */
 (function () {
   "use strict";
+  var local = window.location.protocol === "file:";
+  var ORIGIN = local ? "null" : window.location.origin; // what the parent's messages say
+  var TARGET = local ? "*" : window.location.origin; // where this frame's messages may go
   var params = new URLSearchParams(window.location.search);
   var noteId = params.get("n") || "";
   var ordinal = Number(params.get("o") || 0);
@@ -15,7 +23,29 @@
 
   function tell(message) {
     message.frame = frameId;
-    if (window.parent !== window) window.parent.postMessage(message, "*");
+    if (window.parent !== window) window.parent.postMessage(message, TARGET);
+  }
+
+  function fromParent(event) {
+    return window.parent !== window && event.source === window.parent && event.origin === ORIGIN;
+  }
+
+  /** A front tells its page what the card script recorded (the instance shown, what was typed:
+   * window.ankismith.state, docs/card-script.md), so that the back frame beside it can grade it. */
+  function tellTyped() {
+    var api = window.ankismith;
+    if (side === "q" && card && api && api.state) tell({ type: "typed", state: api.state });
+  }
+
+  /** A back takes the front's record and draws its verdict again. */
+  function takeTyped(state) {
+    var api = window.ankismith;
+    if (side !== "a" || !card || !api || !api.state || !state || typeof state !== "object") return;
+    Object.keys(state).forEach(function (salt) {
+      var record = state[salt];
+      if (record && typeof record === "object" && typeof record.typed === "string") api.state[salt] = record;
+    });
+    if (typeof api.renderAll === "function") api.renderAll(); // the card script checks each record
   }
 
   function setInnerHTML(element, html) {
@@ -52,6 +82,7 @@
     setInnerHTML(qa, html);
     typeset(qa).then(function () {
       tell({ type: "shown", side: which });
+      tellTyped(); // a front drawn again has an empty box: the back beside it says so too
     });
   }
 
@@ -85,8 +116,10 @@
   }
 
   window.addEventListener("message", function (event) {
+    if (!fromParent(event)) return;
     var data = event.data || {};
     if (data.type === "side" && card) show(data.side === "a" ? "a" : "q");
+    if (data.type === "typed") takeTyped(data.state);
     if (data.type === "refresh") {
       side = params.get("s") === "a" ? "a" : "q"; // a rebuilt card starts again on its own side
       card = null;
@@ -99,6 +132,8 @@
     // the page's own height (scrollHeight would never go below the frame's current height)
     tell({ type: "height", height: Math.ceil(document.documentElement.getBoundingClientRect().height) });
   }
+
+  document.addEventListener("input", tellTyped); // after the card script's own listener saved it
 
   document.addEventListener("DOMContentLoaded", function () {
     if (window.ResizeObserver) new ResizeObserver(reportHeight).observe(document.body);

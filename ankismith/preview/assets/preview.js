@@ -1,7 +1,12 @@
 /* ankismith preview: the deck page (cards listed by sub-deck, night mode, phone width, search, a
- * stepper through fresh numeric cards' pools) and, under `ankismith serve`, live updates. */
+ * stepper through fresh numeric cards' pools) and, under `ankismith serve`, live updates.
+ * Messages: only from this page's own card frames, of its own origin, and only to that origin (a
+ * page read from disk has an opaque origin: "null" in messages, and "*" to address its frames). */
 (function () {
   "use strict";
+  var local = window.location.protocol === "file:";
+  var ORIGIN = local ? "null" : window.location.origin; // what the frames' messages say
+  var TARGET = local ? "*" : window.location.origin; // where this page's messages may go
   var dataElement = document.getElementById("deck-data");
   var deck = dataElement ? JSON.parse(dataElement.textContent) : null;
   var state = { night: false, phone: false, query: "" };
@@ -29,6 +34,17 @@
 
   function frameId(entry, ord, side) {
     return entry.id + "-" + ord + "-" + side;
+  }
+
+  function post(frame, message) {
+    frame.iframe.contentWindow.postMessage(message, TARGET);
+  }
+
+  /** The caption says the side the frame shows: a front flipped to its answer shows a back. */
+  function labelSide(frame, shown) {
+    var text = frame.side === "a" ? "Back" : shown === "a" ? "Back (flipped from the front)" : "Front";
+    frame.label.textContent = text;
+    if (frame.button) frame.button.textContent = shown === "a" ? "Back to the front" : "Show answer";
   }
 
   function notice(kind, lines) {
@@ -80,18 +96,20 @@
       var frame = { iframe: null, entry: entry, ord: ord, side: side, instance: instance, title: "" };
       frame.title = (side === "q" ? "Front" : "Back") + " of " + entry.key;
       frame.holder = el("div", { class: "placeholder" });
-      var caption = el("figcaption", { text: side === "q" ? "Front" : "Back" });
+      frame.label = el("span", { class: "side-label", "aria-live": "polite" });
+      var caption = el("figcaption", {}, [frame.label]);
       if (side === "q") {
-        var flip = el("button", { type: "button", class: "flip", text: "Show answer" });
+        var flip = el("button", { type: "button", class: "flip" });
         flip.addEventListener("click", function () {
           if (!frame.iframe) return;
           var showing = flip.textContent === "Show answer";
-          frame.iframe.contentWindow.postMessage({ type: "side", side: showing ? "a" : "q" }, "*");
-          flip.textContent = showing ? "Back to the front" : "Show answer";
+          post(frame, { type: "side", side: showing ? "a" : "q" });
+          labelSide(frame, showing ? "a" : "q");
         });
         caption.appendChild(flip);
         frame.button = flip;
       }
+      labelSide(frame, side);
       frames[id] = frame;
       sides.appendChild(el("figure", { class: "side side-" + side }, [caption, frame.holder]));
     });
@@ -189,17 +207,18 @@
       if (!frame.iframe || (noteIds && noteIds.indexOf(frame.entry.id) < 0)) return; // unmade frames load anew
       if (noteIds && frame.loaded) {
         var card = cards ? cards[frame.entry.id] : undefined;
-        frame.iframe.contentWindow.postMessage({ type: "refresh", version: version, card: card }, "*");
+        post(frame, { type: "refresh", version: version, card: card });
       } else {
         frame.iframe.removeAttribute("data-shown"); // until the new page says it is typeset
         frame.loaded = false;
         frame.iframe.src = frameUrl(frame.entry, frame.ord, frame.side, frame.instance);
       }
-      if (frame.button) frame.button.textContent = "Show answer";
+      labelSide(frame, frame.side); // a frame loaded again shows its own side
     });
   }
 
   window.addEventListener("message", function (event) {
+    if (event.origin !== ORIGIN) return;
     var data = event.data || {};
     var frame = frames[data.frame];
     if (!frame || !frame.iframe || event.source !== frame.iframe.contentWindow) return;
@@ -207,9 +226,15 @@
     if (data.type === "shown") {
       frame.loaded = true;
       frame.iframe.setAttribute("data-shown", data.side); // what the frame shows now, typeset
+      labelSide(frame, data.side);
     }
-    if (data.type === "shown" && frame.button) {
-      frame.button.textContent = data.side === "a" ? "Back to the front" : "Show answer";
+    // what was typed in a front reaches the back beside it, as it reaches the back in Anki (a
+    // back that is still loading gets it once it is shown)
+    var front = frames[frameId(frame.entry, frame.ord, "q")];
+    var back = frames[frameId(frame.entry, frame.ord, "a")];
+    if (data.type === "typed" && frame === front) front.typed = data.state;
+    if ((data.type === "typed" && frame === front) || (data.type === "shown" && frame === back)) {
+      if (front.typed && back.iframe && back.loaded) post(back, { type: "typed", state: front.typed });
     }
     if (data.type === "mathjax-error") notice("mathjax-error", ["MathJax: " + data.message]);
   });
