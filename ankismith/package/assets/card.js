@@ -47,36 +47,61 @@
     return m ? Math.min(parseInt(m[1], 10), size - 1) : null;
   }
 
-  // ---- reading typed answers ----------------------------------------------------------------
+  // ---- reading and grading typed answers (twin: ankismith/render/grading.py) --------------
 
+  var DEFAULT_TOLERANCE = 0.001;
+  var MULTIPLIERS = { k: 3, K: 3, M: 6, G: 9 }; // a count typed as 1.05M, 61.706k
+  var MAX_EXPONENT = 9999;
+
+  /** One kind of minus, of space and of line break; no leading "≈" copied from the card. */
   function clean(text) {
     return String(text)
-      .replace(/[\u2212\u2012\u2013\u2014\ufe63\uff0d]/g, "-") // minus signs and dashes
-      .replace(/[\u00a0\u2009\u202f]/g, " ") // no-break and thin spaces
-      .replace(/^\s*[\u2248~=]\s*/, "") // a leading "≈" copied from the card
+      .replace(/\r\n?|[\u2028\u2029\u0085]/g, "\n")
+      .replace(/[\t\v\f\u001c-\u001f\u00a0\u1680\u2000-\u200a\u202f\u205f\u3000\ufeff]/g, " ")
+      .replace(/[\u2212\u2012\u2013\u2014\ufe63\uff0d]/g, "-")
+      .replace(/^\s*[\u2248~=]\s*/, "")
       .trim();
   }
 
   var PLAIN = /^[+-]?(?:\d+\.?\d*|\.\d+)(?:e[+-]?\d+)?$/i;
   var GROUPED = /^[+-]?\d{1,3}(?:,\d{3})+(?:\.\d*)?$|^[+-]?\d{1,3}(?: \d{3})+(?:\.\d*)?$/;
+  var SUFFIXED = /^(.+?)\s*([kKMG])$/;
   var TIMES_TEN = /^(.+?)\s*[x\u00d7*\u00b7]\s*10\s*\^\s*\(?\s*([+-]?\d+)\s*\)?$/i;
+
+  function isNum(x) {
+    return typeof x === "number" && isFinite(x);
+  }
+
+  function isObject(x) {
+    return !!x && typeof x === "object";
+  }
 
   function finite(x) {
     return isFinite(x) ? x : null;
   }
 
-  function parseSimple(text) {
+  /** A plain decimal times 10^extra, read in one go (61.706 with k is exactly 61706). */
+  function scaled(plain, extra) {
+    var m = /^([^eE]+)(?:[eE]([+-]?\d+))?$/.exec(plain);
+    if (!m) return null;
+    var exponent = (m[2] ? Number(m[2]) : 0) + (extra || 0);
+    return Math.abs(exponent) > MAX_EXPONENT ? null : finite(Number(m[1] + "e" + exponent));
+  }
+
+  function parseSimple(text, extra) {
     var s = text.trim();
-    if (PLAIN.test(s)) return finite(Number(s));
-    if (GROUPED.test(s)) return finite(Number(s.replace(/[, ]/g, "")));
+    if (PLAIN.test(s)) return scaled(s, extra);
+    if (GROUPED.test(s)) return scaled(s.replace(/[, ]/g, ""), extra);
     return null;
   }
 
-  /** A number as people type it: 2.90, -6.5, −6.5, 61,706, 1e-3, 3/4, 1.2×10^-3; else null. */
+  /** A number as people type it: 2.90, −6.5, 61,706, 1e-3, 3/4, 1.2×10^-3, 61.706k, 1.05M; else null. */
   function parseNumber(text) {
     var s = clean(text);
-    var m = TIMES_TEN.exec(s);
-    if (m) return PLAIN.test(m[1].trim()) ? finite(Number(m[1].trim() + "e" + m[2])) : null;
+    var m = SUFFIXED.exec(s);
+    if (m) return parseSimple(m[1], MULTIPLIERS[m[2]]);
+    m = TIMES_TEN.exec(s);
+    if (m) return PLAIN.test(m[1].trim()) ? scaled(m[1].trim(), Number(m[2])) : null;
     var parts = s.split("/");
     if (parts.length === 2) {
       var num = parseSimple(parts[0]);
@@ -84,6 +109,13 @@
       return num === null || den === null || den === 0 ? null : finite(num / den);
     }
     return parts.length === 1 ? parseSimple(s) : null;
+  }
+
+  /** The typed text without the part's unit at its end (as the card writes it, case and all). */
+  function withoutUnit(text, unit) {
+    var s = clean(text);
+    var u = typeof unit === "string" ? clean(unit) : "";
+    return u && s.length > u.length && s.slice(-u.length) === u ? s.slice(0, -u.length).trim() : s;
   }
 
   /** One row of `cols` entries, split at spaces, or at commas where that gives the right count. */
@@ -104,7 +136,7 @@
   function parseMatrix(text, rows, cols) {
     var s = clean(text);
     if (s.indexOf("[") >= 0) s = s.replace(/\]\s*[,;]?\s*\[/g, ";").replace(/[[\]]/g, " ");
-    var lines = s.split(/\s*(?:;|\r?\n)\s*/).filter(function (x) {
+    var lines = s.split(/\s*(?:;|\n)\s*/).filter(function (x) {
       return x.trim() !== "";
     });
     if (lines.length !== rows) return null;
@@ -117,75 +149,102 @@
     return out;
   }
 
-  function asRows(value) {
-    return Array.isArray(value[0]) ? value : [value]; // a flat list is one row
+  function asRows(list) {
+    return Array.isArray(list[0]) ? list : [list]; // a flat list is one row
   }
 
-  /** The typed answer in the shape of the instance's value (number or rows); null if unreadable. */
-  function parseAnswer(text, instance) {
-    var value = instance.value;
+  /** A value as rows of numbers (a number: one row of one); null when malformed. */
+  function rowsOf(value) {
+    if (isNum(value)) return [[value]];
+    if (!Array.isArray(value) || !value.length) return null;
+    if (value.every(isNum)) return [value];
+    var ok = value.every(function (row) {
+      return Array.isArray(row) && row.length && row.length === value[0].length && row.every(isNum);
+    });
+    return ok ? value : null;
+  }
+
+  /** The typed answer in the shape of the part's value (number, flat list or rows); null if unreadable. */
+  function parseAnswer(text, part) {
+    var value = part.value;
+    var rows = rowsOf(value);
+    if (!rows) return null;
+    var s = withoutUnit(text, part.unit);
     if (Array.isArray(value)) {
-      var rows = asRows(value);
-      var got = parseMatrix(text, rows.length, rows[0].length);
+      var got = parseMatrix(s, rows.length, rows[0].length);
       return got && !Array.isArray(value[0]) ? got[0] : got;
     }
-    if (instance.square) {
-      var m = /^(.+?)\s*[x\u00d7*]\s*(.+)$/i.exec(clean(text));
-      if (!m) return parseNumber(text);
+    if (part.square === true) {
+      var m = /^(.+?)\s*[x\u00d7*]\s*(.+)$/i.exec(s);
+      if (!m) return parseNumber(s);
       var a = parseNumber(m[1]);
       var b = parseNumber(m[2]);
       return a !== null && a === b ? a : null;
     }
-    return parseNumber(text);
-  }
-
-  function decimals(shown) {
-    var m = /\.(\d+)$/.exec(shown);
-    return m ? m[1].length : 0;
+    return parseNumber(s);
   }
 
   /** One entry: exact; or, when `shown` is a rounding of `value`, rounds to it; or within tolerance. */
-  function entryIsRight(got, value, shown, integer, tolerance, scale) {
+  function entryIsRight(got, value, shown, exact, tolerance, scale) {
     if (got === value) return true;
-    if (integer) return false;
+    if (exact) return false;
     var text = typeof shown === "string" ? clean(shown) : "";
-    var s = /^[+-]?\d+(?:\.\d+)?$/.test(text) ? Number(text) : NaN;
-    if (!isNaN(s) && s !== value) {
-      var half = 0.5 * Math.pow(10, -decimals(text));
-      if (Math.abs(got - s) <= half * (1 + 1e-9)) return true;
+    if (/^[+-]?\d+(?:\.\d+)?$/.test(text) && Number(text) !== value) {
+      var m = /\.(\d+)$/.exec(text);
+      var half = 0.5 * Number("1e-" + (m ? m[1].length : 0));
+      if (Math.abs(got - Number(text)) <= half * (1 + 1e-9)) return true;
     }
     var ref = value !== 0 ? Math.abs(value) : scale; // an answer of 0: absolute, at the answer's scale
     return Math.abs(got - value) <= tolerance * ref * (1 + 1e-9);
   }
 
-  /** "correct", "wrong" or "blank" for what was typed (null: nothing reached this side). */
-  function grade(typed, instance, tolerance) {
-    if (typed === null || typed === undefined || clean(typed) === "") return "blank";
-    var tol = typeof tolerance === "number" && tolerance >= 0 ? tolerance : 0.001;
-    var got = parseAnswer(typed, instance);
-    if (got === null) return "wrong";
-    var integer = !!instance.integer;
-    if (!Array.isArray(instance.value)) {
-      var scalar = instance.value;
-      return entryIsRight(got, scalar, instance.shown, integer, tol, 1) ? "correct" : "wrong";
-    }
-    var want = asRows(instance.value);
-    var shown = Array.isArray(instance.shown) ? asRows(instance.shown) : [];
-    var rows = Array.isArray(instance.value[0]) ? got : [got];
-    var scale = 0;
+  /** Whether a value (parsed, or a mistake's) is right for the part. */
+  function valueIsRight(got, part, tolerance, exactInts) {
+    var want = rowsOf(part.value);
+    var have = rowsOf(got);
+    if (!want || !have || have.length !== want.length || have[0].length !== want[0].length) return false;
+    var shown = !Array.isArray(part.value) ? [[part.shown]] : Array.isArray(part.shown) ? asRows(part.shown) : [];
+    var scale = 0; // the largest entry: an answer of 0 is measured against it
     want.forEach(function (row) {
       row.forEach(function (x) {
         scale = Math.max(scale, Math.abs(x));
       });
     });
-    scale = scale || 1;
+    var tol = isNum(tolerance) && tolerance >= 0 ? tolerance : DEFAULT_TOLERANCE;
+    var exact = part.integer === true && exactInts !== false;
     for (var i = 0; i < want.length; i++) {
       for (var j = 0; j < want[i].length; j++) {
-        var shownEntry = shown[i] ? shown[i][j] : undefined;
-        if (!entryIsRight(rows[i][j], want[i][j], shownEntry, integer, tol, scale)) return "wrong";
+        var entry = Array.isArray(shown[i]) ? shown[i][j] : undefined;
+        if (!entryIsRight(have[i][j], want[i][j], entry, exact, tol, scale || 1)) return false;
       }
     }
-    return "correct";
+    return true;
+  }
+
+  /** "correct", "wrong" or "blank" for what was typed into a part's box (null: nothing reached the back). */
+  function grade(typed, part, tolerance, exactInts) {
+    if (typed === null || typed === undefined || clean(typed) === "") return "blank";
+    var got = parseAnswer(typed, part);
+    return got !== null && valueIsRight(got, part, tolerance, exactInts) ? "correct" : "wrong";
+  }
+
+  /** A mistake graded as if it were the answer: its value and shown text, the part's shape and unit. */
+  function mistakePart(mistake, part) {
+    var rows = rowsOf(mistake.value);
+    var whole = function (row) {
+      return row.every(Number.isInteger);
+    };
+    var integer = typeof mistake.integer === "boolean" ? mistake.integer : !!rows && rows.every(whole);
+    return { value: mistake.value, shown: mistake.shown, integer: integer, square: part.square, unit: part.unit };
+  }
+
+  /** The part's mistakes that a wrong answer matches, by the rules that grade answers. */
+  function matchingMistakes(typed, part, tolerance, exactInts) {
+    if (grade(typed, part, tolerance, exactInts) !== "wrong" || !Array.isArray(part.mistakes)) return [];
+    return part.mistakes.filter(function (m) {
+      var named = isObject(m) && typeof m.label === "string";
+      return named && grade(typed, mistakePart(m, part), tolerance, exactInts) === "correct";
+    });
   }
 
   // ---- the front's record: which instance it showed and what was typed -----------------------
@@ -444,6 +503,7 @@
     return node && node.nodeType === 1 ? node : null;
   }
 
+  api.RAW_MATH = RAW_MATH;
   api.hash32 = hash32;
   api.dayNumber = dayNumber;
   api.chooseIndex = chooseIndex;
@@ -451,6 +511,7 @@
   api.parseNumber = parseNumber;
   api.parseAnswer = parseAnswer;
   api.grade = grade;
+  api.matchingMistakes = matchingMistakes;
   api.render = render;
   api.renderAll = renderAll;
 
