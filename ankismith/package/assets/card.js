@@ -258,6 +258,17 @@
     }
   }
 
+  /** What a record says was typed, one string per part (an older record's string: one part). */
+  function typedList(typed) {
+    if (typeof typed === "string") return [typed];
+    var ok =
+      Array.isArray(typed) &&
+      typed.every(function (t) {
+        return typeof t === "string";
+      });
+    return ok ? typed : null;
+  }
+
   function usable(record, size, now) {
     return (
       !!record &&
@@ -267,7 +278,7 @@
       record.index % 1 === 0 &&
       record.index >= 0 &&
       record.index < size &&
-      typeof record.typed === "string" &&
+      typedList(record.typed) !== null &&
       typeof record.time === "number" &&
       now - record.time <= RECENT_MS &&
       record.time - now <= SKEW_MS
@@ -292,16 +303,30 @@
 
   // ---- the page ----------------------------------------------------------------------------
 
+  /** The pool in format 2's shape (format 1: one part per instance, no mistakes); else null. */
+  function normalPool(pool) {
+    if (!pool || (pool.v !== 1 && pool.v !== 2) || !Array.isArray(pool.instances)) return null; // a future format
+    pool.exactInts = pool.v === 1 || pool.exact_ints !== false;
+    var count = 0;
+    var ok = pool.instances.every(function (i) {
+      if (!i || typeof i !== "object") return false;
+      var v1 = { name: "", label: "", value: i.value, shown: i.shown, integer: i.integer, square: i.square };
+      if (pool.v === 1) i.parts = [v1];
+      count = count || (Array.isArray(i.parts) && i.parts.length);
+      return Array.isArray(i.parts) && i.parts.length === count && i.parts.every(isObject);
+    });
+    return ok && count ? pool : null;
+  }
+
   function readPool(element) {
     if (element.amPool !== undefined) return element.amPool;
     var pool = null;
     try {
-      pool = JSON.parse(element.textContent);
+      pool = normalPool(JSON.parse(element.textContent));
     } catch (e) {
       pool = null;
     }
-    if (!pool || !Array.isArray(pool.instances) || !pool.instances.length) pool = null;
-    else if (typeof pool.salt !== "string") pool.salt = "h" + hash32(element.textContent);
+    if (pool && typeof pool.salt !== "string") pool.salt = "h" + hash32(element.textContent);
     element.amPool = pool;
     return pool;
   }
@@ -310,8 +335,8 @@
     return root.querySelector('[data-am="' + name + '"]');
   }
 
-  /** Replace a slot's HTML, first telling MathJax to forget the math it typeset there. */
-  function fill(element, html) {
+  /** Tell MathJax to forget the math it typeset in an element whose content is about to go. */
+  function forget(element) {
     var mj = window.MathJax;
     if (mj && typeof mj.typesetClear === "function" && element.querySelector("mjx-container")) {
       try {
@@ -320,6 +345,10 @@
         // an older MathJax without per-element clearing: nothing to forget
       }
     }
+  }
+
+  function fill(element, html) {
+    forget(element);
     element.innerHTML = html;
   }
 
@@ -384,44 +413,65 @@
     input.blur(); // no hook: at least close the on-screen keyboard
   }
 
+  function text(value) {
+    return typeof value === "string" ? value : "";
+  }
+
+  /** A part's caption on a card of several: "(a) dW1". */
+  function title(part, i) {
+    return (text(part.label) + " " + text(part.name)).trim() || "(" + (i + 1) + ")";
+  }
+
   function buildBox(root, pool, instance, index, now) {
     var box = slot(root, "box");
-    if (!box) return;
-    var input = box.querySelector("input.am-input");
-    if (input && input.getAttribute("data-am-index") === String(index)) return; // a second run
-    if (!input) {
-      input = document.createElement("input");
+    if (!box || box.getAttribute("data-am-index") === String(index)) return; // a second run
+    var parts = instance.parts;
+    var inputs = [];
+    box.textContent = "";
+    box.setAttribute("data-am-index", String(index));
+    var record = function (time) {
+      var typed = inputs.map(function (input) {
+        return input.value.slice(0, MAX_TYPED);
+      });
+      save(pool.salt, { index: index, n: pool.instances.length, typed: typed, time: time });
+    };
+    parts.forEach(function (part, i) {
+      var input = make("input", "am-input tappable"); // AnkiMobile passes taps only to .tappable elements
       input.type = "text";
-      input.className = "am-input tappable"; // AnkiMobile passes taps only to such elements
-      input.setAttribute("autocomplete", "off");
-      input.setAttribute("autocorrect", "off");
-      input.setAttribute("autocapitalize", "off");
-      input.setAttribute("spellcheck", "false");
-      input.setAttribute("enterkeyhint", "done");
-      input.setAttribute("aria-label", "Your answer");
+      ["autocomplete", "autocorrect", "autocapitalize", "spellcheck"].forEach(function (name) {
+        input.setAttribute(name, name === "spellcheck" ? "false" : "off");
+      });
+      input.setAttribute("enterkeyhint", i + 1 < parts.length ? "next" : "done");
+      input.setAttribute("data-part", text(part.name));
+      input.placeholder = Array.isArray(part.value) ? "rows separated by ;  e.g. 1 2; 3 4" : "your answer";
       input.addEventListener("input", function () {
-        save(pool.salt, {
-          index: Number(input.getAttribute("data-am-index")),
-          n: pool.instances.length,
-          typed: input.value.slice(0, MAX_TYPED),
-          time: Date.now(),
-        });
+        record(Date.now());
       });
       input.addEventListener("keydown", function (event) {
         var enter = event.key === "Enter" || event.keyCode === 13;
         if (!enter || event.isComposing || event.keyCode === 229) return;
         event.preventDefault();
-        flip(event, input);
+        if (i + 1 < inputs.length) inputs[i + 1].focus(); // Enter moves on; in the last box it flips
+        else flip(event, input);
       });
-      box.appendChild(input);
-    }
-    input.value = "";
-    input.setAttribute("data-am-index", String(index));
-    input.placeholder = Array.isArray(instance.value) ? "rows separated by ;  e.g. 1 2; 3 4" : "your answer";
-    save(pool.salt, { index: index, n: pool.instances.length, typed: "", time: now });
+      if (parts.length > 1) {
+        var field = make("div", "am-field");
+        var caption = make("label", "am-part", title(part, i));
+        api.boxes = (api.boxes || 0) + 1;
+        input.id = caption.htmlFor = "am-input-" + api.boxes; // unique on a page of cards
+        field.appendChild(caption);
+        field.appendChild(input);
+        box.appendChild(field);
+      } else {
+        input.setAttribute("aria-label", "Your answer");
+        box.appendChild(input);
+      }
+      inputs.push(input);
+    });
+    record(now); // typed "": an earlier review's answer can never reach this back
     if (window.ankiPlatform === "desktop") {
       try {
-        input.focus({ preventScroll: true }); // as Anki desktop focuses its own box; not on phones
+        inputs[0].focus({ preventScroll: true }); // as Anki desktop focuses its own box; not on phones
       } catch (e) {
         // focus is a nicety
       }
@@ -430,33 +480,59 @@
 
   var LABELS = { correct: "\u2713 Correct", wrong: "\u2717 Wrong", blank: "No answer typed" };
 
-  function showVerdict(root, pool, instance, index, typed) {
-    var place = slot(root, "verdict");
-    if (!place) return;
-    var key = index + "\u0000" + (typed === null ? "\u0001" : typed);
-    var old = place.querySelector(".verdict");
-    if (old && old.amKey === key) return; // a second run
-    var kind = grade(typed, instance, pool.tolerance);
-    var verdict = document.createElement("div");
-    verdict.className = "verdict";
+  function make(tag, className, content) {
+    var node = document.createElement(tag);
+    node.className = className;
+    if (content !== undefined) node.textContent = content; // text, never HTML
+    return node;
+  }
+
+  /** One part's verdict; `caption` null on a one-answer card (today's element, no data-part). */
+  function verdictFor(kind, typed, part, caption, mistakes) {
+    var verdict = make("div", "verdict");
     verdict.setAttribute("data-verdict", kind);
-    verdict.amKey = key;
-    var label = document.createElement("span");
-    label.className = "am-verdict-label";
-    label.textContent = LABELS[kind];
-    verdict.appendChild(label);
+    if (caption !== null) {
+      verdict.setAttribute("data-part", text(part.name));
+      verdict.appendChild(make("span", "am-part", caption));
+      verdict.appendChild(document.createTextNode(" "));
+    }
+    verdict.appendChild(make("span", "am-verdict-label", LABELS[kind]));
     if (kind !== "blank") {
-      var said = document.createElement("span");
-      said.className = "am-said";
-      said.appendChild(document.createTextNode(" \u2014 you typed "));
-      var text = document.createElement("span");
-      text.className = "am-typed";
-      text.textContent = typed; // user input: text, never HTML
-      said.appendChild(text);
+      var said = make("span", "am-said", " \u2014 you typed ");
+      // out of MathJax's reach: 3.2 skips mathjax_ignore, 2 to 3.1 tex2jax_ignore
+      said.appendChild(make("span", "am-typed tex2jax_ignore mathjax_ignore", typed));
       verdict.appendChild(said);
     }
+    if (mistakes.length) {
+      verdict.setAttribute("data-mistake", mistakes[0].label);
+      var why = make("div", "am-mistake", "This is what you get if ");
+      mistakes.forEach(function (mistake, i) {
+        if (i) why.appendChild(document.createTextNode(", or if "));
+        var what = make("span", "am-mistake-label", mistake.label);
+        if (typeof mistake.html === "string") what.innerHTML = mistake.html; // the deck's own HTML and math
+        why.appendChild(what);
+      });
+      verdict.appendChild(why);
+    }
+    return verdict;
+  }
+
+  /** Every part's verdict into the slot; true when it was (re)built. */
+  function showVerdict(root, pool, instance, index, typed) {
+    var place = slot(root, "verdict");
+    var key = index + "\u0000" + JSON.stringify(typed);
+    if (!place || (place.amKey === key && place.querySelector(".verdict"))) return false; // a second run
+    forget(place);
     place.textContent = "";
-    place.appendChild(verdict);
+    var several = instance.parts.length > 1;
+    instance.parts.forEach(function (part, i) {
+      var said = typed && typeof typed[i] === "string" ? typed[i] : null;
+      var kind = grade(said, part, pool.tolerance, pool.exactInts);
+      var mistakes = kind === "wrong" ? matchingMistakes(said, part, pool.tolerance, pool.exactInts) : [];
+      place.appendChild(verdictFor(kind, said, part, several ? title(part, i) : null, mistakes));
+    });
+    place.amKey = key;
+    return true;
   }
 
   /** Show today's (or the front's, or the forced) instance in one card; build the box or verdict. */
@@ -464,7 +540,7 @@
     var question = slot(root, "question");
     var poolElement = question && question.querySelector("script.am-pool");
     var pool = poolElement && readPool(poolElement);
-    if (!pool) return; // no pool: the static instance stays, as with scripts off
+    if (!pool) return; // no pool, or of an unknown format: the static instance stays
     var size = pool.instances.length;
     var now = Date.now();
     var back = !!slot(root, "answer");
@@ -475,15 +551,15 @@
       var record = load(pool.salt, size, now);
       if (record && (forced === null || record.index === forced)) {
         index = record.index;
-        typed = record.typed;
+        typed = typedList(record.typed);
       }
     }
     var instance = pool.instances[index];
     var typeset = !!root.querySelector("mjx-container"); // the template's hidden \(\) is always math
     var changed = showInstance(root, question, poolElement, instance, index);
     if (pool.type) {
-      if (back) showVerdict(root, pool, instance, index, typed);
-      else buildBox(root, pool, instance, index, now);
+      if (!back) buildBox(root, pool, instance, index, now);
+      else if (showVerdict(root, pool, instance, index, typed)) changed.push(slot(root, "verdict"));
     }
     if (changed.length && typeset) typesetLater(changed);
   }
