@@ -309,7 +309,7 @@
     pool.exactInts = pool.v === 1 || pool.exact_ints !== false;
     var count = 0;
     var ok = pool.instances.every(function (i) {
-      if (!i || typeof i !== "object") return false;
+      if (!isObject(i)) return false;
       var v1 = { name: "", label: "", value: i.value, shown: i.shown, integer: i.integer, square: i.square };
       if (pool.v === 1) i.parts = [v1];
       count = count || (Array.isArray(i.parts) && i.parts.length);
