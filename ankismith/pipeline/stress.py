@@ -115,10 +115,11 @@ def _count(tally: _Tally, problem: Any, instance: Any, tolerance: float, exact_i
 
 def _graded_right(instance: Any, label: str, tolerance: float, exact_ints: bool) -> bool:
     """Whether the card's grading would take the mistake's value as the right answer."""
-    from ankismith.render.numeric import graded_part, typed_form
+    from ankismith.render.numeric import graded_part
+    from ankismith.solver.values import to_json
 
     return any(
-        grading.grade(typed_form(mistake.value), graded_part(part), tolerance, exact_ints) == "correct"
+        grading.value_is_right(to_json(mistake.value), graded_part(part), tolerance, exact_ints)
         for part in instance.parts
         for mistake in part.mistakes
         if mistake.label == label

@@ -150,8 +150,8 @@ def _part(part: solver.Part, index: int, count: int, unit: str, tolerance: float
         entry["unit"] = unit
     mistakes = []
     for mistake in part.mistakes:
-        if grading.grade(typed_form(mistake.value), entry, tolerance, exact_ints) == "correct":
-            continue  # what a student who makes this mistake types is right for this instance
+        if grading.value_is_right(solver.to_json(mistake.value), entry, tolerance, exact_ints):
+            continue  # the grading would take what a student who makes this mistake types as right
         value, shown = solver.to_json(mistake.value), _shown_text(mistake.value)
         mistakes.append({"label": mistake.label, "html": _label_html(mistake.label), "value": value, "shown": shown})
     entry["mistakes"] = mistakes
@@ -166,15 +166,6 @@ def graded_part(part: solver.Part) -> dict[str, Any]:
         "integer": _is_integral(part.answer),
     }
     return entry | ({"square": True} if _is_square(part) else {})
-
-
-def typed_form(value: Any) -> str:
-    """A value typed as a student types what the card shows: a matrix row by row."""
-    shown = _shown_text(value)
-    if isinstance(shown, list):
-        rows = shown if shown and isinstance(shown[0], list) else [shown]
-        return "; ".join(" ".join(str(v) for v in row) for row in rows)
-    return str(shown)
 
 
 def _label_html(label: str) -> str:

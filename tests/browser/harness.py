@@ -25,6 +25,18 @@ READ_SIDE = """(root) => {
   const verdict = root.querySelector('[data-am="verdict"] .verdict');
   const typed = verdict && verdict.querySelector(".am-typed");
   const input = root.querySelector('[data-am="box"] input');
+  const typedIn = (v) => v.querySelector(".am-typed");
+  const verdicts = [...root.querySelectorAll('[data-am="verdict"] .verdict')].map((v) => ({
+    verdict: v.getAttribute("data-verdict"),
+    part: v.getAttribute("data-part"),
+    mistake: v.getAttribute("data-mistake"),
+    text: v.innerText,
+    typed: typedIn(v) ? typedIn(v).textContent : null,
+    typed_nodes: typedIn(v) ? [...typedIn(v).childNodes].map((n) => n.nodeName) : [],
+    mistake_math: v.querySelectorAll(".am-mistake mjx-container").length,
+    links: v.querySelectorAll("a, [href]").length,
+  }));
+  const boxes = [...root.querySelectorAll('[data-am="box"] input')].map((i) => i.getAttribute("data-part"));
   return {
     visible: root.innerText,
     shown: question ? question.getAttribute("data-am-shown") : null,
@@ -43,6 +55,8 @@ READ_SIDE = """(root) => {
     merrors: root.querySelectorAll("mjx-merror").length,
     question_scale: (question && question.querySelector("mjx-container") || { style: {} }).style.fontSize || null,
     math_tex: [...root.querySelectorAll(".math")].map((m) => m.textContent),
+    verdicts,
+    boxes,
   };
 }"""
 
@@ -68,6 +82,8 @@ class Side:
     merrors: int
     question_scale: str | None  # MathJax's font-size for the question's math: it measures the card's font
     math_tex: list = field(default_factory=list)
+    verdicts: list = field(default_factory=list)  # every verdict: part, verdict, mistake, text, typed, ...
+    boxes: list = field(default_factory=list)  # every answer box's data-part
 
     @property
     def index(self) -> int:
@@ -132,6 +148,16 @@ class Client:
     def read(self) -> Side:
         return self.side(self.page.evaluate("readSide('#qa')"))
 
+    def type_and_enter(self, typed: str | list[str]) -> None:
+        """Type into each box in turn (a string: the only one) and press Enter in the last."""
+        texts = [typed] if isinstance(typed, str) else typed
+        boxes = self.page.locator("[data-am=box] input")
+        assert boxes.count() == len(texts), f"{boxes.count()} boxes for {len(texts)} answers"
+        for i, text in enumerate(texts):
+            if text:
+                boxes.nth(i).fill(text)
+        boxes.nth(len(texts) - 1).press("Enter")
+
 
 class Desktop(Client):
     """Anki desktop (and AnkiMobile, AnkiDroid's new study screen): one page, each side swapped into #qa."""
@@ -149,11 +175,9 @@ class Desktop(Client):
             )
         )
 
-    def type_and_flip(self, card: RenderedCard, typed: str) -> Side:
-        """Type into the box, press Enter (the client's own hook must ask to flip), then show the back."""
-        if typed:
-            self.page.fill("[data-am=box] input", typed)
-        self.page.press("[data-am=box] input", "Enter")
+    def type_and_flip(self, card: RenderedCard, typed: str | list[str]) -> Side:
+        """Type into the boxes, press Enter (the client's own hook must ask to flip), then show the back."""
+        self.type_and_enter(typed)
         asked, back = self.page.evaluate(
             "async (a) => { const asked = bridgeMessages.splice(0); await _showAnswer(a);"
             " return [asked, readSide('#qa')]; }",
@@ -187,14 +211,12 @@ class AnkiDroid(Client):
     def back(self, card: RenderedCard) -> Side:
         return self.load(f"/ankidroid/{self.theme}/{card.name}/back", card.answer)
 
-    def type_and_enter(self, typed: str) -> None:
-        if typed:
-            self.page.fill("[data-am=box] input", typed)
-        self.page.press("[data-am=box] input", "Enter")
+    def type_and_enter(self, typed: str | list[str]) -> None:
+        super().type_and_enter(typed)
         signals = self.page.evaluate("signals.splice(0)")
         assert signals == ["show_answer"], f"Enter in the box should call AnkiDroid's showAnswer(), got {signals}"
 
-    def type_and_flip(self, card: RenderedCard, typed: str) -> Side:
+    def type_and_flip(self, card: RenderedCard, typed: str | list[str]) -> Side:
         self.type_and_enter(typed)
         return self.back(card)
 

@@ -1,18 +1,34 @@
-"""card.js's pure functions, called in Chromium: the instance rule, number reading, grading."""
+"""card.js's pure functions, called in Chromium: the instance rule, and number reading, grading and math
+delimiters on the tables of cases (tests/cases/) that Python's twin follows too."""
 
 from __future__ import annotations
 
+import json
+import random
 from collections import Counter
 from datetime import datetime, timedelta
+from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import pytest
+
+from ankismith.render import grading
 
 from .built_cards import card_js
 from .checks import day_number, hash32
 from .origin import TIMEZONE, make_context
 
 ZONE = ZoneInfo(TIMEZONE)
+CASES = Path(__file__).resolve().parent.parent / "cases"
+
+
+def table(name: str) -> dict:
+    """A table of cases that drives the Python side's tests too (tests/render/test_grading.py)."""
+    return json.loads((CASES / name).read_text(encoding="utf-8"))
+
+
+def case_id(case: dict) -> str:
+    return f"{case.get('part', '')}:{case.get('typed', case.get('text'))!r}"
 
 
 @pytest.fixture(scope="module")
@@ -78,125 +94,82 @@ def test_forced_instance(page, hash_, size, index):
     assert call(page, "forcedIndex", hash_, size) == index
 
 
-@pytest.mark.parametrize(
-    ("typed", "number"),
-    [
-        ("2.9", 2.9),
-        (" 2.90 ", 2.9),
-        ("-6.5", -6.5),
-        ("\u22126.5", -6.5),
-        ("+4", 4),
-        ("61706", 61706),
-        ("61,706", 61706),
-        ("1,234,567.5", 1234567.5),
-        ("61\u202f706", 61706),
-        ("1e-3", 0.001),
-        ("1.5E3", 1500),
-        ("3/4", 0.75),
-        ("-3 / 4", -0.75),
-        (".5", 0.5),
-        ("5.", 5),
-        ("6.1706\u00d710^4", 61706),
-        ("2*10^(-3)", 0.002),
-        ("\u2248 0.1192", 0.1192),
-        ("", None),
-        ("abc", None),
-        ("1,2", None),  # neither thousands nor (for one number) two entries
-        ("61,70", None),
-        ("2,9", None),  # no decimal comma: it would collide with thousands
-        ("1/0", None),
-        ("1/2/3", None),
-        ("1e999", None),
-        ("--1", None),
-        ("2 3", None),
-        ("0x10", None),
-    ],
-)
-def test_parse_number(page, typed, number):
-    assert call(page, "parseNumber", typed) == number
+NUMBERS = table("numbers.json")["cases"]
+GRADING = table("grading.json")
+DELIMITERS = table("math_delimiters.json")["cases"]
 
 
-SCALAR = {"value": 2.9, "shown": "2.9", "integer": False}
-ROUNDED = {"value": 0.11920292202211755, "shown": "0.1192", "integer": False}
-WHOLE = {"value": 61706, "shown": "61706", "integer": True}
-ZERO = {"value": 0, "shown": "0", "integer": False}
-MATRIX = {
-    "value": [[1.5, 2.5], [6, 5], [4.5, 3.5]],
-    "shown": [["1.5", "2.5"], ["6.0", "5.0"], ["4.5", "3.5"]],
-    "integer": False,
-}
-INT_MATRIX = {"value": [[1, 2], [3, 4]], "shown": [["1", "2"], ["3", "4"]], "integer": True}
-SQUARE = {"value": 5, "shown": "5", "integer": True, "square": True}
+@pytest.mark.parametrize("case", NUMBERS, ids=case_id)
+def test_parse_number(page, case):
+    assert call(page, "parseNumber", case["text"]) == case["value"], case.get("why")
 
 
-@pytest.mark.parametrize(
-    ("typed", "instance", "verdict"),
-    [
-        ("2.9", SCALAR, "correct"),
-        ("2.90", SCALAR, "correct"),
-        ("29/10", SCALAR, "correct"),
-        ("2.9029", SCALAR, "correct"),  # within 0.1 %
-        ("2.9031", SCALAR, "wrong"),
-        ("2.94", SCALAR, "wrong"),  # rounds to 2.9, but 2.9 is exact: no rounding rule
-        ("3", SCALAR, "wrong"),
-        ("", SCALAR, "blank"),
-        ("   ", SCALAR, "blank"),
-        (None, SCALAR, "blank"),
-        ("two point nine", SCALAR, "wrong"),
-        ("0.1192", ROUNDED, "correct"),  # the answer as shown
-        ("0.11924", ROUNDED, "correct"),  # rounds to it
-        ("0.119203", ROUNDED, "correct"),
-        ("0.1193", ROUNDED, "correct"),  # 0.08 % off: within tolerance
-        ("0.1194", ROUNDED, "wrong"),
-        ("0.119", ROUNDED, "wrong"),  # 3 digits: 0.17 % off
-        ("61706", WHOLE, "correct"),
-        ("61,706", WHOLE, "correct"),
-        ("6.1706e4", WHOLE, "correct"),
-        ("61706.0", WHOLE, "correct"),
-        ("61707", WHOLE, "wrong"),
-        ("61706.01", WHOLE, "wrong"),  # whole answers are exact (0.00002 % off)
-        ("0", ZERO, "correct"),
-        ("-0", ZERO, "correct"),
-        ("0.0005", ZERO, "correct"),  # an answer of 0: absolute tolerance at scale 1
-        ("0.002", ZERO, "wrong"),
-        ("1.5 2.5; 6 5; 4.5 3.5", MATRIX, "correct"),
-        ("1.5 2.5\n6 5\n4.5 3.5", MATRIX, "correct"),
-        ("1.5, 2.5; 6, 5; 4.5, 3.5", MATRIX, "correct"),
-        ("[[1.5, 2.5], [6, 5], [4.5, 3.5]]", MATRIX, "correct"),
-        ("[1.5 2.5; 6.0 5.0; 4.5 3.5]", MATRIX, "correct"),
-        ("3/2 5/2; 6 5; 9/2 7/2", MATRIX, "correct"),
-        ("1.5 2.5; 6 5; 4.5 3.5;", MATRIX, "correct"),
-        ("1.5 2.5; 6 5.004; 4.5 3.5", MATRIX, "correct"),  # within tolerance
-        ("1.5 2.5; 6 5.01; 4.5 3.5", MATRIX, "wrong"),
-        ("1.5 2.5; 6 5", MATRIX, "wrong"),  # a row missing
-        ("1.5 2.5 6; 5 4.5 3.5", MATRIX, "wrong"),  # transposed shape
-        ("1.5 2.5 6 5 4.5 3.5", MATRIX, "wrong"),
-        ("1.5 2.5; 6 x; 4.5 3.5", MATRIX, "wrong"),
-        ("", MATRIX, "blank"),
-        ("1 2; 3 4", INT_MATRIX, "correct"),
-        ("1,2;3,4", INT_MATRIX, "correct"),
-        ("1 2; 3 4.001", INT_MATRIX, "wrong"),
-        ("5", SQUARE, "correct"),
-        ("5x5", SQUARE, "correct"),
-        ("5 \u00d7 5", SQUARE, "correct"),
-        ("5*5", SQUARE, "correct"),
-        ("5x6", SQUARE, "wrong"),
-        ("25", SQUARE, "wrong"),
-    ],
-)
-def test_grade(page, typed, instance, verdict):
-    assert call(page, "grade", typed, instance, 0.001) == verdict
+@pytest.mark.parametrize("case", GRADING["cases"], ids=case_id)
+def test_grade_and_mistakes(page, case):
+    """The table Python's grader follows too (tests/render/test_grading.py)."""
+    part = GRADING["parts"][case["part"]]
+    tolerance = case.get("tolerance", 0.001)
+    exact = [case["exact_ints"]] if "exact_ints" in case else []  # left out: the script's default
+    got = page.evaluate(
+        "([typed, part, tol, exact]) => [ankismith.grade(typed, part, tol, ...exact),"
+        " ankismith.matchingMistakes(typed, part, tol, ...exact).map((m) => m.label),"
+        " ankismith.parseAnswer(typed ?? '', part)]",
+        [case["typed"], part, tolerance, exact],
+    )
+    assert got[0] == case["verdict"], case.get("why")
+    assert got[1] == case.get("mistakes", []), case.get("why")
+    if "read" in case:
+        assert got[2] == case["read"], case.get("why")
 
 
-def test_grade_uses_the_pools_tolerance(page):
-    assert call(page, "grade", "2.92", SCALAR, 0.01) == "correct"
-    assert call(page, "grade", "2.92", SCALAR, None) == "wrong"  # default 0.001
+@pytest.mark.parametrize("case", DELIMITERS, ids=lambda c: repr(c["text"]))
+def test_raw_math(page, case):
+    assert page.evaluate("(t) => ankismith.RAW_MATH.test(t)", case["text"]) is case["math"], case.get("why")
+
+
+ALPHABET = "0123456789" * 3 + "..,,  -+eEkKMGmJB/x×*^()[];\n\t\u2212\u00a0\u202f\u2248~=%" + "\u0663\ufeff\x1c\x85"
+FUZZ_PARTS = [
+    {"value": 61706, "shown": "61706", "integer": True},
+    {"value": 0.11920292202211755, "shown": "0.1192", "integer": False, "unit": "J"},
+    {"value": 1.5, "shown": "1.5", "integer": False, "unit": "MB", "mistakes": [{"label": "m", "value": 1500000}]},
+    {"value": [[1, 2], [3, 4]], "shown": [["1", "2"], ["3", "4"]], "integer": True},
+    {"value": 5, "shown": "5", "integer": True, "square": True, "unit": "px"},
+]
+
+
+def test_python_and_the_card_read_and_grade_alike(page):
+    """A differential check beyond the table: many seeded scraps of typed text (digits, separators,
+    multipliers, units, odd spaces), read and graded by both; every result must agree."""
+    rng = random.Random(788)
+    texts = []
+    for _ in range(3000):
+        n = rng.randint(1, 12)
+        texts.append("".join(rng.choice(ALPHABET) for _ in range(n)))
+    texts += [
+        rng.choice(["", "-", "\u2248 "]) + str(rng.randint(0, 99999)) + rng.choice(["", ".", ".5", "k", " M", "e3"])
+        for _ in range(1000)
+    ]
+    js = page.evaluate(
+        """([texts, parts]) => texts.map((t) => [ankismith.parseNumber(t)].concat(parts.map((p) =>
+             [ankismith.grade(t, p, 0.001, false), ankismith.matchingMistakes(t, p).map((m) => m.label),
+               ankismith.parseAnswer(t, p)])))""",
+        [texts, FUZZ_PARTS],
+    )
+    readable = 0
+    for text, got in zip(texts, js, strict=True):
+        want = [grading.parse_number(text)] + [
+            [grading.grade(text, p, 0.001, False), grading.matching_mistakes(text, p), grading.parse_answer(text, p)]
+            for p in FUZZ_PARTS
+        ]
+        assert got == want, repr(text)
+        readable += want[0] is not None
+    assert 0.1 * len(texts) < readable < 0.9 * len(texts), "the scraps should be a mix of numbers and not"
 
 
 def test_parse_answer_keeps_the_shape(page):
-    assert call(page, "parseAnswer", "1 2; 3 4", INT_MATRIX) == [[1, 2], [3, 4]]
+    assert call(page, "parseAnswer", "1 2; 3 4", GRADING["parts"]["int_matrix"]) == [[1, 2], [3, 4]]
     assert call(page, "parseAnswer", "1 2 3", {"value": [1, 2, 3]}) == [1, 2, 3]
-    assert call(page, "parseAnswer", "5x5", SQUARE) == 5
+    assert call(page, "parseAnswer", "5x5", GRADING["parts"]["square"]) == 5
 
 
 def test_local_day_changes_at_local_midnight(page):

@@ -242,7 +242,7 @@ def test_a_second_run_of_the_script_changes_nothing(desktop, cards):
     desktop.page.fill("[data-am=box] input", "12.5")
     assert desktop.page.evaluate(rerun, card_js()) == []
     assert desktop.page.input_value("[data-am=box] input") == "12.5"
-    assert desktop.page.evaluate("(salt) => ankismith.state[salt].typed", card.pool["salt"]) == "12.5"
+    assert desktop.page.evaluate("(salt) => ankismith.state[salt].typed", card.pool["salt"]) == ["12.5"]
     back = desktop.at(day(300, second=30)).type_and_flip(card, "12.5")
     desktop.page.evaluate("document.querySelector('.verdict').marked = true")
     assert desktop.page.evaluate(rerun, card_js()) == []

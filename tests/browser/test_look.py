@@ -16,6 +16,7 @@ from .built_cards import rendered_cards
 from .checks import expected_answer, typed_for
 from .harness import AnkiDroid, Desktop
 from .origin import TIMEZONE
+from .pool_cards import pool_cards
 
 WHEN = datetime(2026, 5, 4, 10, 0, tzinfo=ZoneInfo(TIMEZONE))
 SHOTS = os.environ.get("ANKISMITH_SHOTS")
@@ -101,4 +102,31 @@ def test_box_and_verdicts_are_readable(new_context, site, theme):
             readable(client.page, ".verdict .am-typed")
         fits(client.page, width)
         shoot(client.page, f"{theme}-back-{verdict}")
+    assert client.problems == []
+
+
+@pytest.mark.parametrize("theme", THEMES)
+def test_parts_and_a_named_mistake_are_readable(new_context, site, theme):
+    """A card of three parts: each box labelled; on the back a verdict per part, one naming a mistake."""
+    options = THEMES[theme]
+    context = new_context(viewport=options["viewport"])
+    client = options.get("client", Desktop)(context, site, night=options["night"])
+    width = options["viewport"]["width"]
+    card = pool_cards()["multi"]
+    front = client.at(WHEN).front(card)
+    loss, dw2, _ = card.pool["instances"][front.index]["parts"]
+    readable(client.page, "[data-am=box] label.am-part")
+    for box in client.page.locator("[data-am=box] input").all():
+        bounds = box.bounding_box()
+        assert bounds and bounds["x"] >= 0 and bounds["x"] + bounds["width"] <= width and bounds["width"] >= 200
+    fits(client.page, width)
+    shoot(client.page, f"{theme}-parts-front")
+    matrix = "; ".join(" ".join(str(x) for x in row) for row in dw2["value"])
+    back = client.at(WHEN).type_and_flip(card, [loss["mistakes"][0]["shown"], matrix, ""])
+    assert [v["verdict"] for v in back.verdicts] == ["wrong", "correct", "blank"] and back.verdicts[0]["mistake"]
+    for selector in (".verdict[data-part=loss] .am-part", ".verdict[data-part=loss] .am-mistake", ".verdict .am-typed"):
+        readable(client.page, selector)
+    readable(client.page, ".verdict[data-part=dW2] .am-verdict-label")
+    fits(client.page, width)
+    shoot(client.page, f"{theme}-parts-back")
     assert client.problems == []

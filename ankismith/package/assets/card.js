@@ -47,36 +47,61 @@
     return m ? Math.min(parseInt(m[1], 10), size - 1) : null;
   }
 
-  // ---- reading typed answers ----------------------------------------------------------------
+  // ---- reading and grading typed answers (twin: ankismith/render/grading.py) --------------
 
+  var DEFAULT_TOLERANCE = 0.001;
+  var MULTIPLIERS = { k: 3, K: 3, M: 6, G: 9 }; // a count typed as 1.05M, 61.706k
+  var MAX_EXPONENT = 9999;
+
+  /** One kind of minus, of space and of line break; no leading "≈" copied from the card. */
   function clean(text) {
     return String(text)
-      .replace(/[\u2212\u2012\u2013\u2014\ufe63\uff0d]/g, "-") // minus signs and dashes
-      .replace(/[\u00a0\u2009\u202f]/g, " ") // no-break and thin spaces
-      .replace(/^\s*[\u2248~=]\s*/, "") // a leading "≈" copied from the card
+      .replace(/\r\n?|[\u2028\u2029\u0085]/g, "\n")
+      .replace(/[\t\v\f\u001c-\u001f\u00a0\u1680\u2000-\u200a\u202f\u205f\u3000\ufeff]/g, " ")
+      .replace(/[\u2212\u2012\u2013\u2014\ufe63\uff0d]/g, "-")
+      .replace(/^\s*[\u2248~=]\s*/, "")
       .trim();
   }
 
   var PLAIN = /^[+-]?(?:\d+\.?\d*|\.\d+)(?:e[+-]?\d+)?$/i;
   var GROUPED = /^[+-]?\d{1,3}(?:,\d{3})+(?:\.\d*)?$|^[+-]?\d{1,3}(?: \d{3})+(?:\.\d*)?$/;
+  var SUFFIXED = /^(.+?)\s*([kKMG])$/;
   var TIMES_TEN = /^(.+?)\s*[x\u00d7*\u00b7]\s*10\s*\^\s*\(?\s*([+-]?\d+)\s*\)?$/i;
+
+  function isNum(x) {
+    return typeof x === "number" && isFinite(x);
+  }
+
+  function isObject(x) {
+    return !!x && typeof x === "object";
+  }
 
   function finite(x) {
     return isFinite(x) ? x : null;
   }
 
-  function parseSimple(text) {
+  /** A plain decimal times 10^extra, read in one go (61.706 with k is exactly 61706). */
+  function scaled(plain, extra) {
+    var m = /^([^eE]+)(?:[eE]([+-]?\d+))?$/.exec(plain);
+    if (!m) return null;
+    var exponent = (m[2] ? Number(m[2]) : 0) + (extra || 0);
+    return Math.abs(exponent) > MAX_EXPONENT ? null : finite(Number(m[1] + "e" + exponent));
+  }
+
+  function parseSimple(text, extra) {
     var s = text.trim();
-    if (PLAIN.test(s)) return finite(Number(s));
-    if (GROUPED.test(s)) return finite(Number(s.replace(/[, ]/g, "")));
+    if (PLAIN.test(s)) return scaled(s, extra);
+    if (GROUPED.test(s)) return scaled(s.replace(/[, ]/g, ""), extra);
     return null;
   }
 
-  /** A number as people type it: 2.90, -6.5, −6.5, 61,706, 1e-3, 3/4, 1.2×10^-3; else null. */
+  /** A number as people type it: 2.90, −6.5, 61,706, 1e-3, 3/4, 1.2×10^-3, 61.706k, 1.05M; else null. */
   function parseNumber(text) {
     var s = clean(text);
-    var m = TIMES_TEN.exec(s);
-    if (m) return PLAIN.test(m[1].trim()) ? finite(Number(m[1].trim() + "e" + m[2])) : null;
+    var m = SUFFIXED.exec(s);
+    if (m) return parseSimple(m[1], MULTIPLIERS[m[2]]);
+    m = TIMES_TEN.exec(s);
+    if (m) return PLAIN.test(m[1].trim()) ? scaled(m[1].trim(), Number(m[2])) : null;
     var parts = s.split("/");
     if (parts.length === 2) {
       var num = parseSimple(parts[0]);
@@ -84,6 +109,13 @@
       return num === null || den === null || den === 0 ? null : finite(num / den);
     }
     return parts.length === 1 ? parseSimple(s) : null;
+  }
+
+  /** The typed text without the part's unit at its end (as the card writes it, case and all). */
+  function withoutUnit(text, unit) {
+    var s = clean(text);
+    var u = typeof unit === "string" ? clean(unit) : "";
+    return u && s.length > u.length && s.slice(-u.length) === u ? s.slice(0, -u.length).trim() : s;
   }
 
   /** One row of `cols` entries, split at spaces, or at commas where that gives the right count. */
@@ -104,7 +136,7 @@
   function parseMatrix(text, rows, cols) {
     var s = clean(text);
     if (s.indexOf("[") >= 0) s = s.replace(/\]\s*[,;]?\s*\[/g, ";").replace(/[[\]]/g, " ");
-    var lines = s.split(/\s*(?:;|\r?\n)\s*/).filter(function (x) {
+    var lines = s.split(/\s*(?:;|\n)\s*/).filter(function (x) {
       return x.trim() !== "";
     });
     if (lines.length !== rows) return null;
@@ -117,75 +149,102 @@
     return out;
   }
 
-  function asRows(value) {
-    return Array.isArray(value[0]) ? value : [value]; // a flat list is one row
+  function asRows(list) {
+    return Array.isArray(list[0]) ? list : [list]; // a flat list is one row
   }
 
-  /** The typed answer in the shape of the instance's value (number or rows); null if unreadable. */
-  function parseAnswer(text, instance) {
-    var value = instance.value;
+  /** A value as rows of numbers (a number: one row of one); null when malformed. */
+  function rowsOf(value) {
+    if (isNum(value)) return [[value]];
+    if (!Array.isArray(value) || !value.length) return null;
+    if (value.every(isNum)) return [value];
+    var ok = value.every(function (row) {
+      return Array.isArray(row) && row.length && row.length === value[0].length && row.every(isNum);
+    });
+    return ok ? value : null;
+  }
+
+  /** The typed answer in the shape of the part's value (number, flat list or rows); null if unreadable. */
+  function parseAnswer(text, part) {
+    var value = part.value;
+    var rows = rowsOf(value);
+    if (!rows) return null;
+    var s = withoutUnit(text, part.unit);
     if (Array.isArray(value)) {
-      var rows = asRows(value);
-      var got = parseMatrix(text, rows.length, rows[0].length);
+      var got = parseMatrix(s, rows.length, rows[0].length);
       return got && !Array.isArray(value[0]) ? got[0] : got;
     }
-    if (instance.square) {
-      var m = /^(.+?)\s*[x\u00d7*]\s*(.+)$/i.exec(clean(text));
-      if (!m) return parseNumber(text);
+    if (part.square === true) {
+      var m = /^(.+?)\s*[x\u00d7*]\s*(.+)$/i.exec(s);
+      if (!m) return parseNumber(s);
       var a = parseNumber(m[1]);
       var b = parseNumber(m[2]);
       return a !== null && a === b ? a : null;
     }
-    return parseNumber(text);
-  }
-
-  function decimals(shown) {
-    var m = /\.(\d+)$/.exec(shown);
-    return m ? m[1].length : 0;
+    return parseNumber(s);
   }
 
   /** One entry: exact; or, when `shown` is a rounding of `value`, rounds to it; or within tolerance. */
-  function entryIsRight(got, value, shown, integer, tolerance, scale) {
+  function entryIsRight(got, value, shown, exact, tolerance, scale) {
     if (got === value) return true;
-    if (integer) return false;
+    if (exact) return false;
     var text = typeof shown === "string" ? clean(shown) : "";
-    var s = /^[+-]?\d+(?:\.\d+)?$/.test(text) ? Number(text) : NaN;
-    if (!isNaN(s) && s !== value) {
-      var half = 0.5 * Math.pow(10, -decimals(text));
-      if (Math.abs(got - s) <= half * (1 + 1e-9)) return true;
+    if (/^[+-]?\d+(?:\.\d+)?$/.test(text) && Number(text) !== value) {
+      var m = /\.(\d+)$/.exec(text);
+      var half = 0.5 * Number("1e-" + (m ? m[1].length : 0));
+      if (Math.abs(got - Number(text)) <= half * (1 + 1e-9)) return true;
     }
     var ref = value !== 0 ? Math.abs(value) : scale; // an answer of 0: absolute, at the answer's scale
     return Math.abs(got - value) <= tolerance * ref * (1 + 1e-9);
   }
 
-  /** "correct", "wrong" or "blank" for what was typed (null: nothing reached this side). */
-  function grade(typed, instance, tolerance) {
-    if (typed === null || typed === undefined || clean(typed) === "") return "blank";
-    var tol = typeof tolerance === "number" && tolerance >= 0 ? tolerance : 0.001;
-    var got = parseAnswer(typed, instance);
-    if (got === null) return "wrong";
-    var integer = !!instance.integer;
-    if (!Array.isArray(instance.value)) {
-      var scalar = instance.value;
-      return entryIsRight(got, scalar, instance.shown, integer, tol, 1) ? "correct" : "wrong";
-    }
-    var want = asRows(instance.value);
-    var shown = Array.isArray(instance.shown) ? asRows(instance.shown) : [];
-    var rows = Array.isArray(instance.value[0]) ? got : [got];
-    var scale = 0;
+  /** Whether a value (parsed, or a mistake's) is right for the part. */
+  function valueIsRight(got, part, tolerance, exactInts) {
+    var want = rowsOf(part.value);
+    var have = rowsOf(got);
+    if (!want || !have || have.length !== want.length || have[0].length !== want[0].length) return false;
+    var shown = !Array.isArray(part.value) ? [[part.shown]] : Array.isArray(part.shown) ? asRows(part.shown) : [];
+    var scale = 0; // the largest entry: an answer of 0 is measured against it
     want.forEach(function (row) {
       row.forEach(function (x) {
         scale = Math.max(scale, Math.abs(x));
       });
     });
-    scale = scale || 1;
+    var tol = isNum(tolerance) && tolerance >= 0 ? tolerance : DEFAULT_TOLERANCE;
+    var exact = part.integer === true && exactInts !== false;
     for (var i = 0; i < want.length; i++) {
       for (var j = 0; j < want[i].length; j++) {
-        var shownEntry = shown[i] ? shown[i][j] : undefined;
-        if (!entryIsRight(rows[i][j], want[i][j], shownEntry, integer, tol, scale)) return "wrong";
+        var entry = Array.isArray(shown[i]) ? shown[i][j] : undefined;
+        if (!entryIsRight(have[i][j], want[i][j], entry, exact, tol, scale || 1)) return false;
       }
     }
-    return "correct";
+    return true;
+  }
+
+  /** "correct", "wrong" or "blank" for what was typed into a part's box (null: nothing reached the back). */
+  function grade(typed, part, tolerance, exactInts) {
+    if (typed === null || typed === undefined || clean(typed) === "") return "blank";
+    var got = parseAnswer(typed, part);
+    return got !== null && valueIsRight(got, part, tolerance, exactInts) ? "correct" : "wrong";
+  }
+
+  /** A mistake graded as if it were the answer: its value and shown text, the part's shape and unit. */
+  function mistakePart(mistake, part) {
+    var rows = rowsOf(mistake.value);
+    var whole = function (row) {
+      return row.every(Number.isInteger);
+    };
+    var integer = typeof mistake.integer === "boolean" ? mistake.integer : !!rows && rows.every(whole);
+    return { value: mistake.value, shown: mistake.shown, integer: integer, square: part.square, unit: part.unit };
+  }
+
+  /** The part's mistakes that a wrong answer matches, by the rules that grade answers. */
+  function matchingMistakes(typed, part, tolerance, exactInts) {
+    if (grade(typed, part, tolerance, exactInts) !== "wrong" || !Array.isArray(part.mistakes)) return [];
+    return part.mistakes.filter(function (m) {
+      var named = isObject(m) && typeof m.label === "string";
+      return named && grade(typed, mistakePart(m, part), tolerance, exactInts) === "correct";
+    });
   }
 
   // ---- the front's record: which instance it showed and what was typed -----------------------
@@ -199,6 +258,17 @@
     }
   }
 
+  /** What a record says was typed, one string per part (an older record's string: one part). */
+  function typedList(typed) {
+    if (typeof typed === "string") return [typed];
+    var ok =
+      Array.isArray(typed) &&
+      typed.every(function (t) {
+        return typeof t === "string";
+      });
+    return ok ? typed : null;
+  }
+
   function usable(record, size, now) {
     return (
       !!record &&
@@ -208,7 +278,7 @@
       record.index % 1 === 0 &&
       record.index >= 0 &&
       record.index < size &&
-      typeof record.typed === "string" &&
+      typedList(record.typed) !== null &&
       typeof record.time === "number" &&
       now - record.time <= RECENT_MS &&
       record.time - now <= SKEW_MS
@@ -233,16 +303,30 @@
 
   // ---- the page ----------------------------------------------------------------------------
 
+  /** The pool in format 2's shape (format 1: one part per instance, no mistakes); else null. */
+  function normalPool(pool) {
+    if (!pool || (pool.v !== 1 && pool.v !== 2) || !Array.isArray(pool.instances)) return null; // a future format
+    pool.exactInts = pool.v === 1 || pool.exact_ints !== false;
+    var count = 0;
+    var ok = pool.instances.every(function (i) {
+      if (!isObject(i)) return false;
+      var v1 = { name: "", label: "", value: i.value, shown: i.shown, integer: i.integer, square: i.square };
+      if (pool.v === 1) i.parts = [v1];
+      count = count || (Array.isArray(i.parts) && i.parts.length);
+      return Array.isArray(i.parts) && i.parts.length === count && i.parts.every(isObject);
+    });
+    return ok && count ? pool : null;
+  }
+
   function readPool(element) {
     if (element.amPool !== undefined) return element.amPool;
     var pool = null;
     try {
-      pool = JSON.parse(element.textContent);
+      pool = normalPool(JSON.parse(element.textContent));
     } catch (e) {
       pool = null;
     }
-    if (!pool || !Array.isArray(pool.instances) || !pool.instances.length) pool = null;
-    else if (typeof pool.salt !== "string") pool.salt = "h" + hash32(element.textContent);
+    if (pool && typeof pool.salt !== "string") pool.salt = "h" + hash32(element.textContent);
     element.amPool = pool;
     return pool;
   }
@@ -251,8 +335,8 @@
     return root.querySelector('[data-am="' + name + '"]');
   }
 
-  /** Replace a slot's HTML, first telling MathJax to forget the math it typeset there. */
-  function fill(element, html) {
+  /** Tell MathJax to forget the math it typeset in an element whose content is about to go. */
+  function forget(element) {
     var mj = window.MathJax;
     if (mj && typeof mj.typesetClear === "function" && element.querySelector("mjx-container")) {
       try {
@@ -261,6 +345,10 @@
         // an older MathJax without per-element clearing: nothing to forget
       }
     }
+  }
+
+  function fill(element, html) {
+    forget(element);
     element.innerHTML = html;
   }
 
@@ -325,44 +413,65 @@
     input.blur(); // no hook: at least close the on-screen keyboard
   }
 
+  function text(value) {
+    return typeof value === "string" ? value : "";
+  }
+
+  /** A part's caption on a card of several: "(a) dW1". */
+  function title(part, i) {
+    return (text(part.label) + " " + text(part.name)).trim() || "(" + (i + 1) + ")";
+  }
+
   function buildBox(root, pool, instance, index, now) {
     var box = slot(root, "box");
-    if (!box) return;
-    var input = box.querySelector("input.am-input");
-    if (input && input.getAttribute("data-am-index") === String(index)) return; // a second run
-    if (!input) {
-      input = document.createElement("input");
+    if (!box || box.getAttribute("data-am-index") === String(index)) return; // a second run
+    var parts = instance.parts;
+    var inputs = [];
+    box.textContent = "";
+    box.setAttribute("data-am-index", String(index));
+    var record = function (time) {
+      var typed = inputs.map(function (input) {
+        return input.value.slice(0, MAX_TYPED);
+      });
+      save(pool.salt, { index: index, n: pool.instances.length, typed: typed, time: time });
+    };
+    parts.forEach(function (part, i) {
+      var input = make("input", "am-input tappable"); // AnkiMobile passes taps only to .tappable elements
       input.type = "text";
-      input.className = "am-input tappable"; // AnkiMobile passes taps only to such elements
-      input.setAttribute("autocomplete", "off");
-      input.setAttribute("autocorrect", "off");
-      input.setAttribute("autocapitalize", "off");
-      input.setAttribute("spellcheck", "false");
-      input.setAttribute("enterkeyhint", "done");
-      input.setAttribute("aria-label", "Your answer");
+      ["autocomplete", "autocorrect", "autocapitalize", "spellcheck"].forEach(function (name) {
+        input.setAttribute(name, name === "spellcheck" ? "false" : "off");
+      });
+      input.setAttribute("enterkeyhint", i + 1 < parts.length ? "next" : "done");
+      input.setAttribute("data-part", text(part.name));
+      input.placeholder = Array.isArray(part.value) ? "rows separated by ;  e.g. 1 2; 3 4" : "your answer";
       input.addEventListener("input", function () {
-        save(pool.salt, {
-          index: Number(input.getAttribute("data-am-index")),
-          n: pool.instances.length,
-          typed: input.value.slice(0, MAX_TYPED),
-          time: Date.now(),
-        });
+        record(Date.now());
       });
       input.addEventListener("keydown", function (event) {
         var enter = event.key === "Enter" || event.keyCode === 13;
         if (!enter || event.isComposing || event.keyCode === 229) return;
         event.preventDefault();
-        flip(event, input);
+        if (i + 1 < inputs.length) inputs[i + 1].focus(); // Enter moves on; in the last box it flips
+        else flip(event, input);
       });
-      box.appendChild(input);
-    }
-    input.value = "";
-    input.setAttribute("data-am-index", String(index));
-    input.placeholder = Array.isArray(instance.value) ? "rows separated by ;  e.g. 1 2; 3 4" : "your answer";
-    save(pool.salt, { index: index, n: pool.instances.length, typed: "", time: now });
+      if (parts.length > 1) {
+        var field = make("div", "am-field");
+        var caption = make("label", "am-part", title(part, i));
+        api.boxes = (api.boxes || 0) + 1;
+        input.id = caption.htmlFor = "am-input-" + api.boxes; // unique on a page of cards
+        field.appendChild(caption);
+        field.appendChild(input);
+        box.appendChild(field);
+      } else {
+        input.setAttribute("aria-label", "Your answer");
+        box.appendChild(input);
+      }
+      inputs.push(input);
+    });
+    record(now); // typed "": an earlier review's answer can never reach this back
     if (window.ankiPlatform === "desktop") {
       try {
-        input.focus({ preventScroll: true }); // as Anki desktop focuses its own box; not on phones
+        inputs[0].focus({ preventScroll: true }); // as Anki desktop focuses its own box; not on phones
       } catch (e) {
         // focus is a nicety
       }
@@ -371,33 +480,59 @@
 
   var LABELS = { correct: "\u2713 Correct", wrong: "\u2717 Wrong", blank: "No answer typed" };
 
-  function showVerdict(root, pool, instance, index, typed) {
-    var place = slot(root, "verdict");
-    if (!place) return;
-    var key = index + "\u0000" + (typed === null ? "\u0001" : typed);
-    var old = place.querySelector(".verdict");
-    if (old && old.amKey === key) return; // a second run
-    var kind = grade(typed, instance, pool.tolerance);
-    var verdict = document.createElement("div");
-    verdict.className = "verdict";
+  function make(tag, className, content) {
+    var node = document.createElement(tag);
+    node.className = className;
+    if (content !== undefined) node.textContent = content; // text, never HTML
+    return node;
+  }
+
+  /** One part's verdict; `caption` null on a one-answer card (today's element, no data-part). */
+  function verdictFor(kind, typed, part, caption, mistakes) {
+    var verdict = make("div", "verdict");
     verdict.setAttribute("data-verdict", kind);
-    verdict.amKey = key;
-    var label = document.createElement("span");
-    label.className = "am-verdict-label";
-    label.textContent = LABELS[kind];
-    verdict.appendChild(label);
+    if (caption !== null) {
+      verdict.setAttribute("data-part", text(part.name));
+      verdict.appendChild(make("span", "am-part", caption));
+      verdict.appendChild(document.createTextNode(" "));
+    }
+    verdict.appendChild(make("span", "am-verdict-label", LABELS[kind]));
     if (kind !== "blank") {
-      var said = document.createElement("span");
-      said.className = "am-said";
-      said.appendChild(document.createTextNode(" \u2014 you typed "));
-      var text = document.createElement("span");
-      text.className = "am-typed";
-      text.textContent = typed; // user input: text, never HTML
-      said.appendChild(text);
+      var said = make("span", "am-said", " \u2014 you typed ");
+      // out of MathJax's reach: 3.2 skips mathjax_ignore, 2 to 3.1 tex2jax_ignore
+      said.appendChild(make("span", "am-typed tex2jax_ignore mathjax_ignore", typed));
       verdict.appendChild(said);
     }
+    if (mistakes.length) {
+      verdict.setAttribute("data-mistake", mistakes[0].label);
+      var why = make("div", "am-mistake", "This is what you get if ");
+      mistakes.forEach(function (mistake, i) {
+        if (i) why.appendChild(document.createTextNode(", or if "));
+        var what = make("span", "am-mistake-label", mistake.label);
+        if (typeof mistake.html === "string") what.innerHTML = mistake.html; // the deck's own HTML and math
+        why.appendChild(what);
+      });
+      verdict.appendChild(why);
+    }
+    return verdict;
+  }
+
+  /** Every part's verdict into the slot; true when it was (re)built. */
+  function showVerdict(root, pool, instance, index, typed) {
+    var place = slot(root, "verdict");
+    var key = index + "\u0000" + JSON.stringify(typed);
+    if (!place || (place.amKey === key && place.querySelector(".verdict"))) return false; // a second run
+    forget(place);
     place.textContent = "";
-    place.appendChild(verdict);
+    var several = instance.parts.length > 1;
+    instance.parts.forEach(function (part, i) {
+      var said = typed && typeof typed[i] === "string" ? typed[i] : null;
+      var kind = grade(said, part, pool.tolerance, pool.exactInts);
+      var mistakes = kind === "wrong" ? matchingMistakes(said, part, pool.tolerance, pool.exactInts) : [];
+      place.appendChild(verdictFor(kind, said, part, several ? title(part, i) : null, mistakes));
+    });
+    place.amKey = key;
+    return true;
   }
 
   /** Show today's (or the front's, or the forced) instance in one card; build the box or verdict. */
@@ -405,7 +540,7 @@
     var question = slot(root, "question");
     var poolElement = question && question.querySelector("script.am-pool");
     var pool = poolElement && readPool(poolElement);
-    if (!pool) return; // no pool: the static instance stays, as with scripts off
+    if (!pool) return; // no pool, or of an unknown format: the static instance stays
     var size = pool.instances.length;
     var now = Date.now();
     var back = !!slot(root, "answer");
@@ -416,15 +551,15 @@
       var record = load(pool.salt, size, now);
       if (record && (forced === null || record.index === forced)) {
         index = record.index;
-        typed = record.typed;
+        typed = typedList(record.typed);
       }
     }
     var instance = pool.instances[index];
     var typeset = !!root.querySelector("mjx-container"); // the template's hidden \(\) is always math
     var changed = showInstance(root, question, poolElement, instance, index);
     if (pool.type) {
-      if (back) showVerdict(root, pool, instance, index, typed);
-      else buildBox(root, pool, instance, index, now);
+      if (!back) buildBox(root, pool, instance, index, now);
+      else if (showVerdict(root, pool, instance, index, typed)) changed.push(slot(root, "verdict"));
     }
     if (changed.length && typeset) typesetLater(changed);
   }
@@ -444,6 +579,7 @@
     return node && node.nodeType === 1 ? node : null;
   }
 
+  api.RAW_MATH = RAW_MATH;
   api.hash32 = hash32;
   api.dayNumber = dayNumber;
   api.chooseIndex = chooseIndex;
@@ -451,6 +587,7 @@
   api.parseNumber = parseNumber;
   api.parseAnswer = parseAnswer;
   api.grade = grade;
+  api.matchingMistakes = matchingMistakes;
   api.render = render;
   api.renderAll = renderAll;
 

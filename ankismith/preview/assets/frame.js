@@ -43,7 +43,12 @@
     if (side !== "a" || !card || !api || !api.state || !state || typeof state !== "object") return;
     Object.keys(state).forEach(function (salt) {
       var record = state[salt];
-      if (record && typeof record === "object" && typeof record.typed === "string") api.state[salt] = record;
+      var typed = record && typeof record === "object" ? record.typed : null;
+      // a record types one string per part (pool format 2), or one string (a format 1 record)
+      var readable = typeof typed === "string" || (Array.isArray(typed) && typed.every(function (t) {
+        return typeof t === "string";
+      }));
+      if (readable) api.state[salt] = record;
     });
     if (typeof api.renderAll === "function") api.renderAll(); // the card script checks each record
   }
