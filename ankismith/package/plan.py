@@ -147,7 +147,7 @@ def _plan_package(
     """Advance the deck's lock and decide what to write; writes nothing, so that every deck is
     checked before any is written."""
     lock = read.lock
-    entries = ((n.key, n.guid, n.hash) for n in deck.notes)
+    entries = (lockfile.NoteFacts(n.key, n.guid, n.hash, n.deck, n.tags) for n in deck.notes)
     new_lock, report = lockfile.advance(lock, deck.config.id, entries, model_hashes(), now)
     report = replace(report, baseline=read.baseline, old_id=read.old_id)
     target = out_dir / f"{deck.config.id}.apkg"
