@@ -396,3 +396,16 @@ def test_import_replaces_the_students_tags_and_push_keeps_them(
         assert sorted(notes_by_key(col)["first"].tags) == ["alpha"]  # Anki's importer: the sources' tags only
     with Opened(collection_path) as col:
         assert sorted(notes_by_key(col)["first"].tags) == ["alpha", "marked", "mine"]
+
+
+def test_several_decks_in_one_push(deck: Path, tmp_path: Path, collection_path: Path) -> None:
+    other = write_deck(tmp_path / "other", {"a.md": "## Other {#other}\nAnswer.\n"}, 'name: "Other Deck"\nid: other\n')
+    with open_collection(collection_path) as route:
+        prepared = push_decks([deck, other], route, tmp_path / "dist")
+    assert [len(d.added) for d in prepared.plan.decks] == [6, 1]
+    assert sorted(c.kind for c in prepared.plan.note_types) == ["basic", "cloze"]  # once, for both decks
+    with Opened(collection_path) as col:
+        assert col.note_count() == 7
+        assert deck_of(col, card_of(col, notes_by_key(col)["other"]).id) == "Other Deck"
+    with open_collection(collection_path) as route:
+        assert not push_decks([deck, other], route, tmp_path / "dist").plan.changes
