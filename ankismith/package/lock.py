@@ -277,8 +277,11 @@ def advance(
             changed_models.append(kind)
     removed = tuple(sorted([*((k, e.guid) for k, e in lock.notes.items() if k not in new_notes), *replaced]))
     report = ChangeReport(tuple(added), tuple(updated), tuple(unchanged), removed, tuple(changed_models))
+    # every note the lock knew that the sources no longer make, by GUID: a key gone, or a key whose
+    # GUID changed (a new deck id; the live note has the new GUID, so push never touches it)
     live = {(key, entry.guid) for key, entry in new_notes.items()}
-    gone = tuple(sorted({*lock.gone, *((k, g) for k, g in removed if g)} - live))
+    known = {(key, entry.guid) for key, entry in lock.notes.items() if entry.guid}
+    gone = tuple(sorted({*lock.gone, *known} - live))
     return Lock(new_notes, new_models, deck_id, gone), report
 
 
