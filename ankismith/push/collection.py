@@ -16,7 +16,8 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from ankismith.package.models import NOTE_TYPES, stylesheet
+from ankismith.package import models
+from ankismith.package.models import NOTE_TYPES
 from ankismith.push.plan import REMOVED_TAG, DeckPush, PushPlan
 from ankismith.push.route import CardState, DeckState, NoteState, NoteTypeState, PushError, Snapshot
 
@@ -193,7 +194,7 @@ def _update_note_type(col: AnkiCollection, model_id: int, front: str, back: str)
     templates = [dict(t) for t in note_type["tmpls"]]
     first = min(range(len(templates)), key=lambda i: templates[i]["ord"])
     templates[first].update(qfmt=front, afmt=back)
-    note_type.update(tmpls=templates, css=stylesheet())
+    note_type.update(tmpls=templates, css=models.stylesheet())
     col.models.update_dict(note_type)
 
 

@@ -16,7 +16,8 @@ The rules, each keeping what is the student's:
 - A note gone from the sources (the lock's `gone`) is tagged `ankismith::removed` and kept, with
   its history; with `prune` it is deleted instead: only such notes, never anything else.
 - ankismith's note types get the templates and CSS of the `.apkg` when ankismith changed them
-  after they last changed in the collection; the student's own fields and card types on them stay.
+  after they last changed in the collection (the same second counts, as for notes); the
+  student's own fields and card types on them stay.
 - Scheduling, review history, flags, suspended and buried cards: nothing here can touch them.
 """
 
@@ -30,8 +31,9 @@ from dataclasses import dataclass
 from ankismith.build.pipeline import Pushable
 from ankismith.model.cards import DeckConfig, Kind
 from ankismith.model.notes import BuiltNote, MediaFile
+from ankismith.package import models
 from ankismith.package.lock import Entry
-from ankismith.package.models import NOTE_TYPES, stylesheet
+from ankismith.package.models import NOTE_TYPES
 from ankismith.push.route import NoteState, Snapshot
 from ankismith.rules import strip_tags
 
@@ -175,7 +177,7 @@ def _note_types(decks: Sequence[Pushable], snapshot: Snapshot, problems: list[st
             )
             continue
         front, back = ours.templates()
-        if mod > theirs.mod and (theirs.templates[0] != (front, back) or theirs.css != stylesheet()):
+        if mod >= theirs.mod and (theirs.templates[0] != (front, back) or theirs.css != models.stylesheet()):
             changes.append(NoteTypeChange(kind, False, mod))
     return tuple(changes)
 

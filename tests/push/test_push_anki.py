@@ -409,3 +409,33 @@ def test_several_decks_in_one_push(deck: Path, tmp_path: Path, collection_path: 
         assert deck_of(col, card_of(col, notes_by_key(col)["other"]).id) == "Other Deck"
     with open_collection(collection_path) as route:
         assert not push_decks([deck, other], route, tmp_path / "dist").plan.changes
+
+
+def test_note_types_are_updated_in_place(deck: Path, collection_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """ankismith's new stylesheet and templates arrive; a card type and a field the student added stay."""
+    from ankismith.package import models
+
+    push(deck, collection_path, now=int(time.time()) - 100)
+    with Opened(collection_path) as col:
+        basic = col.models.by_name("ankismith Basic")
+        col.models.add_field(basic, col.models.new_field("Mnemonic"))
+        reverse = col.models.new_template("Reverse")
+        reverse["qfmt"], reverse["afmt"] = "{{Back}}", "{{Front}}"
+        col.models.add_template(basic, reverse)
+        col.models.update_dict(basic)
+        notes = notes_by_key(col)
+        cards = len(notes["first"].cards())
+        notes["first"]["Mnemonic"] = "my trick"
+        col.update_note(notes["first"])
+    monkeypatch.setattr(models, "stylesheet", lambda: ".card { color: red; }")
+    pushed = push(deck, collection_path, now=int(time.time()) + 100)
+    assert [(c.kind, c.add) for c in pushed.plan.note_types] == [("basic", False), ("cloze", False)]  # one stylesheet
+    with Opened(collection_path) as col:
+        basic = col.models.by_name("ankismith Basic")
+        assert basic["id"] == models.BASIC_MODEL_ID and basic["css"] == ".card { color: red; }"
+        assert [t["name"] for t in basic["tmpls"]] == ["Card 1", "Reverse"]
+        assert basic["tmpls"][0]["qfmt"] == models.NOTE_TYPES["basic"].templates()[0]
+        assert [f["name"] for f in basic["flds"]] == ["Front", "Back", "Source", "Mnemonic"]
+        first = notes_by_key(col)["first"]
+        assert first["Mnemonic"] == "my trick" and len(first.cards()) == cards == 2
+    assert not push(deck, collection_path, now=int(time.time()) + 100).plan.changes
