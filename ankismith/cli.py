@@ -257,6 +257,15 @@ def _report(item: Written) -> None:
         )
     if report.models_changed and report.baseline == BASELINE_LOCK:
         out.print(f"  note types changed: {', '.join(report.models_changed)}", markup=False)
+    # Anki's importer replaces the tags of every note it updates: say so whenever it will update some
+    updated = len(report.updated)
+    which = f"the {updated} updated note{'s' if updated != 1 else ''}" if updated else "every note it updates"
+    if (updated or report.baseline != BASELINE_LOCK) and report.old_id is None and item.note_count:
+        out.print(
+            f"  importing replaces the tags of {which} with the sources' (Anki's importer does: your own tags on "
+            "them, marked and leech too, are lost); `ankismith push` updates them and keeps your tags",
+            markup=False,
+        )
     if report.removed and report.old_id is None:
         keys = ", ".join(key for key, _ in report.removed)
         searches = " or ".join(_source_search(key) for key, _ in report.removed)
@@ -271,6 +280,72 @@ def _report(item: Written) -> None:
             "them again",
             markup=False,
         )
+
+
+@app.command()
+@_guarded
+def push(
+    decks: DeckDirs = None,
+    collection: Annotated[
+        Path | None,
+        typer.Option("--collection", help="The Anki collection file to push into (a profile's collection.anki2)."),
+    ] = None,
+    profile: Annotated[
+        str | None,
+        typer.Option("--profile", help="The Anki profile to push into (default: the only one in Anki's data folder)."),
+    ] = None,
+    prune: Annotated[
+        bool,
+        typer.Option(
+            "--prune",
+            help="Delete the notes gone from the sources (only those ankismith.lock's history knows), with their "
+            "review history; without it they are tagged ankismith::removed and kept.",
+        ),
+    ] = False,
+    dry_run: Annotated[bool, typer.Option("--dry-run", help="Print what would change; write nothing.")] = False,
+    output: Annotated[Path, typer.Option("--output", "-o", help="Folder for the .apkg files.")] = Path("dist"),
+    cache: CacheDir = Path(CACHE_DIR),
+    no_cache: NoCache = False,
+) -> None:
+    """Build, then apply the decks to an Anki collection (Anki closed), keeping your tags, flags and reviews."""
+    if collection is not None and profile is not None:
+        err.print("give --collection or --profile, not both", markup=False)
+        raise typer.Exit(2)
+    if (stop := _no_decks(decks)) is not None:
+        raise stop
+    from ankismith.pipeline.run import DeckErrors
+    from ankismith.push import PushError, anki_missing, closing, describe, find_collection, open_collection
+    from ankismith.push import prepare_push as prepare
+
+    if (missing := anki_missing()) is not None:
+        err.print(missing, markup=False)
+        raise typer.Exit(1)
+    try:
+        # opened before anything is built: a collection Anki has open stops the push with nothing written
+        with open_collection(find_collection(collection, profile)) as route:
+            with _ProgressBar() as progress:
+                try:
+                    prepared = prepare(
+                        decks or [], route, output, prune, dry_run, None, None if no_cache else cache, progress.update
+                    )
+                except DeckErrors as exc:
+                    raise _fail(exc) from None
+                except OSError as exc:
+                    raise _cannot_write(exc, output) from None
+            _warn(prepared.warnings)
+            for line in describe(prepared):
+                out.print(line, markup=False)
+            if prepared.plan.problems:
+                for problem in prepared.plan.problems:
+                    err.print(problem, markup=False)
+                err.print(f"{route.where}: nothing was changed", markup=False)
+                raise typer.Exit(1)
+            if not dry_run and prepared.plan.changes:
+                route.apply(prepared.plan)
+            out.print(closing(prepared), markup=False)
+    except PushError as exc:
+        err.print(str(exc), markup=False)
+        raise typer.Exit(1) from None
 
 
 def _compile(

@@ -129,3 +129,28 @@ def bundled_summary(deck: Path = BUNDLED) -> tuple[int, str]:
     kinds = Counter(str(note.kind) for note in notes)
     parts = ", ".join(f"{kinds[k]} {k}" for k in ("basic", "cloze", "choice", "numeric") if kinds[k])
     return len(notes), f"{len(notes)} cards: {parts}"
+
+
+def collection_rows(col: object) -> dict[str, list[tuple[object, ...]]]:
+    """Everything a push could change in a collection, row by row (read with SELECTs): notes,
+    cards with their scheduling and flags, the review log, decks and note types."""
+    queries = {
+        "notes": "select id, guid, mid, mod, usn, tags, flds from notes order by id",
+        "cards": "select id, nid, did, ord, mod, usn, type, queue, due, ivl, factor, reps, lapses, left, odue, odid,"
+        " flags, data from cards order by id",
+        "revlog": "select * from revlog order by id",
+        "decks": "select id, name, mtime_secs from decks order by id",
+        "notetypes": "select id, name, mtime_secs from notetypes order by id",
+    }
+    return {name: [tuple(row) for row in col.db.all(sql)] for name, sql in queries.items()}  # type: ignore[attr-defined]
+
+
+@pytest.fixture
+def collection_path(tmp_path: Path) -> Path:
+    """An empty collection file, closed (push opens it itself)."""
+    from anki.collection import Collection
+
+    path = tmp_path / "profile" / "collection.anki2"
+    path.parent.mkdir()
+    Collection(str(path)).close()
+    return path

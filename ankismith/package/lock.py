@@ -5,6 +5,14 @@ mean no update. So a note's `mod` must move forward exactly when its content cha
 remembers each note's content hash and the time it last changed, and users commit it like a
 package lock. A missing or stale lock only makes notes look changed (they update in Anki, which is
 safe); it never keeps an edit from reaching Anki.
+
+It also remembers what `ankismith push` needs to tell the sources' doing from the student's: the
+deck and tags the sources give each note, the tags and decks they gave it before and no longer
+give (push removes those tags and moves cards out of those decks, nothing else), and the notes
+once built and now gone from the sources (push marks them; `--prune` deletes only those). These
+only ever grow or move with the sources, never with a collection: the same lock serves every
+collection and every build between two pushes. Locks written before they were recorded read as
+knowing none of it (version 1 still: older ankismith ignores what it does not know).
 """
 
 from __future__ import annotations
@@ -15,7 +23,7 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
 from stat import S_ISREG
-from typing import Any
+from typing import Any, NamedTuple
 
 from ankismith.errors import Collector
 from ankismith.model.canon import sha256_hex
@@ -26,16 +34,35 @@ LOCK_VERSION = 1
 
 @dataclass(frozen=True)
 class Entry:
-    """What the lock knows of one note or note type."""
+    """What the lock knows of one note or note type (a note type has only a hash and a mod).
+
+    `deck` is "" when unknown (a lock from before push). Tags and decks are compared as Anki does,
+    ignoring case.
+    """
 
     hash: str
     mod: int
     guid: str = ""
+    deck: str = ""  # the Anki deck the sources put the note in
+    tags: tuple[str, ...] = ()  # the tags the sources give it
+    old_tags: tuple[str, ...] = ()  # tags the sources gave it before and no longer give
+    old_decks: tuple[str, ...] = ()  # decks the sources put it in before
+
+
+class NoteFacts(NamedTuple):
+    """What a build says of one note, for the lock: identity, content hash, deck and tags."""
+
+    key: str
+    guid: str
+    hash: str
+    deck: str = ""
+    tags: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
 class Lock:
-    """The lock's content: the deck id its GUIDs were made from, notes by key, note types by kind.
+    """The lock's content: the deck id its GUIDs were made from, notes by key, note types by kind,
+    and (key, GUID) of every note once built and now gone from the sources.
 
     `deck_id` is "" in a lock written before ankismith recorded it (see `id_change`).
     """
@@ -43,6 +70,7 @@ class Lock:
     notes: dict[str, Entry] = field(default_factory=dict)
     models: dict[str, Entry] = field(default_factory=dict)
     deck_id: str = ""
+    gone: tuple[tuple[str, str], ...] = ()
 
 
 # what a build's counts are relative to
@@ -125,7 +153,7 @@ def parse_lock(data: bytes, guid_for: Callable[[str, str], str]) -> Lock:
         for key, entry in notes.items():
             if entry.guid and entry.guid != guid_for(deck_id, key):
                 raise LockProblem(f"the GUID of {key!r} is not the one deck id {deck_id!r} gives it")
-    return Lock(notes, models, deck_id)
+    return Lock(notes, models, deck_id, _gone(parsed.get("gone", [])))
 
 
 def _entries(table: Any, name: str, with_guid: bool) -> dict[str, Entry]:
@@ -140,8 +168,32 @@ def _entries(table: Any, name: str, with_guid: bool) -> dict[str, Entry]:
             raise LockProblem(f"{name} entry {key!r} needs a text hash (and guid)")
         if not isinstance(mod, int) or isinstance(mod, bool) or not MOD_RANGE[0] <= mod <= MOD_RANGE[1]:
             raise LockProblem(f"{name} entry {key!r} has mod {_short(mod)}; expected whole seconds since 1970")
-        entries[key] = Entry(digest, mod, guid if with_guid else "")
+        if not with_guid:
+            entries[key] = Entry(digest, mod)
+            continue
+        deck = value.get("deck", "")
+        if not isinstance(deck, str):
+            raise LockProblem(f"{name} entry {key!r} has deck {_short(deck)}; expected text")
+        lists = {part: _texts(value.get(part, []), f"{name} entry {key!r}", part) for part in _LISTS}
+        entries[key] = Entry(digest, mod, guid, deck, lists["tags"], lists["old_tags"], lists["old_decks"])
     return entries
+
+
+_LISTS = ("tags", "old_tags", "old_decks")
+
+
+def _texts(value: Any, where: str, part: str) -> tuple[str, ...]:
+    if not isinstance(value, list) or not all(isinstance(item, str) for item in value):
+        raise LockProblem(f"{where} has {part} {_short(value)}; expected a list of text")
+    return tuple(value)
+
+
+def _gone(value: Any) -> tuple[tuple[str, str], ...]:
+    if not isinstance(value, list) or not all(
+        isinstance(pair, list) and len(pair) == 2 and all(isinstance(item, str) for item in pair) for pair in value
+    ):
+        raise LockProblem(f"gone must be a list of [key, guid] pairs, found {_short(value)}")
+    return tuple(sorted({(key, guid) for key, guid in value}))
 
 
 def _short(value: Any) -> str:
@@ -186,29 +238,32 @@ def id_change(
 def advance(
     lock: Lock,
     deck_id: str,
-    notes: Iterable[tuple[str, str, str]],
+    notes: Iterable[NoteFacts],
     models: Iterable[tuple[str, str]],
     now: int,
 ) -> tuple[Lock, ChangeReport]:
-    """New lock and report for the deck `deck_id`, its notes given as (key, guid, hash) and note
-    types as (kind, hash).
+    """New lock and report for the deck `deck_id`, its notes given as NoteFacts and note types
+    as (kind, hash).
 
     A changed note gets `now`, or one second past its previous time if the clock is behind it,
     so its `mod` always moves forward. A note whose GUID changed (a new deck id) is a new note
     to Anki: it counts as added. `removed` lists only keys the sources no longer make: a search for
-    the key finds the live note too, and the report must never advise deleting a note in use.
+    the key finds the live note too, and the report must never advise deleting a note in use. Every
+    note removed joins `gone`, and leaves it if it comes back.
     """
     new_notes: dict[str, Entry] = {}
     added, updated, unchanged = [], [], []
-    for key, guid, digest in notes:
+    for key, guid, digest, deck, tags in notes:
         old = lock.notes.get(key)
         if old is not None and old.guid and old.guid != guid:
             old = None
         if old is not None and old.hash == digest and old.guid == guid:
-            new_notes[key] = old
+            # the same content: the same deck and tags (recorded now if the lock predates them)
+            new_notes[key] = Entry(digest, old.mod, guid, deck, tags, old.old_tags, old.old_decks)
             unchanged.append(key)
         else:
-            new_notes[key] = Entry(digest, max(now, old.mod + 1) if old else now, guid)
+            mod = max(now, old.mod + 1) if old else now
+            new_notes[key] = Entry(digest, mod, guid, deck, tags, *_history(old, deck, tags))
             (updated if old else added).append(key)
     new_models: dict[str, Entry] = {}
     changed_models = []
@@ -221,20 +276,47 @@ def advance(
             changed_models.append(kind)
     removed = tuple(sorted((k, e.guid) for k, e in lock.notes.items() if k not in new_notes))
     report = ChangeReport(tuple(added), tuple(updated), tuple(unchanged), removed, tuple(changed_models))
-    return Lock(new_notes, new_models, deck_id), report
+    # every note the lock knew that the sources no longer make, by GUID: a key gone, or a key whose
+    # GUID changed (a new deck id; the live note has the new GUID, so push never touches it)
+    live = {(key, entry.guid) for key, entry in new_notes.items()}
+    known = {(key, entry.guid) for key, entry in lock.notes.items() if entry.guid}
+    gone = tuple(sorted({*lock.gone, *known} - live))
+    return Lock(new_notes, new_models, deck_id, gone), report
+
+
+def _history(old: Entry | None, deck: str, tags: tuple[str, ...]) -> tuple[tuple[str, ...], tuple[str, ...]]:
+    """The tags and decks the sources gave a note before and no longer give, `old` being its last
+    entry: what they gave then joins what they had given before, less what they give now."""
+    if old is None:
+        return (), ()
+    decks = (*old.old_decks, old.deck) if old.deck else old.old_decks
+    return _unique_folded((*old.old_tags, *old.tags), tags), _unique_folded(decks, (deck,))
+
+
+def _unique_folded(names: Iterable[str], but: Iterable[str]) -> tuple[str, ...]:
+    """`names` but those in `but`, without repeats; case ignored, as Anki ignores it in tags and decks."""
+    seen = {name.casefold() for name in but}
+    kept = []
+    for name in names:
+        if name.casefold() not in seen:
+            seen.add(name.casefold())
+            kept.append(name)
+    return tuple(kept)
 
 
 def lock_text(lock: Lock) -> str:
-    """The lock as stable, diff-friendly JSON: one line per note, sorted by key."""
+    """The lock as stable, diff-friendly JSON: one line per note, sorted by key (and one per note gone)."""
 
     def lines(entries: dict[str, Entry], with_guid: bool) -> str:
         rows = [_lock_line(key, entry, with_guid) for key, entry in sorted(entries.items())]
         return "{\n" + ",\n".join(rows) + "\n }" if rows else "{}"
 
     deck_id = _encode(lock.deck_id)
+    gone = ",\n".join(f"  {_encode(list(pair))}" for pair in lock.gone)
+    gone = f"[\n{gone}\n ]" if gone else "[]"
     return (
         f'{{"version": {LOCK_VERSION},\n "deck_id": {deck_id},\n "models": {lines(lock.models, False)},\n'
-        f' "notes": {lines(lock.notes, True)}}}\n'
+        f' "notes": {lines(lock.notes, True)},\n "gone": {gone}}}\n'
     )
 
 
@@ -246,11 +328,18 @@ def _lock_line(key: str, entry: Entry, with_guid: bool) -> str:
     """One note's (or note type's) line of the lock: remembered, since a rebuild rewrites the lock
     with most of its lines as they were (`serve`, on a big deck)."""
     guid = f'"guid": {_encode(entry.guid)}, ' if with_guid else ""
-    return f'  {_encode(key)}: {{{guid}"hash": {_encode(entry.hash)}, "mod": {int(entry.mod)}}}'
+    line = f'  {_encode(key)}: {{{guid}"hash": {_encode(entry.hash)}, "mod": {int(entry.mod)}'
+    if with_guid:
+        line += f', "deck": {_encode(entry.deck)}, "tags": {_encode(list(entry.tags))}'
+        for part in ("old_tags", "old_decks"):
+            if values := getattr(entry, part):
+                line += f', "{part}": {_encode(list(values))}'
+    return line + "}"
 
 
 def lock_digest(lock: Lock) -> str:
-    """A hash of the lock's content (cheaper than its text)."""
+    """A hash of what a package is written from in the lock: deck id, hashes and mods (cheaper than
+    its text; what only push reads, decks, tags and `gone`, is not in the package)."""
     parts = [f"{lock.deck_id}\x00"]
     for table in (lock.models, lock.notes):
         parts.extend(f"{key}\x1f{entry.guid}\x1f{entry.hash}\x1f{entry.mod}\n" for key, entry in sorted(table.items()))

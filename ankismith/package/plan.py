@@ -74,10 +74,14 @@ def package(
     errors: Collector,
     new_id: bool,
     memo: Memo | None = None,
+    write: bool = True,
 ) -> list[tuple[Plan, Written]]:
     """Check every deck against its lock, then write each package and lock; raises DeckErrors
     with everything in `errors` (compile errors included) before anything is written. Returns, per
-    deck, what was planned (the package's digest, for the build cache) and what was written."""
+    deck, what was planned (the package's digest, for the build cache) and what was written.
+
+    `write=False` (a dry run) writes nothing and returns what would be written.
+    """
     read = [
         deck_lock(deck, file, errors, refuse_new_id=not new_id, memo=memo)
         for deck, file in zip(decks, locks, strict=True)
@@ -87,6 +91,8 @@ def package(
     for deck, file, lock in zip(decks, locks, read, strict=True):
         with blame(deck.config.root.as_posix(), 0, "deck"):
             plans.append(_plan_package(deck, file, lock, out_dir, now, store))
+    if not write:
+        return [(plan, _written(plan)) for plan in plans]
     done: list[tuple[Plan, Written]] = []
     for plan in plans:
         try:
@@ -147,7 +153,7 @@ def _plan_package(
     """Advance the deck's lock and decide what to write; writes nothing, so that every deck is
     checked before any is written."""
     lock = read.lock
-    entries = ((n.key, n.guid, n.hash) for n in deck.notes)
+    entries = (lockfile.NoteFacts(n.key, n.guid, n.hash, n.deck, n.tags) for n in deck.notes)
     new_lock, report = lockfile.advance(lock, deck.config.id, entries, model_hashes(), now)
     report = replace(report, baseline=read.baseline, old_id=read.old_id)
     target = out_dir / f"{deck.config.id}.apkg"
@@ -168,6 +174,10 @@ def _write_planned(plan: Plan, store: Outputs | None, memo: Memo | None) -> Writ
     lockfile.write_lock(plan.lock_file, text)  # unless the file holds it already
     if memo is not None:
         memo.remember_lock(plan.lock_file.path, sha256_hex(text.encode()), plan.lock)
+    return _written(plan)
+
+
+def _written(plan: Plan) -> Written:
     deck = plan.deck
     return Written(deck.config, plan.target, len(deck.notes), len(deck.media), plan.report, plan.skip, deck.overrides)
 

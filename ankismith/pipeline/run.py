@@ -4,10 +4,12 @@
                     (pipeline/compiler, through the build cache), all problems raised at once
     build           read, then compile_decks, then each deck checked against its lock and packaged
                     (package/plan); nothing at all when no input changed since the last build
+    build_for_push  build, keeping each deck's notes and new lock for `ankismith push` (push/);
+                    a dry run writes nothing
     check_decks     compile_decks and the lock checks, writing nothing but the cache
     Builder         compile and package again and again, the cache kept open (for preview/serve)
 
-The preview (preview/) stands on top: it compiles through here and renders what was compiled.
+The preview (preview/) and push (push/) stand on top: they build through here and use what was built.
 
 Each stage takes immutable values and returns new ones; errors of every deck are collected and
 raised once (DeckErrors), before anything is written. Every source file is read once per build.
@@ -43,8 +45,10 @@ __all__ = [
     "Compiled",
     "DeckErrors",
     "InternalError",
+    "Pushable",
     "Written",
     "build",
+    "build_for_push",
     "check_decks",
     "compile_decks",
     "problem_families",
@@ -189,6 +193,48 @@ def build(
     of any deck changed since the last build (sources, settings, lock, images, ankismith itself),
     nothing is compiled.
     """
+    done, warnings = _build(paths, out_dir, seed, variants, now, cache_dir, on_progress, new_id)
+    return [item for _, item in done], warnings
+
+
+@dataclass(frozen=True)
+class Pushable:
+    """A deck as built for `ankismith push`: its notes, its lock as written (or as a dry run would
+    write it), and what the build wrote."""
+
+    deck: BuiltDeck
+    lock: lockfile.Lock
+    written: Written
+
+
+def build_for_push(
+    paths: Sequence[Path],
+    out_dir: Path,
+    now: int | None = None,
+    cache_dir: Path | None = None,
+    on_progress: ProgressCallback | None = None,
+    write: bool = True,
+) -> tuple[list[Pushable], tuple[SourceError, ...]]:
+    """Build as `build` does (the same packages and locks written), keeping what push applies:
+    each deck's notes and new lock. `write=False` (a dry run) writes nothing but the build cache."""
+    done, warnings = _build(paths, out_dir, None, None, now, cache_dir, on_progress, False, keep=True, write=write)
+    return [Pushable(plan.deck, plan.lock, item) for plan, item in done if plan is not None], warnings
+
+
+def _build(
+    paths: Sequence[Path],
+    out_dir: Path,
+    seed: int | None,
+    variants: int | None,
+    now: int | None,
+    cache_dir: Path | None,
+    on_progress: ProgressCallback | None,
+    new_id: bool,
+    keep: bool = False,
+    write: bool = True,
+) -> tuple[list[tuple[Plan | None, Written]], tuple[SourceError, ...]]:
+    """`build`, returning each deck's plan with what was written; `keep` compiles even when
+    nothing changed (the plan holds the notes), `write=False` writes nothing."""
     errors = Collector()
     store = buildcache.open_cache(cache_dir, errors)
     try:
@@ -197,13 +243,14 @@ def build(
         inputs = Inputs()
         read_warnings = len(errors.warnings)
         runs = [_run_key(deck, lock, seed, variants, out_dir) for deck, lock in zip(decks, locks, strict=True)]
-        if store is not None and not errors.errors:
+        if store is not None and not errors.errors and not keep:
             last = _up_to_date(decks, runs, store, inputs)
             if last is not None:
-                return last[0], tuple(errors.warnings) + last[1]
+                return [(None, item) for item in last[0]], tuple(errors.warnings) + last[1]
         compiled = _compile(decks, seed, variants, store, inputs, errors, on_progress, stop=False)
-        done = package(compiled.decks, locks, out_dir, now if now is not None else _now(), store, errors, new_id)
-        if store is not None:
+        now = now if now is not None else _now()
+        done = package(compiled.decks, locks, out_dir, now, store, errors, new_id, write=write)
+        if store is not None and write:
             for (plan, item), run, deck in zip(done, runs, compiled.decks, strict=True):
                 warnings = tuple(
                     w for w in errors.warnings[read_warnings:] if w.path.startswith(_deck_prefix(deck.config))
@@ -214,8 +261,9 @@ def build(
                     str(item.path), plan.digest, tuple(n.key for n in deck.notes), len(deck.media), warnings, images
                 )
                 store.put("runs", _after(run, plan), buildcache.encode(record))
+        if store is not None:
             store.save()
-        return [item for _, item in done], tuple(errors.warnings)
+        return list(done), tuple(errors.warnings)
     finally:
         if store is not None:
             store.close()

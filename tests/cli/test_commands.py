@@ -312,3 +312,17 @@ def test_unusable_cache_warns_and_builds(deck_dir: Path, tmp_path: Path) -> None
     result = run("build", str(deck_dir), "-o", str(tmp_path / "out"), "--cache-dir", str(tmp_path / "file" / "c"))
     assert result.exit_code == 0, result.output
     assert "cache not used" in result.output and (tmp_path / "out" / "test-deck.apkg").is_file()
+
+
+def test_the_build_report_says_importing_replaces_tags_and_push_keeps_them(deck_dir: Path, tmp_path: Path) -> None:
+    write_deck(deck_dir, {"a.md": "## Q {#q}\nA\n\n## R {#r}\nB\n"})
+    out = str(tmp_path / "out")
+    says = "with the sources' (Anki's importer does: your own tags on them, marked and leech too, are lost); "
+    says += "`ankismith push` updates them and keeps your tags"
+    result = run("build", str(deck_dir), "-o", out)
+    assert f"  importing replaces the tags of every note it updates {says}" in result.output  # no lock: all may update
+    (deck_dir / "a.md").write_text("## Q {#q}\nA, edited\n\n## R {#r}\nB\n")
+    result = run("build", str(deck_dir), "-o", out)
+    assert f"  importing replaces the tags of the 1 updated note {says}" in result.output
+    result = run("build", str(deck_dir), "-o", out)
+    assert "importing replaces" not in result.output  # nothing updated: nothing to say
