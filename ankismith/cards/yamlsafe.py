@@ -21,16 +21,41 @@ class _Loader(_BaseLoader):  # type: ignore[misc, valid-type]
     """The safe loader, with YAML 1.2 floats and a clear error for absurdly long integers."""
 
 
+# YAML 1.1 reads 1:30 as 90 (base 60), 0x3 as 3, 0o17 and 017 as 15, 0b11 as 3: nobody writing a
+# deck means that, and YAML 1.2 reads them as text. Refused, so that a seed or a count is what it looks like.
+_NOT_PLAIN = re.compile(r"^[-+]?(?:0[xXoObB]|0[0-9]|[0-9_]*:)")
+
+
+def _plain_number(loader: Any, node: yaml.ScalarNode, read: Any) -> Any:
+    text = node.value.replace("_", "")
+    odd = ":" in text if read == loader.construct_yaml_float else _NOT_PLAIN.match(text) and text.strip("+-0")
+    if odd:
+        value = read(node)
+        raise yaml.constructor.ConstructorError(
+            None,
+            None,
+            f"{node.value!r} is not a plain number (YAML 1.1 reads it as {value!r}: base 60, hex, octal or "
+            f"binary); write the number as decimal digits, or quote it if it is text",
+            node.start_mark,
+        )
+    return read(node)
+
+
 def _construct_int(loader: Any, node: yaml.ScalarNode) -> Any:
     if len(node.value) > MAX_INT_DIGITS:
         raise yaml.constructor.ConstructorError(
             None, None, f"a number with {len(node.value):,} digits is too long to read", node.start_mark
         )
-    return loader.construct_yaml_int(node)
+    return _plain_number(loader, node, loader.construct_yaml_int)
+
+
+def _construct_float(loader: Any, node: yaml.ScalarNode) -> Any:
+    return _plain_number(loader, node, loader.construct_yaml_float)
 
 
 _Loader.add_implicit_resolver("tag:yaml.org,2002:float", _FLOAT_12, list("-+0123456789."))
 _Loader.add_constructor("tag:yaml.org,2002:int", _construct_int)
+_Loader.add_constructor("tag:yaml.org,2002:float", _construct_float)
 
 
 class YamlProblem(Exception):

@@ -370,3 +370,23 @@ def test_deck_id_proposals_are_stable_and_valid() -> None:
     assert suggest_deck_id("e\u0301te\u0301") == suggest_deck_id("\u00e9t\u00e9") == "ete"  # NFC or NFD alike
     for name in ("", "-", "..", "_a", "has space", "a/b", "ﬁle"):
         assert DECK_ID.fullmatch(suggest_deck_id(name)), name
+
+
+@pytest.mark.parametrize(
+    ("text", "read_as"),
+    [("seed: 1:30", "90"), ("variants: 0x3", "3"), ("seed: 017", "15"), ("seed: 0b11", "3"), ("seed: 1:30.5", "90.5")],
+)
+def test_yaml_11_base_60_hex_octal_and_binary_numbers_are_refused(tmp_path: Path, text: str, read_as: str) -> None:
+    root = write_deck(tmp_path / "deck", {"a.md": "## A {#a}\nB\n"}, f"name: D\n{text}\n")
+    errors = Collector()
+    assert read_deck(root, errors) is None
+    (error,) = errors.errors
+    assert error.line == 2 and "is not a plain number" in error.message and f"reads it as {read_as}:" in error.message
+
+
+def test_quoted_and_decimal_numbers_are_read_as_written(tmp_path: Path) -> None:
+    root = write_deck(tmp_path / "deck", {"a.md": "## A {#a}\nB\n"}, 'name: "1:30"\nseed: 0\nvariants: 10\n')
+    errors = Collector()
+    deck = read_deck(root, errors)
+    assert errors.errors == [] and deck is not None
+    assert (deck.config.name, deck.config.seed, deck.config.variants) == ("1:30", 0, 10)
