@@ -11,6 +11,7 @@ import markdown
 
 from ankismith.render import extensions
 from ankismith.render.lists import ListNestingExtension
+from ankismith.render.longtext import Chunking, LongTextExtension
 from ankismith.render.mathext import INLINE_DOLLAR, MathExtension, math_html
 
 _IMG_SRC = re.compile(r'(<img\b[^>]*?\bsrc=")([^"]*)(")', re.IGNORECASE)
@@ -19,14 +20,17 @@ _SINGLE_PARAGRAPH = re.compile(r"^<p>(.*)</p>$", re.DOTALL)
 # starts any inline syntax, escape or entity, no HTML, one line (tested against Markdown itself).
 _PLAIN = re.compile(r"[^\\`*_\[\]<>&!{}~|#=^$\n\t\r]*")
 _INLINE_MATH = re.compile(INLINE_DOLLAR)
+CHUNKING = Chunking()
 
 
 class Renderer:
     """One configured Python-Markdown instance, reset between conversions (building it is slow)."""
 
-    def __init__(self) -> None:
+    def __init__(self, chunking: Chunking | None = CHUNKING) -> None:
+        """`chunking`: which long inline texts are rendered in pieces (None: never; the HTML is the same)."""
+        long_text = [LongTextExtension(chunking)] if chunking is not None else []
         self._md = markdown.Markdown(
-            extensions=[*extensions.EXTENSIONS, MathExtension(), ListNestingExtension()],
+            extensions=[*extensions.EXTENSIONS, MathExtension(), ListNestingExtension(), *long_text],
             extension_configs=extensions.EXTENSION_CONFIGS,
             output_format="html",
         )

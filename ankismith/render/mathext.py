@@ -18,12 +18,16 @@ from markdown.preprocessors import Preprocessor
 
 from ankismith.cards.fences import fence_marks
 
-INLINE_DISPLAY = r"(?<!\\)\$\$(?P<math>(?:\\.|[^\\$])+?)\$\$"
+# The TeX never holds STX or ETX: they mark Markdown's placeholders for what an earlier pattern took (a code
+# span, another formula), which would otherwise end up, control characters and all, inside the formula.
+INLINE_DISPLAY = r"(?<!\\)\$\$(?P<math>(?:\\[^\x02\x03]|[^\\$\x02\x03])+?)\$\$"
 # the TeX may end with an escaped character (`\}`, `\%`, `\|`): its last element is a backslash pair or
 # a character that is not a space
-INLINE_DOLLAR = r"(?<![\\$])\$(?![\s$])(?P<math>(?:\\.|[^\\$])*?(?:\\.|[^\s\\$]))\$(?![\d$])"
-INLINE_ROUND = r"(?<!\\)\\\((?P<math>(?:\\[^)]|[^\\])+?)\\\)"
-INLINE_SQUARE = r"(?<!\\)\\\[(?P<math>(?:\\[^\]]|[^\\])+?)\\\]"
+INLINE_DOLLAR = (
+    r"(?<![\\$])\$(?![\s$])(?P<math>(?:\\[^\x02\x03]|[^\\$\x02\x03])*?(?:\\[^\x02\x03]|[^\s\\$\x02\x03]))\$(?![\d$])"
+)
+INLINE_ROUND = r"(?<!\\)\\\((?P<math>(?:\\[^)\x02\x03]|[^\\\x02\x03])+?)\\\)"
+INLINE_SQUARE = r"(?<!\\)\\\[(?P<math>(?:\\[^\]\x02\x03]|[^\\\x02\x03])+?)\\\]"
 
 _BLOCK_OPEN = re.compile(r"^(?P<open>\$\$|\\\[)(?P<rest>.*)$")
 

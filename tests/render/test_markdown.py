@@ -63,6 +63,21 @@ def test_dollars_that_are_not_math(source: str, expected: str, renderer: Rendere
     assert "math" not in rendered
 
 
+@pytest.mark.parametrize(
+    ("source", "expected"),
+    [
+        ("$a `b` c$", "<p>$a <code>b</code> c$</p>"),
+        (r"\(a `b` c\)", "<p>(a <code>b</code> c)</p>"),
+        ("$5 each $$y^2$$ x$", r'<p>$5 each <span class="math">\[y^2\]</span> x$</p>'),
+    ],
+)
+def test_a_formula_never_swallows_what_an_earlier_pattern_took(source: str, expected: str, renderer: Renderer) -> None:
+    # it used to: the formula's TeX held Markdown's placeholder, STX and ETX control characters included
+    rendered = renderer.block(source)
+    assert rendered == expected
+    assert "\x02" not in rendered and "\x03" not in rendered
+
+
 def test_lists_nest_by_two_and_by_four(renderer: Renderer) -> None:
     two = renderer.block("- a\n  - b\n    - c\n")
     four = renderer.block("- a\n    - b\n        - c\n")
