@@ -42,9 +42,10 @@ def canonical(value: Any) -> Any:
         return value
     if isinstance(value, float):
         return ["float", repr(value)]
-    if dataclasses.is_dataclass(value) and not isinstance(value, type):
-        kind = type(value)
-        return [kind.__qualname__, [[f.name, canonical(getattr(value, f.name))] for f in dataclasses.fields(kind)]]
+    kind = type(value)
+    if kind in _FIELDS or (dataclasses.is_dataclass(value) and not isinstance(value, type)):
+        names = _FIELDS.get(kind) or _FIELDS.setdefault(kind, tuple(f.name for f in dataclasses.fields(kind)))
+        return [kind.__qualname__, [[name, canonical(getattr(value, name))] for name in names]]
     if isinstance(value, Enum):
         return [type(value).__qualname__, canonical(value.value)]
     if isinstance(value, list | tuple):
@@ -62,6 +63,9 @@ def canonical(value: Any) -> Any:
     if hasattr(value, "dtype") and hasattr(value, "tolist"):  # a numpy array or scalar
         return ["array", str(value.dtype), list(getattr(value, "shape", ())), canonical(value.tolist())]
     raise TypeError(f"no canonical form for {type(value).__name__}: teach model/canon.py its fields")
+
+
+_FIELDS: dict[type, tuple[str, ...]] = {}  # each dataclass's field names, read once
 
 
 def digest(*parts: Any) -> str:
@@ -104,27 +108,40 @@ def _decoder(hint: Any) -> Callable[[Any], Any]:
     """How to read back a value of the type `hint` (a dataclass, a tuple, an enum, a path...)."""
     if isinstance(hint, type) and dataclasses.is_dataclass(hint):
         hints = typing.get_type_hints(hint)
-        readers = tuple(_decoder(hints[f.name]) for f in dataclasses.fields(hint))
-        return lambda data: hint(*(read(item) for read, item in zip(readers, data, strict=True)))
+        readers = [_decoder(hints[f.name]) for f in dataclasses.fields(hint)]
+        size = len(readers)
+        convert = [(index, read) for index, read in enumerate(readers) if read is not _same]
+
+        def read_dataclass(data: Any) -> Any:
+            if len(data) != size:
+                raise ValueError(f"{hint.__name__} has {size} fields, the entry {len(data)}")
+            values = list(data)
+            for index, read in convert:  # only the fields that are not plain JSON already
+                values[index] = read(values[index])
+            return hint(*values)
+
+        return read_dataclass
     origin, args = typing.get_origin(hint), typing.get_args(hint)
     if origin in (types.UnionType, typing.Union):
         options = [a for a in args if a is not type(None)]
         if len(options) == 1:
             read = _decoder(options[0])
-            return lambda data: None if data is None else read(data)
+            return _same if read is _same else (lambda data: None if data is None else read(data))
         return _same
     if origin is tuple:
         if len(args) == 2 and args[1] is Ellipsis:
             read = _decoder(args[0])
-            return lambda data: tuple(read(item) for item in data)
+            return tuple if read is _same else (lambda data: tuple(map(read, data)))
         readers = tuple(_decoder(a) for a in args)
+        if all(read is _same for read in readers):
+            return tuple
         return lambda data: tuple(read(item) for read, item in zip(readers, data, strict=True))
     if origin is list:
         read = _decoder(args[0]) if args else _same
         return lambda data: [read(item) for item in data]
     if origin is dict and args:
         read = _decoder(args[1])
-        return lambda data: {key: read(item) for key, item in data.items()}
+        return _same if read is _same else (lambda data: {key: read(item) for key, item in data.items()})
     if isinstance(hint, type) and issubclass(hint, Enum):
         return hint
     if isinstance(hint, type) and issubclass(hint, PurePath):

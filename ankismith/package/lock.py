@@ -18,7 +18,7 @@ knowing none of it (version 1 still: older ankismith ignores what it does not kn
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
@@ -135,8 +135,12 @@ def load_lock(path: Path) -> LockFile:
         return LockFile(path, None, f"cannot read it: {exc.strerror or exc}")
 
 
-def parse_lock(data: bytes, guid_for: Callable[[str, str], str]) -> Lock:
-    """The lock in `data`, every value checked (LockProblem says what is wrong)."""
+Known = tuple[str, Mapping[str, str]]  # a deck id, and the GUIDs its notes have now by key
+
+
+def parse_lock(data: bytes, guid_for: Callable[[str, str], str], known: Known | None = None) -> Lock:
+    """The lock in `data`, every value checked (LockProblem says what is wrong). `known`: the GUIDs
+    the deck's notes have now (they spare computing those again where the deck id is the lock's)."""
     try:
         parsed = json.loads(data.decode("utf-8"))
     except (UnicodeDecodeError, ValueError, RecursionError) as exc:
@@ -150,8 +154,9 @@ def parse_lock(data: bytes, guid_for: Callable[[str, str], str]) -> Lock:
     notes = _entries(parsed.get("notes"), "notes", with_guid=True)
     models = _entries(parsed.get("models"), "models", with_guid=False)
     if deck_id:
+        now = known[1] if known is not None and known[0] == deck_id else {}
         for key, entry in notes.items():
-            if entry.guid and entry.guid != guid_for(deck_id, key):
+            if entry.guid and entry.guid != (now.get(key) or guid_for(deck_id, key)):
                 raise LockProblem(f"the GUID of {key!r} is not the one deck id {deck_id!r} gives it")
     return Lock(notes, models, deck_id, _gone(parsed.get("gone", [])))
 
@@ -201,12 +206,14 @@ def _short(value: Any) -> str:
     return text if len(text) <= 40 else text[:37] + "..."
 
 
-def read_lock(file: LockFile, guid_for: Callable[[str, str], str], errors: Collector) -> Lock:
+def read_lock(
+    file: LockFile, guid_for: Callable[[str, str], str], errors: Collector, known: Known | None = None
+) -> Lock:
     """The lock `file` holds; empty when there is none, and empty with a warning when it cannot be used."""
     try:
         if file.problem:
             raise LockProblem(file.problem)
-        return parse_lock(file.data, guid_for) if file.data is not None else Lock()
+        return parse_lock(file.data, guid_for, known) if file.data is not None else Lock()
     except LockProblem as exc:
         errors.warn(
             file.path.as_posix(),

@@ -118,6 +118,7 @@ class Plan:
     lock: lockfile.Lock
     report: lockfile.ChangeReport
     skip: bool
+    lock_text: str  # the lock as the file will hold it
 
 
 @dataclass(frozen=True)
@@ -139,7 +140,8 @@ def deck_lock(
         warned = len(errors.warnings)
         lock = memo.known_lock(file) if memo is not None else None
         if lock is None:
-            lock = lockfile.read_lock(file, guid_for, errors)
+            known = (deck.config.id, {n.key: n.guid for n in deck.notes})  # the notes' GUIDs now
+            lock = lockfile.read_lock(file, guid_for, errors, known)
         if len(errors.warnings) > warned:
             baseline = lockfile.BASELINE_UNREADABLE
         else:
@@ -161,7 +163,7 @@ def _plan_package(
     # the notes' order, the decks, the media (their names hold a hash of their bytes)
     digest = canon_digest(lockfile.lock_digest(new_lock), [n.key for n in deck.notes], deck_specs(deck), deck.media)
     skip = store is not None and store.output_is(target, digest)
-    return Plan(deck, target, digest, file, new_lock, report, skip)
+    return Plan(deck, target, digest, file, new_lock, report, skip, lockfile.lock_text(new_lock))
 
 
 def _write_planned(plan: Plan, store: Outputs | None, memo: Memo | None) -> Written:
@@ -170,7 +172,7 @@ def _write_planned(plan: Plan, store: Outputs | None, memo: Memo | None) -> Writ
         _write_package(plan.target, plan.deck, plan.lock, memo)
         if store is not None:
             store.record_output(plan.target, plan.digest)
-    text = lockfile.lock_text(plan.lock)
+    text = plan.lock_text
     lockfile.write_lock(plan.lock_file, text)  # unless the file holds it already
     if memo is not None:
         memo.remember_lock(plan.lock_file.path, sha256_hex(text.encode()), plan.lock)

@@ -154,6 +154,10 @@ class BuildCache(CacheReader):
         self._used: set[str] = set()
         try:
             assert self._db is not None
+            # a disposable cache: no waiting for the disk (a crash at worst loses it, and a damaged
+            # file is set aside), and readers in the worker processes never block the writer
+            self._db.execute("PRAGMA synchronous = OFF")
+            self._db.execute("PRAGMA journal_mode = WAL")
             for table in TABLES:
                 self._db.execute(f"CREATE TABLE IF NOT EXISTS {table} (key TEXT PRIMARY KEY, value TEXT NOT NULL)")
             self._db.execute("CREATE TABLE IF NOT EXISTS outputs (path TEXT PRIMARY KEY, digest TEXT, sha TEXT)")

@@ -278,7 +278,7 @@ def _run_key(deck: Deck, lock: lockfile.LockFile, seed: int | None, variants: in
 
 def _after(run: list[Any], plan: Plan) -> str:
     """The key under which the next build finds this run: its inputs with the lock as now written."""
-    text = lockfile.lock_text(plan.lock)
+    text = plan.lock_text
     return buildcache.key("runs", *run[:-1], sha256_hex(text))
 
 

@@ -15,6 +15,7 @@ import html
 import string
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
+from functools import lru_cache
 from typing import Any
 
 from ankismith import solver
@@ -168,8 +169,10 @@ def graded_part(part: solver.Part) -> dict[str, Any]:
     return entry | ({"square": True} if _is_square(part) else {})
 
 
+@lru_cache(maxsize=4096)
 def _label_html(label: str) -> str:
-    """A mistake's label (Markdown, math in `$..$`) as inline HTML."""
+    """A mistake's label (Markdown, math in `$..$`) as inline HTML (the same labels come back on every
+    instance of every card of a family: rendered once)."""
     from ankismith.render.markdown import default_renderer
 
     return default_renderer().inline(label)
