@@ -37,6 +37,7 @@ from ankismith.model.cards import Kind
 from ankismith.model.notes import BuiltNote
 from ankismith.package.models import stylesheet
 from ankismith.preview.anki import card_sides
+from ankismith.render.grading import describe
 from ankismith.render.pool import read_pool, without_pool
 from ankismith.rules import MATH_OPEN, read_asset, script_json, strip_tags
 
@@ -216,6 +217,7 @@ def _entry(note: BuiltNote, note_id: str, sides: Iterable[Any], folder: str) -> 
         "text": " ".join(text.split())[:500],
         "ords": [side.ordinal for side in sides],
         "pool": size,
+        "grading": describe(pool) if pool else "",
         "math": bool(MATH_OPEN.search(json.dumps(dict(note.fields)))),
     }
 

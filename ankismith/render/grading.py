@@ -264,3 +264,21 @@ def matching_mistakes(
         and isinstance(m.get("label"), str)
         and grade(typed, mistake_part(m, part), tolerance, exact_ints) == "correct"
     ]
+
+
+def describe(pool: Mapping[str, Any]) -> str:
+    """How the card of this pool grades what is typed, in one sentence (the preview shows it)."""
+    if not pool.get("type", True):
+        return "No answer box: the back shows the answer and the worked solution."
+    tolerance = _tolerance(pool.get("tolerance"))
+    percent = f"{tolerance * 100:g}%"
+    instances = pool.get("instances") or [{}]
+    parts = instances[0].get("parts") or [{}]
+    units = sorted({p["unit"] for p in parts if isinstance(p.get("unit"), str) and p["unit"]})
+    if pool.get("exact_ints") is False:
+        rule = f"Graded within {percent} (the card's own tolerance), whole-number answers too, or to the digits shown"
+    else:
+        rule = f"Graded within {percent} or to the digits shown; whole-number answers must be exact"
+    unit = f"; the unit ({', '.join(units)}) may be typed or left out" if units else ""
+    several = f"; {len(parts)} parts, each graded on its own" if len(parts) > 1 else ""
+    return rule + unit + several + "."

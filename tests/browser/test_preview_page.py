@@ -279,3 +279,11 @@ def test_serve_shows_edits_errors_and_their_fix(server: tuple[Server, Path], loc
     page.frame_locator('article.entry[data-key="first"] figure.side-a iframe').get_by_text("One, fixed.").wait_for(
         timeout=15_000
     )
+
+
+def test_each_numeric_card_says_how_it_grades(preview_site: Path, local_context: object) -> None:
+    page = local_context().new_page()  # type: ignore[operator]
+    page.goto((preview_site / "decks" / "dl-midterm.html").as_uri())
+    line = page.locator('article.entry[data-key="gd-step"] p.grading')
+    assert line.inner_text() == "Graded within 0.1% or to the digits shown; whole-number answers must be exact."
+    assert page.locator('article.entry[data-kind="basic"] p.grading').count() == 0

@@ -78,3 +78,18 @@ def test_values_from_the_solver_are_graded_too():
     matrix = {"value": [[1, 2], [3, 4]], "shown": [["1", "2"], ["3", "4"]], "integer": True}
     assert grading.value_is_right([[1, 2], [3, 4]], matrix) and not grading.value_is_right([[1, 2]], matrix)
     assert grading.is_whole([[1.0, 2]]) and not grading.is_whole(2.5) and not grading.is_whole("2")
+
+
+def test_the_preview_says_how_a_card_grades() -> None:
+    from ankismith.render.grading import describe
+
+    part = {"name": "", "label": "", "value": 90, "shown": "90", "integer": True}
+    default = {"type": True, "tolerance": 0.001, "exact_ints": True, "instances": [{"parts": [part]}]}
+    assert describe(default) == "Graded within 0.1% or to the digits shown; whole-number answers must be exact."
+    own = default | {"tolerance": 0.01, "exact_ints": False}
+    assert describe(own) == (
+        "Graded within 1% (the card's own tolerance), whole-number answers too, or to the digits shown."
+    )
+    with_unit = own | {"instances": [{"parts": [part | {"unit": "J"}, part | {"name": "b", "unit": "J"}]}]}
+    assert describe(with_unit).endswith("; the unit (J) may be typed or left out; 2 parts, each graded on its own.")
+    assert describe(default | {"type": False}).startswith("No answer box")

@@ -70,6 +70,7 @@
       el("a", { class: "source", href: entry.href, title: "line " + entry.line + " of the source", text: entry.source }),
     ]);
     article.appendChild(meta);
+    if (entry.grading) article.appendChild(el("p", { class: "grading", text: entry.grading }));
     var instance = null;
     if (entry.pool > 1) {
       instance = 0;
