@@ -16,6 +16,8 @@ with `solve(**params)` is a family — but with the kit:
 
 from __future__ import annotations
 
+import itertools
+from collections.abc import Callable
 from dataclasses import replace
 from typing import Any
 
@@ -51,6 +53,7 @@ __all__ = [
     "as_array",
     "conv_out",
     "div",
+    "entry_lines",
     "exact",
     "exp",
     "floor_if",
@@ -176,6 +179,18 @@ def sub(text: str, env: Any, style: Any = EXAM, written: bool = False) -> Expr:
 def n(value: Any) -> str:
     """A number in TeX, for labels such as O(1, 2) or \\sigma'(0.5)."""
     return format_number(value, tex=True)
+
+
+def entry_lines(rows: int, cols: int, line: Callable[[int, int], Chain]) -> list[Chain]:
+    """The worked line of each entry (i, j) of a rows x cols answer, row by row: the first
+    MAX_ENTRY_LINES of them, then ⋮ (the matrix itself is shown after them)."""
+    chains = []
+    for index, (i, j) in enumerate(itertools.product(range(rows), range(cols))):
+        if index == MAX_ENTRY_LINES:
+            chains.append(Chain("", (Formula(VDOTS),), rel=""))
+            break
+        chains.append(line(i, j))
+    return chains
 
 
 def floor_if(text: str, divides: bool) -> str:

@@ -10,7 +10,6 @@ import numpy as np
 from ankismith.solver.kit import (
     BREAK,
     CDOT,
-    MAX_ENTRY_LINES,
     RESULT,
     VDOTS,
     Chain,
@@ -23,6 +22,7 @@ from ankismith.solver.kit import (
     as_array,
     conv_out,
     div,
+    entry_lines,
     floor_if,
     n,
     refuse,
@@ -208,20 +208,16 @@ class conv2d:
             chains.append(Chain("I_{\\text{padded}}", (Shown(image),), note=f"\\text{{{n(pad)} zero(s) around }} I"))
         size = Size((_size_expr(rows, k_rows, pad, s), _size_expr(cols, k_cols, pad, s)))
         chains.append(Chain("\\text{size of } O", (size, RESULT)))
-        for index, (i, j) in enumerate(itertools.product(range(answer.shape[0]), range(answer.shape[1]))):
-            if index == MAX_ENTRY_LINES:
-                chains.append(Chain("", (Formula(VDOTS),), rel=""))
-                break
+
+        def line(i: int, j: int) -> Chain:
             env: dict[str, Any] = {}
             terms = []
             for u, v in itertools.product(range(k_rows), range(k_cols)):
                 env[f"a{len(terms)}"], env[f"b{len(terms)}"] = image[i * s + u, j * s + v], kernel[u, v]
                 terms.append(f"a{len(terms)} * b{len(terms)}")
-            chains.append(
-                Chain(f"O({i + 1}, {j + 1})", (sub(" + ".join(terms), env, CDOT, True), RESULT), entry=(i, j))
-            )
-        chains.append(Chain("O", (Shown(answer),)))
-        return chains
+            return Chain(f"O({i + 1}, {j + 1})", (sub(" + ".join(terms), env, CDOT, True), RESULT), entry=(i, j))
+
+        return [*chains, *entry_lines(*answer.shape, line), Chain("O", (Shown(answer),))]
 
     def mistakes(**p: Any) -> dict[str, Any]:
         flipped = p["K"][::-1, ::-1]

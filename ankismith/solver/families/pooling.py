@@ -9,7 +9,6 @@ from typing import Any
 import numpy as np
 
 from ankismith.solver.kit import (
-    MAX_ENTRY_LINES,
     RESULT,
     VDOTS,
     Chain,
@@ -19,6 +18,7 @@ from ankismith.solver.kit import (
     Option,
     Shown,
     as_array,
+    entry_lines,
     refuse,
     sub,
 )
@@ -67,17 +67,14 @@ class pool2d:
     def steps(I: np.ndarray, kernel: int, stride: int | None, mode: str) -> list[Chain]:
         found = windows(I, kernel, stride)
         answer = _pool(I, kernel, stride, mode)
-        chains = []
-        for index, (i, j) in enumerate(itertools.product(range(answer.shape[0]), range(answer.shape[1]))):
-            if index == MAX_ENTRY_LINES:
-                chains.append(Chain("", (Formula(VDOTS),), rel=""))
-                break
+
+        def line(i: int, j: int) -> Chain:
             window = found[i][j]
             env = {f"a{k}": v for k, v in enumerate(window)}
             text = f"max({', '.join(env)})" if mode == "max" else f"({' + '.join(env)}) / {len(window)}"
-            chains.append(Chain(f"O({i + 1}, {j + 1})", (sub(text, env, written=True), RESULT), entry=(i, j)))
-        chains.append(Chain("O", (Shown(answer),)))
-        return chains
+            return Chain(f"O({i + 1}, {j + 1})", (sub(text, env, written=True), RESULT), entry=(i, j))
+
+        return [*entry_lines(*answer.shape, line), Chain("O", (Shown(answer),))]
 
     def mistakes(I: np.ndarray, kernel: int, stride: int | None, mode: str) -> dict[str, Any]:
         other = "avg" if mode == "max" else "max"
@@ -160,17 +157,20 @@ class maxpool_backward:
 
     def steps(**p: Any) -> list[Chain]:
         found = windows(p["I"], p["kernel"], p["stride"])
-        chains = [Chain("\\frac{\\partial L}{\\partial I_{uv}}", (Formula(MAXPOOL_FORMULA),))]
-        for index, (i, j, row, col) in enumerate(argmax_routes(p["I"], p["G"], p["kernel"], p["stride"])):
-            if index == MAX_ENTRY_LINES:
-                chains.append(Chain("", (Formula(VDOTS),), rel=""))
-                break
+        routes = {(i, j): (row, col) for i, j, row, col in argmax_routes(p["I"], p["G"], p["kernel"], p["stride"])}
+
+        def line(i: int, j: int) -> Chain:
+            row, col = routes[i, j]
             env = {f"a{k}": v for k, v in enumerate(found[i][j])}
             note = f"\\text{{at }} I({row + 1}, {col + 1}) \\text{{, which gets }} G({i + 1}, {j + 1})"
             terms = (sub(f"max({', '.join(env)})", env, written=True), RESULT)
-            chains.append(Chain(f"\\text{{window }} ({i + 1}, {j + 1})", terms, rel=":", note=note))
-        chains.append(Chain("\\frac{\\partial L}{\\partial I}", (Shown(maxpool_backward.solve(**p)),)))
-        return chains
+            return Chain(f"\\text{{window }} ({i + 1}, {j + 1})", terms, rel=":", note=note)
+
+        return [
+            Chain("\\frac{\\partial L}{\\partial I_{uv}}", (Formula(MAXPOOL_FORMULA),)),
+            *entry_lines(*p["G"].shape, line),
+            Chain("\\frac{\\partial L}{\\partial I}", (Shown(maxpool_backward.solve(**p)),)),
+        ]
 
     def mistakes(**p: Any) -> dict[str, Any]:
         return {
