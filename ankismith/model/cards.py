@@ -137,6 +137,9 @@ class FamilySource:
         return self.name.startswith("_")
 
 
+FAMILY_ENTRY_POINTS = "ankismith.families"  # the entry-point group of installed packages' families
+
+
 def family_digest(name: str, sources: tuple[FamilySource, ...]) -> str | None:
     """What a card that names the family `name` depends on in its deck: that family's file and the
     helpers it may import (None: the deck has no family of that name)."""

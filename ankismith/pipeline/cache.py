@@ -3,9 +3,10 @@
 One SQLite file in the cache folder (safe to delete, kept out of git). Every key is a digest of the
 whole value an entry was made from (`model/canon.py`: every field of every dataclass, recursively,
 so a field added later is in the key without anyone listing it) and of the code fingerprint (every
-file of the ankismith package, and the versions of the libraries that shape the output). What a
-compilation read besides its source (images, a deck's family files) is recorded in the entry with
-the digest of its bytes, and checked again before the entry is used.
+file of the ankismith package, the versions of the libraries that shape the output, and the files
+of installed packages that offer families). What a compilation read besides its source (images, a
+deck's family files) is recorded in the entry with the digest of its bytes, and checked again
+before the entry is used.
 
 A cache decides how fast a build is, never what it writes: any error reading it (a damaged file, an
 entry that does not decode) means "no cache" for the rest of the run, with one warning, and the
@@ -25,7 +26,7 @@ from typing import Any
 
 from ankismith.errors import Collector, SourceError
 from ankismith.model.canon import decode, digest, encode, sha256_hex
-from ankismith.model.cards import KeyRef
+from ankismith.model.cards import FAMILY_ENTRY_POINTS, KeyRef
 from ankismith.model.notes import BuiltNote, MediaFile
 
 LIBRARIES = ("markdown", "pymdown-extensions", "pygments", "numpy", "genanki", "pyyaml")
@@ -37,16 +38,42 @@ PACKAGE = Path(__file__).resolve().parent.parent  # the ankismith package's fold
 @cache
 def code_fingerprint(package: Path = PACKAGE) -> str:
     """A digest of every file of the ankismith package (code, card script, stylesheets), the Python
-    version and the versions of the libraries that shape the output."""
+    version, the versions of the libraries that shape the output, and the installed packages'
+    families."""
     files = sorted(p for p in package.rglob("*") if p.is_file() and "__pycache__" not in p.parts)
     parts: list[Any] = [[p.relative_to(package).as_posix(), sha256_hex(p.read_bytes())] for p in files]
     parts.append(list(sys.version_info[:2]))
+    parts.append(installed_families())
     for name in LIBRARIES:
         try:
             parts.append([name, metadata.version(name)])
         except metadata.PackageNotFoundError:
             parts.append([name, None])
     return digest(*parts)
+
+
+def installed_families() -> list[Any]:
+    """What the families of installed packages are made of: each entry point of the group, its
+    distribution's version, and the digest of every Python file of its top-level package (found
+    without running it), so a family package edited in place (an editable install) is a new input."""
+    import importlib.util
+
+    found: list[Any] = []
+    for point in sorted(metadata.entry_points(group=FAMILY_ENTRY_POINTS), key=lambda p: (p.name, p.value)):
+        dist = [point.dist.name, point.dist.version] if point.dist is not None else None
+        top = point.value.split(":")[0].split(".")[0].strip()
+        try:
+            spec = importlib.util.find_spec(top)
+        except (ImportError, ValueError):
+            spec = None
+        files: list[Path] = []
+        if spec is not None and spec.submodule_search_locations:
+            for folder in spec.submodule_search_locations:
+                files.extend(sorted(Path(folder).rglob("*.py")))
+        elif spec is not None and spec.origin and Path(spec.origin).is_file():
+            files.append(Path(spec.origin))
+        found.append([point.name, point.value, dist, [[str(f), sha256_hex(f.read_bytes())] for f in files]])
+    return found
 
 
 def key(table: str, *parts: Any) -> str:

@@ -338,8 +338,13 @@ def instantiate(
         raise SpecErrors([SpecIssue("answer" if "answer" in spec else "where", str(exc))]) from None
     except FamilyError as exc:
         raise SpecErrors(
-            [SpecIssue("problem", f"the family {spec.get('problem')!r} fails: see {exc}")], (exc,)
+            [SpecIssue("problem", f"the family {spec.get('problem')!r} cannot be used: its file fails at {_at(exc)}")],
+            (exc,),
         ) from None
+
+
+def _at(exc: FamilyError) -> str:
+    return f"{exc.path}:{exc.line}" if exc.line else exc.path
 
 
 def _instantiate(

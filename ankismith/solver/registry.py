@@ -15,12 +15,12 @@ from functools import cache
 from importlib import metadata
 
 from ankismith.model.canon import sha256_hex
-from ankismith.model.cards import FamilySource
+from ankismith.model.cards import FAMILY_ENTRY_POINTS, FamilySource
 from ankismith.solver.contract import Family, FamilyError, Origin, load_family, load_module
 from ankismith.solver.families import activations, architecture, conv, dense, losses, optim, pooling
 
 TOPICS: tuple[types.ModuleType, ...] = (dense, conv, architecture, optim, pooling, losses, activations)
-ENTRY_POINTS = "ankismith.families"
+ENTRY_POINTS = FAMILY_ENTRY_POINTS
 
 
 @cache
