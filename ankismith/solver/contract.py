@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import ast
 import inspect
+import os
 import sys
 import traceback
 import types
@@ -256,11 +257,13 @@ def top_level_lines(source: str) -> dict[str, int]:
 
 def load_module(name: str, code: bytes, path: str, file: str, folder: str) -> Family:
     """Run a family file's code (its bytes as read) as a module and load the family it defines.
-    Its folder is importable while it runs, so that it may import its `_helpers.py`."""
+    Its folder is importable while it runs, so that it may import its `_helpers.py`: afresh each
+    time, never as Python's module cache kept them (an edited helper, another deck's of that name)."""
     source = code.decode("utf-8-sig", errors="replace")
     origin = Origin("deck", path, file, top_level_lines(source))
     module = types.ModuleType(f"ankismith_family_{name}")
     module.__file__ = file
+    before = set(sys.modules)
     sys.path.insert(0, folder)
     try:
         compiled = compile(source, file, "exec")
@@ -274,4 +277,15 @@ def load_module(name: str, code: bytes, path: str, file: str, folder: str) -> Fa
     finally:
         if sys.path and sys.path[0] == folder:
             sys.path.pop(0)
+        _forget_modules(set(sys.modules) - before, folder)
     return load_family(module, name, origin)
+
+
+def _forget_modules(names: set[str], folder: str) -> None:
+    """Drop from Python's module cache those of `names` that are files of `folder` (the helpers a
+    family file imported): the family keeps them, the next family file imports its own."""
+    root = os.path.realpath(folder)
+    for name in names:
+        file = getattr(sys.modules.get(name), "__file__", None)
+        if file and os.path.realpath(file).startswith(root + os.sep):
+            del sys.modules[name]

@@ -112,3 +112,29 @@ def test_editing_a_family_file_compiles_only_the_cards_that_name_it(
     second = answers(deck_dir, cache)
     assert sorted(rendered) == ["use-a", "use-a-too"]
     assert second == {**first, "use-a": 104, "use-a-too": 110}
+
+
+def test_editing_a_helper_compiles_the_deck_family_cards_only(
+    deck_dir: Path, tmp_path: Path, rendered: list[str]
+) -> None:
+    deck_with_families(deck_dir)
+    cache = tmp_path / "cache"
+    first = answers(deck_dir, cache)
+    rendered.clear()
+
+    (deck_dir / "problems" / "_util.py").write_text("FACTOR = 7\n")
+    second = answers(deck_dir, cache)
+    assert set(rendered) == FAMILY_CARDS  # b does not import the helper, but it could: it is compiled too
+    assert second == {**first, "use-a": 14, "use-a-too": 35}  # a's answers come from the helper as edited
+
+
+def test_two_decks_with_helpers_of_one_name_each_use_their_own(tmp_path: Path) -> None:
+    one = deck_with_families(tmp_path / "one")
+    two = deck_with_families(tmp_path / "two")
+    (two / "deck.yaml").write_text("name: Two\nid: two\n")
+    (two / "problems" / "_util.py").write_text("FACTOR = 3\n")
+    built = compile_decks([one, two], variants=0).decks
+    assert [{n.key: n.numeric["answer"] for n in deck.notes if n.key == "use-a"} for deck in built] == [
+        {"use-a": 4},
+        {"use-a": 6},
+    ]
