@@ -391,8 +391,9 @@ def problem_families(paths: Sequence[Path]) -> tuple[list[FamilyList], tuple[Sou
     errors = Collector()
     lists = [FamilyList("Built-in families", tuple(builtin().values()))]
     package, faults = installed()
-    if package:
-        lists.append(FamilyList("Families of installed packages", tuple(package.values())))
+    loaded = tuple(f for f in package.values() if not isinstance(f, Exception))
+    if loaded:
+        lists.append(FamilyList("Families of installed packages", loaded))
     for fault in faults:
         errors.error(fault.path, fault.line, fault.message)
     for deck in _read(paths, errors) if paths else []:

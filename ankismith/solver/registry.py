@@ -36,28 +36,29 @@ def builtin() -> dict[str, Family]:
 
 
 @cache
-def installed() -> tuple[dict[str, Family], tuple[FamilyError, ...]]:
-    """The families installed packages offer, and what failed to load of them."""
-    families: dict[str, Family] = {}
+def installed() -> tuple[dict[str, Family | FamilyError], tuple[FamilyError, ...]]:
+    """The families installed packages offer, and what failed to load of them (an entry point that
+    fails stands under its name as its FamilyError, as a deck's family file does: a card naming it
+    says why, not that no family has that name)."""
+    families: dict[str, Family | FamilyError] = {}
     faults: list[FamilyError] = []
     for point in sorted(metadata.entry_points(group=ENTRY_POINTS), key=lambda p: p.name):
         where = f"{point.value} (entry point {point.name!r} of {point.dist.name if point.dist else 'a package'})"
+        if point.name in builtin() or point.name in families:
+            faults.append(FamilyError(where, 0, f"the family name {point.name!r} is taken already"))
+            continue
         try:
             namespace = point.load()
             file = getattr(namespace, "__file__", "") or getattr(
                 __import__(namespace.__module__, fromlist=["_"]), "__file__", ""
             )
-            family = load_family(namespace, point.name, Origin("package", where, file or ""))
+            families[point.name] = load_family(namespace, point.name, Origin("package", where, file or ""))
         except FamilyError as exc:
             faults.append(exc)
-            continue
+            families[point.name] = exc
         except Exception as exc:  # the package's own code
             faults.append(FamilyError(where, 0, f"loading it raised {type(exc).__name__}: {exc}"))
-            continue
-        if point.name in builtin() or point.name in families:
-            faults.append(FamilyError(where, 0, f"the family name {point.name!r} is taken already"))
-            continue
-        families[point.name] = family
+            families[point.name] = faults[-1]
     return families, tuple(faults)
 
 

@@ -118,3 +118,25 @@ def test_an_edited_package_is_not_served_from_the_cache(
     forget_package()  # as a new process would start
     assert exported(deck_dir, cache)["work"]["numeric"]["answer"] == 120
     assert rendered == ["work"]
+
+
+def test_an_entry_point_that_fails_to_import_is_an_error_naming_it(site: Path, deck_dir: Path, tmp_path: Path) -> None:
+    write_entry_points(site, f"work = {PACKAGE}.mech", f"gas = {PACKAGE}.gas")
+    (site / PACKAGE / "gas.py").write_text('"""Ideal gas."""\n\nimport ankismith_no_such_module\n')
+    forget_package()
+    where = f"{PACKAGE}.gas (entry point 'gas' of {DIST})"
+    message = f"{where}: loading it raised ModuleNotFoundError: No module named 'ankismith_no_such_module'"
+    listing = runner.invoke(app, ["problems"])
+    assert listing.exit_code == 1 and message in listing.output.splitlines()
+    assert "  work (" in listing.output  # the others are listed still
+
+    write_deck(deck_dir, {"cards.md": CARDS + CARDS.replace("work", "gas", 2)})
+    result = runner.invoke(app, ["build", str(deck_dir), "-o", str(tmp_path / "out")])
+    assert result.exit_code == 1
+    root = deck_dir.as_posix()
+    assert result.output.splitlines() == [
+        f"{root}/cards.md:14: numeric block: the family 'gas' cannot be used: its file fails at {where}",
+        message,
+        "2 errors; nothing was written.",
+    ]
+    assert "Traceback" not in result.output and not (tmp_path / "out").exists()
