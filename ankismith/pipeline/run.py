@@ -23,13 +23,14 @@ import time
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
+from importlib import metadata
 from pathlib import Path
 from typing import Any
 
 from ankismith.cards.reader import read_cards, read_deck
 from ankismith.errors import Collector, DeckErrors, InternalError, SourceError, blame
 from ankismith.model.canon import sha256_hex
-from ankismith.model.cards import Deck, DeckConfig
+from ankismith.model.cards import FAMILY_ENTRY_POINTS, Deck, DeckConfig
 from ankismith.model.inputs import Inputs
 from ankismith.model.notes import BuiltDeck, BuiltNote
 from ankismith.package import lock as lockfile
@@ -141,9 +142,10 @@ def _compile(
 
 
 def _load_families(deck: Deck, errors: Collector) -> tuple[str, ...]:
-    """Run the deck's own family files once, so that one that fails is an error even when no card
-    names it; the files that loaded, as messages name them (`check` says which ran)."""
-    if not deck.families:
+    """Run the deck's own family files and the installed packages' once, so that one that fails is
+    an error even when no card names it; the deck's files that loaded, as messages name them
+    (`check` says which ran). A deck with neither never loads the solver."""
+    if not deck.families and not metadata.entry_points(group=FAMILY_ENTRY_POINTS):
         return ()
     from ankismith.solver import families_for
 

@@ -120,6 +120,19 @@ def test_an_edited_package_is_not_served_from_the_cache(
     assert rendered == ["work"]
 
 
+def test_an_entry_point_with_a_built_in_name_is_an_error(site: Path, deck_dir: Path, tmp_path: Path) -> None:
+    write_entry_points(site, f"work = {PACKAGE}.mech", f"conv2d = {PACKAGE}.mech")
+    forget_package()
+    write_deck(deck_dir, {"cards.md": CARDS})
+    message = f"{PACKAGE}.mech (entry point 'conv2d' of {DIST}): the family name 'conv2d' is taken already"
+    listing = runner.invoke(app, ["problems"])
+    assert listing.exit_code == 1 and message in listing.output.splitlines()
+    result = runner.invoke(app, ["build", str(deck_dir), "-o", str(tmp_path / "out")])
+    assert result.exit_code == 1
+    assert result.output.splitlines() == [message, "1 error; nothing was written."]
+    assert not (tmp_path / "out").exists()
+
+
 def test_an_entry_point_that_fails_to_import_is_an_error_naming_it(site: Path, deck_dir: Path, tmp_path: Path) -> None:
     write_entry_points(site, f"work = {PACKAGE}.mech", f"gas = {PACKAGE}.gas")
     (site / PACKAGE / "gas.py").write_text('"""Ideal gas."""\n\nimport ankismith_no_such_module\n')
