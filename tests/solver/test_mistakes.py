@@ -1,0 +1,444 @@
+"""Every built-in family's named mistakes are real, distinct wrong methods (issue 18, item 4).
+
+Each mistake's value is computed here again, by a hand-written wrong method of its own (plain
+loops and math, never the family's code), on several instances; it must equal what the family
+says, differ from the right answer somewhere, and differ from the family's other mistakes
+somewhere. A family that gives a mistake no check here fails the test: write its wrong method below.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+from dataclasses import dataclass
+from fractions import Fraction
+from typing import Any
+
+import numpy as np
+import pytest
+
+from ankismith.solver import builtin
+
+Params = dict[str, Any]
+
+
+@dataclass(frozen=True)
+class Checks:
+    """How to test one family's mistakes: instances (given params) and, by a piece of each mistake's
+    label, the wrong method that mistake is (None where it gives nothing to compute)."""
+
+    instances: tuple[Params, ...]
+    wrong: dict[str, Callable[[Params], Any]]
+    at_least: int = 2  # the classic mistakes of the topic: two where two exist
+
+
+# --- the wrong methods, by hand ----------------------------------------------------------------
+
+
+def positions(size: int, span: int, stride: int) -> int:
+    """How many places a window of `span` takes along `size` pixels, by counting them."""
+    return sum(1 for start in range(0, size, stride) if start + span <= size)
+
+
+def padded(image: list[list[Any]], pad: int) -> list[list[Any]]:
+    width = len(image[0]) + 2 * pad
+    rows = [[0] * width for _ in range(pad)]
+    rows += [[0] * pad + list(row) + [0] * pad for row in image]
+    return rows + [[0] * width for _ in range(pad)]
+
+
+def true_convolution(p: Params) -> list[list[Any]]:
+    """The filter flipped: O(i, j) = sum I(iS + u, jS + v) K(kr - 1 - u, kc - 1 - v)."""
+    image, kernel, stride = padded(p["I"].tolist(), p["P"]), p["K"].tolist(), p["S"]
+    kr, kc = len(kernel), len(kernel[0])
+    rows, cols = positions(len(image), kr, stride), positions(len(image[0]), kc, stride)
+    return [
+        [
+            sum(
+                image[i * stride + u][j * stride + v] * kernel[kr - 1 - u][kc - 1 - v]
+                for u in range(kr)
+                for v in range(kc)
+            )
+            for j in range(cols)
+        ]
+        for i in range(rows)
+    ]
+
+
+def pooled(p: Params, mode: str) -> list[list[Any]]:
+    image, k = p["I"].tolist(), p["kernel"]
+    s = p["stride"] or k
+    out = []
+    for i in range(positions(len(image), k, s)):
+        row = []
+        for j in range(positions(len(image[0]), k, s)):
+            window = [image[i * s + u][j * s + v] for u in range(k) for v in range(k)]
+            row.append(max(window) if mode == "max" else Fraction(sum(window), len(window)))
+        out.append(row)
+    return out
+
+
+def spread(p: Params, share: Callable[[Any, int], Any]) -> list[list[Any]]:
+    """Each output gradient G(i, j) handed to every cell of its window as share(G, k)."""
+    image, grad, k = p["I"].tolist(), p["G"].tolist(), p["kernel"]
+    s = p["stride"] or k
+    out = [[0] * len(image[0]) for _ in image]
+    for i, row in enumerate(grad):
+        for j, g in enumerate(row):
+            for u in range(k):
+                for v in range(k):
+                    out[i * s + u][j * s + v] += share(g, k)
+    return out
+
+
+def cnn_count(p: Params, depth: bool, biases: bool) -> int:
+    """A CNN's parameters, layer by layer, with or without the filters' depth and the biases."""
+    channels, height, width = p["input"]
+    flat: int | None = None
+    total = 0
+    for layer in p["layers"]:
+        if layer["type"] == "fc":
+            inputs = flat if flat is not None else channels * height * width
+            total += inputs * layer["out"] + (layer["out"] if biases else 0)
+            flat = layer["out"]
+            continue
+        k = layer["kernel"]
+        s, pad = layer["stride"] or k, layer["padding"] or 0
+        height, width = positions(height + 2 * pad, k, s), positions(width + 2 * pad, k, s)
+        if layer["type"] == "conv":
+            total += layer["out"] * (channels if depth else 1) * k * k + (layer["out"] if biases else 0)
+            channels = layer["out"]
+    return total
+
+
+def macs_out(p: Params) -> int:
+    return positions(p["H"] + 2 * p["P"], p["F"], p["S"])
+
+
+def adam_moments(p: Params) -> tuple[float, float, float, float]:
+    g, b1, b2 = float(p["grad"]), float(p["beta1"]), float(p["beta2"])
+    m = b1 * float(p["m"]) + (1 - b1) * g
+    v = b2 * float(p["v"]) + (1 - b2) * g * g
+    return m, v, m / (1 - b1 ** p["t"]), v / (1 - b2 ** p["t"])
+
+
+def softmax_p(p: Params) -> float:
+    z = [float(v) for v in p["z"]]
+    return math.exp(z[p["y"]]) / sum(math.exp(v) for v in z)
+
+
+def sigma(x: Any) -> float:
+    return 1 / (1 + math.exp(-float(x)))
+
+
+def span(p: Params) -> int:
+    return p["D"] * (p["F"] - 1) + 1
+
+
+def keeping(p: Params) -> int:
+    """The least padding whose output is as wide as the input, found by trying each."""
+    return next(pad for pad in range(4096) if positions(p["W"] + 2 * pad, span(p), p["S"]) == p["W"])
+
+
+CHECKS: dict[str, Checks] = {
+    "dense_params": Checks(
+        ({"layers": [2, 3]}, {"layers": [4, 3, 2]}, {"layers": [784, 128, 10]}, {"layers": [3, 3]}),
+        {
+            "the biases are forgotten": lambda p: sum(
+                p["layers"][i] * p["layers"][i + 1] for i in range(len(p["layers"]) - 1)
+            ),
+            "a bias is counted per input": lambda p: sum(
+                (p["layers"][i]) * (p["layers"][i + 1] + 1) for i in range(len(p["layers"]) - 1)
+            ),
+        },
+    ),
+    "lstm_params": Checks(
+        ({"input": 10, "hidden": 20}, {"input": 1, "hidden": 1}, {"input": 300, "hidden": 128}),
+        {
+            # four gates, each: W_ih (h x d), W_hh (h x h), and the biases as said
+            "one bias vector per gate": lambda p: sum(
+                p["hidden"] * p["input"] + p["hidden"] ** 2 + p["hidden"] for _gate in range(4)
+            ),
+            "the recurrent weights $W_{hh}$ are forgotten": lambda p: sum(
+                p["hidden"] * p["input"] + 2 * p["hidden"] for _gate in range(4)
+            ),
+        },
+    ),
+    "conv_output_size": Checks(
+        (
+            {"W": 32, "F": 5, "P": 2, "S": 1},
+            {"W": 7, "F": 3, "S": 2},
+            {"W": 8, "F": 3, "P": 1, "S": 2},
+            {"W": 10, "F": 3, "S": 3, "D": 2},
+            {"W": 227, "F": 11, "S": 4},
+            {"W": 9, "F": 4, "P": 1, "S": 3},
+        ),
+        {
+            "the floor is forgotten": lambda p: Fraction(p["W"] + 2 * p["P"] - span(p), p["S"]) + 1,
+            "the $+1$ is forgotten": lambda p: positions(p["W"] + 2 * p["P"], span(p), p["S"]) - 1,
+            "the padding is counted once": lambda p: positions(p["W"] + p["P"], span(p), p["S"]),
+        },
+        at_least=3,
+    ),
+    "same_padding": Checks(
+        (
+            {"W": 32, "F": 3},
+            {"W": 5, "F": 5},
+            {"W": 3, "F": 5, "S": 2},
+            {"W": 10, "F": 3, "D": 2},
+            {"W": 3, "F": 3, "S": 2, "D": 2},
+            {"W": 5, "F": 3, "S": 2, "D": 2},
+        ),
+        {
+            # the padding P that keeps W: W + 2P - span = S (W - 1), so 2P = S (W - 1) - W + span
+            "the stride is left out": lambda p: Fraction(span(p) - 1, 2),
+            "the dilation is left out": lambda p: Fraction(p["S"] * (p["W"] - 1) - p["W"] + p["F"], 2),
+            "the padding of both sides is given": lambda p: 2 * keeping(p),
+        },
+        at_least=3,
+    ),
+    "conv2d": Checks(
+        (
+            {"I": [[1, 2, 3], [4, 5, 6], [7, 8, 9]], "K": [[1, 0], [0, -1]]},
+            {"I": [[1, 2, 0, 1], [0, 1, 3, 1], [2, 1, 0, 0], [1, 0, 1, 2]], "K": [[1, 2, 3], [0, 1, 0], [2, 0, 1]]},
+            {"I": [[1, 2], [3, 4]], "K": [[0, 1], [2, 3]], "P": 1},
+            {
+                "I": [[3, 1, 2, 0, 1], [1, 0, 2, 2, 3], [0, 1, 1, 0, 2], [2, 2, 0, 1, 1], [1, 0, 3, 1, 0]],
+                "K": [[1, -1, 0], [2, 0, 1], [0, 1, 1]],
+                "S": 2,
+            },
+        ),
+        {"the filter is flipped": true_convolution},
+        at_least=1,  # the one classic wrong method that keeps the output's shape
+    ),
+    "cnn_params": Checks(
+        (
+            {
+                "input": [1, 32, 32],
+                "layers": [
+                    {"type": "conv", "out": 6, "kernel": 5},
+                    {"type": "pool", "kernel": 2},
+                    {"type": "conv", "out": 16, "kernel": 5},
+                    {"type": "pool", "kernel": 2},
+                    {"type": "fc", "out": 120},
+                    {"type": "fc", "out": 10},
+                ],
+            },
+            {
+                "input": [3, 8, 8],
+                "layers": [{"type": "conv", "out": 4, "kernel": 3, "padding": 1}, {"type": "fc", "out": 2}],
+            },
+            {"input": [3, 4, 4], "layers": [{"type": "fc", "out": 5}]},
+        ),
+        {
+            "the biases are forgotten": lambda p: cnn_count(p, depth=True, biases=False),
+            "a conv filter's depth is forgotten": lambda p: cnn_count(p, depth=False, biases=True),
+        },
+    ),
+    "receptive_field": Checks(
+        (
+            {"kernels": [3, 3], "strides": [1, 1]},
+            {"kernels": [3, 2, 3], "strides": [1, 2, 1]},
+            {"kernels": [7, 3, 3], "strides": [2, 2, 1]},
+        ),
+        {
+            "the strides are left out": lambda p: 1 + sum(k - 1 for k in p["kernels"]),
+            "the kernel sizes are added up": lambda p: sum(p["kernels"]),
+        },
+    ),
+    "conv_macs": Checks(
+        (
+            {"H": 32, "C_in": 3, "C_out": 16, "F": 3, "P": 1},
+            {"H": 224, "C_in": 3, "C_out": 64, "F": 7, "S": 2, "P": 3},
+            {"H": 8, "C_in": 1, "C_out": 4, "F": 3},
+        ),
+        {
+            "the input channels are left out": lambda p: macs_out(p) ** 2 * p["C_out"] * p["F"] ** 2,
+            "FLOPs are given, not MACs": lambda p: (
+                2 * sum(p["C_in"] * p["F"] ** 2 for _position in range(macs_out(p) ** 2 * p["C_out"]))
+            ),
+        },
+    ),
+    "gd_step": Checks(
+        ({"x": 3, "lr": 0.1, "grad": 2}, {"x": -1.5, "lr": 0.01, "grad": -4}, {"x": 0, "lr": 1, "grad": 0.5}),
+        {
+            "the step goes up the gradient": lambda p: p["x"] + p["lr"] * p["grad"],
+            "the learning rate is left out": lambda p: p["x"] - p["grad"],
+        },
+    ),
+    "momentum_step": Checks(
+        (
+            {"x": 1, "v": 0.5, "grad": 2, "lr": 0.1},
+            {"x": -2, "v": 0, "grad": 1, "lr": 0.5, "beta": 0.8},
+            {"x": 0.3, "v": -1, "grad": 0.25, "lr": 0.2},
+        ),
+        {
+            "the learning rate scales the gradient inside the velocity": lambda p: (
+                p["x"] - (p["beta"] * p["v"] + p["lr"] * p["grad"])
+            ),
+            "the momentum is forgotten": lambda p: p["x"] - p["lr"] * p["grad"],
+        },
+    ),
+    "adam_step": Checks(
+        (
+            {"x": 1, "grad": 0.5},
+            {"x": 2, "grad": -3, "lr": 0.1, "m": 0.2, "v": 0.04, "t": 3},
+            {"x": -1, "grad": 0.1, "lr": 0.01, "m": 0.05, "v": 0.5, "t": 10, "beta1": 0.8, "beta2": 0.99},
+        ),
+        {
+            "the bias correction is forgotten": lambda p: (
+                float(p["x"]) - float(p["lr"]) * adam_moments(p)[0] / (math.sqrt(adam_moments(p)[1]) + float(p["eps"]))
+            ),
+            "the square root of $\\hat v_t$ is forgotten": lambda p: (
+                float(p["x"]) - float(p["lr"]) * adam_moments(p)[2] / (adam_moments(p)[3] + float(p["eps"]))
+            ),
+        },
+    ),
+    "pool2d": Checks(
+        (
+            {"I": [[1, 3, 2, 4], [5, 6, 1, 2], [7, 2, 9, 0], [1, 1, 3, 4]]},
+            {"I": [[1, 3, 2, 4], [5, 6, 1, 2], [7, 2, 9, 0], [1, 1, 3, 4]], "mode": "avg"},
+            {"I": [[1, 2, 3], [4, 5, 6], [7, 8, 9]], "kernel": 2, "stride": 1},
+            {"I": [[1, 2, 3], [4, 5, 6], [7, 8, 9]], "kernel": 2, "stride": 1, "mode": "avg"},
+        ),
+        {
+            "the average of each window is taken": lambda p: pooled(p, "avg"),
+            "the maximum of each window is taken": lambda p: pooled(p, "max"),
+        },
+        at_least=1,  # one per instance: the other pooling (the two labels are one mistake, by mode)
+    ),
+    "maxpool_backward": Checks(
+        (
+            {"I": [[1, 3, 2, 4], [5, 6, 1, 2], [7, 2, 9, 0], [1, 1, 3, 4]], "G": [[1, 2], [3, 4]]},
+            {"I": [[1, 2, 3], [4, 5, 6], [7, 8, 9]], "G": [[1, -1], [2, 0.5]], "stride": 1},
+        ),
+        {
+            "spread evenly over its window": lambda p: spread(p, lambda g, k: Fraction(g) / (k * k)),
+            "copied to every input of its window": lambda p: spread(p, lambda g, k: g),
+        },
+    ),
+    "softmax_cross_entropy": Checks(
+        ({"z": [1, 2, 3], "y": 0}, {"z": [2, 1, 0.1], "y": 0}, {"z": [0.5, -1, 3, 0], "y": 2}),
+        {
+            "the log is taken to base 10": lambda p: -math.log10(softmax_p(p)),
+            "the minus sign is forgotten": lambda p: math.log(softmax_p(p)),
+            "the probability is given, not the loss": softmax_p,
+        },
+        at_least=3,
+    ),
+    "activation_grad": Checks(
+        (
+            {"x": 0, "fn": "sigmoid"},
+            {"x": 1.5, "fn": "sigmoid"},
+            {"x": -2, "fn": "sigmoid"},
+            {"x": 0.5, "fn": "tanh"},
+            {"x": -3, "fn": "tanh"},
+            {"x": 2, "fn": "relu"},
+            {"x": 0, "fn": "relu"},
+            {"x": -1, "fn": "relu"},
+        ),
+        {
+            "not its derivative: $\\sigma(x)$": lambda p: sigma(p["x"]),
+            "tanh's rule is used": lambda p: 1 - sigma(p["x"]) ** 2,
+            "the square is forgotten": lambda p: 1 - math.tanh(float(p["x"])),
+            "not its derivative: $\\tanh(x)$": lambda p: math.tanh(float(p["x"])),
+            "not its derivative: $\\max(0, x)$": lambda p: max(0, p["x"]),
+            "is taken as 1": lambda p: 1 if p["x"] >= 0 else 0,
+        },
+    ),
+}
+
+
+# --- comparing what the family says with the hand-made value ------------------------------------
+
+
+def entries(value: Any) -> list[Any]:
+    array = np.array(value, dtype=object)
+    return [array.shape, *array.flat]
+
+
+def same(a: Any, b: Any) -> bool:
+    """Equal numbers (exact ones exactly, floats to rounding), vectors or matrices of them."""
+    left, right = entries(a), entries(b)
+    if left[0] != right[0]:
+        return False
+    for x, y in zip(left[1:], right[1:], strict=True):
+        if isinstance(x, float) or isinstance(y, float):
+            if not math.isclose(float(x), float(y), rel_tol=1e-9, abs_tol=1e-12):
+                return False
+        elif x != y:
+            return False
+    return True
+
+
+@dataclass(frozen=True)
+class Seen:
+    """One instance as the family solved it: its params, right answer, and mistakes by check key."""
+
+    params: Params
+    answer: Any
+    mistakes: dict[str, Any]  # None: the family says the mistake gives nothing here
+
+
+def solved(name: str) -> list[Seen]:
+    """Each instance of the family's checks, with the family's own mistakes matched to the keys."""
+    family, checks = builtin()[name], CHECKS[name]
+    found = []
+    for given in checks.instances:
+        values = family.complete(given)
+        family.check(values)  # an instance the family refuses would test nothing
+        said = family.call("mistakes", values)
+        mistakes = {}
+        for label, value in said.items():
+            keys = [key for key in checks.wrong if key in label]
+            assert len(keys) == 1, f"{name}: mistake {label!r} has {len(keys)} checks here; write its wrong method"
+            mistakes[keys[0]] = value
+        found.append(Seen(values, family.call("solve", values), mistakes))
+    return found
+
+
+WITH_MISTAKES = sorted(name for name, family in builtin().items() if family.mistakes is not None)
+
+
+def test_every_family_with_mistakes_has_its_checks_here() -> None:
+    assert sorted(CHECKS) == WITH_MISTAKES
+
+
+@pytest.mark.parametrize("name", WITH_MISTAKES)
+def test_each_mistake_is_the_wrong_method_it_names(name: str) -> None:
+    checks = CHECKS[name]
+    seen = solved(name)
+    for key, wrong in checks.wrong.items():
+        given = [s for s in seen if s.mistakes.get(key) is not None]
+        assert given, f"{name}: no instance here gives the mistake {key!r}; add one"
+        for s in seen:
+            if key not in s.mistakes:
+                continue
+            expected = wrong(s.params)
+            if s.mistakes[key] is None:  # nothing to tell apart here: the wrong method gives the right answer
+                assert same(expected, s.answer), (name, key, s.params, expected)
+            else:
+                assert same(s.mistakes[key], expected), (name, key, s.params, s.mistakes[key], expected)
+
+
+@pytest.mark.parametrize("name", WITH_MISTAKES)
+def test_each_mistake_is_wrong_and_unlike_the_others(name: str) -> None:
+    seen = solved(name)
+    keys = list(CHECKS[name].wrong)
+    for key in keys:
+        assert any(s.mistakes.get(key) is not None and not same(s.mistakes[key], s.answer) for s in seen), (
+            f"{name}: {key!r} always gives the right answer"
+        )
+    for index, one in enumerate(keys):
+        for other in keys[index + 1 :]:
+            both = [s for s in seen if s.mistakes.get(one) is not None and s.mistakes.get(other) is not None]
+            if both:
+                assert any(not same(s.mistakes[one], s.mistakes[other]) for s in both), (name, one, other)
+
+
+@pytest.mark.parametrize("name", WITH_MISTAKES)
+def test_the_classic_mistakes_are_there(name: str) -> None:
+    """Every instance names as many wrong methods as the topic has classic ones (a mistake that gives
+    nothing for these values, None, is still named)."""
+    for s in solved(name):
+        assert len(s.mistakes) >= CHECKS[name].at_least, (name, s.params, list(s.mistakes))
