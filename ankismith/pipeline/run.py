@@ -333,6 +333,7 @@ def check_decks(paths: Sequence[Path], cache_dir: Path | None = None, stress: in
             cards = [card for file, data in deck.files for card in read_cards(file, data, Collector())[0]]
             with blame(deck.config.root.as_posix(), 0, "deck"):
                 stress_deck(deck, cards, stress, errors)
+        errors.raise_if_any()
     return Compiled(compiled.decks, tuple(errors.warnings))
 
 

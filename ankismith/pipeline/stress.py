@@ -43,7 +43,18 @@ def stress_deck(deck: Deck, cards: list[Card], count: int, errors: Collector) ->
     for card in cards:
         if card.numeric is None:
             continue
-        tally = _draw(card, deck, families, count)
+        try:
+            tally = _draw(card, deck, families, count)
+        except solver.FamilyError as exc:  # a deck's family's `degenerate`, which only this check calls
+            at = f"{exc.path}:{exc.line}" if exc.line else exc.path
+            name = card.numeric.spec.get("problem")
+            errors.error(exc.path, exc.line, exc.message)
+            errors.error(
+                card.file.shown,
+                card.numeric.line_of("problem"),
+                f"numeric block: the family {name!r} cannot be used: its file fails at {at}",
+            )
+            continue
         if tally is None or tally.draws == 0:
             continue
         where = (card.file.shown, card.numeric.line)

@@ -184,3 +184,35 @@ def test_the_bundled_deck_gives_no_stress_warning(bundled_copy: Path) -> None:
     assert result.exit_code == 0, result.output
     weak = [line for line in result.output.splitlines() if "stress check" in line]
     assert weak == [], "\n".join(weak)
+
+
+# a family whose `degenerate` (which only the stress check calls) raises for some values
+RAISES = '''
+"""Three times a number."""
+
+PARAMS = {"x": "1..50"}
+
+
+def solve(x):
+    return 3 * x
+
+
+def degenerate(x):
+    return None if x < 25 else 1 / 0
+'''
+
+
+def test_a_deck_familys_degenerate_that_raises_is_an_error_at_its_line(deck_dir: Path) -> None:
+    cards = "## Three {#three}\n\n```numeric\nproblem: three\n```\n\nThree times {{x}}?\n"
+    write_deck(deck_dir, {"cards.md": cards, "problems/three.py": RAISES})
+    assert runner.invoke(app, ["check", str(deck_dir), "--stress", "0"]).exit_code == 0  # builds never call it
+    result = runner.invoke(app, ["check", str(deck_dir), "--stress", "20"])
+    assert result.exit_code == 1
+    root = deck_dir.as_posix()
+    lines = result.output.splitlines()
+    assert lines[0] == (
+        f"{root}/cards.md:4: numeric block: the family 'three' cannot be used: its file fails at "
+        f"{root}/problems/three.py:11"
+    )
+    assert lines[1].startswith(f"{root}/problems/three.py:11: degenerate() raised ZeroDivisionError: division by zero")
+    assert lines[2:] == ["2 errors; nothing was written."]
