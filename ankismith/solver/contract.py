@@ -112,7 +112,7 @@ class Family:
             return _call(function, values)
         except InvalidParams:
             raise
-        except Exception as exc:
+        except (Exception, SystemExit) as exc:  # sys.exit() in an author's code is a fault like any other
             if self.origin.kind == "builtin":
                 raise
             raise self.fault(exc, f"{what}() raised {type(exc).__name__}: {exc}", values) from None
@@ -270,7 +270,7 @@ def load_module(name: str, code: bytes, path: str, file: str, folder: str) -> Fa
         exec(compiled, module.__dict__)  # the deck author's own Python, as a conftest.py is (docs/families.md)
     except SyntaxError as exc:
         raise FamilyError(path, exc.lineno or 0, f"the family file does not compile: {exc.msg}") from None
-    except Exception as exc:
+    except (Exception, SystemExit) as exc:
         raise FamilyError(
             path, _line_in(exc, file), f"importing the family file raised {type(exc).__name__}: {exc}"
         ) from None

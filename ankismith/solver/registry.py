@@ -56,7 +56,7 @@ def installed() -> tuple[dict[str, Family | FamilyError], tuple[FamilyError, ...
         except FamilyError as exc:
             faults.append(exc)
             families[point.name] = exc
-        except Exception as exc:  # the package's own code
+        except (Exception, SystemExit) as exc:  # the package's own code
             faults.append(FamilyError(where, 0, f"loading it raised {type(exc).__name__}: {exc}"))
             families[point.name] = faults[-1]
     return families, tuple(faults)

@@ -78,6 +78,16 @@ FAULTS = {
         8,
         "steps() writes a false step: false: 2 \\cdot 2 = 5 (4 vs 5) (with x=2)",
     ),
+    "exit at import": (
+        '"""Twice a number."""\n\nimport sys\n\nsys.exit("no GPU here")\n\n\ndef solve(x):\n    return 2 * x\n',
+        5,
+        "importing the family file raised SystemExit: no GPU here",
+    ),
+    "solve exits": (
+        '"""Twice a number."""\n\nimport sys\n\n\ndef solve(x):\n    sys.exit(3)\n',
+        7,
+        "solve() raised SystemExit: 3 (with x=2)",
+    ),
     "PARAMS names a param solve does not take": (
         '"""Twice a number."""\n\nPARAMS = {"x": "1..9", "y": "1..3"}\n\n\ndef solve(x):\n    return 2 * x\n',
         3,
