@@ -73,7 +73,10 @@ def pooled(p: Params, mode: str) -> list[list[Any]]:
         row = []
         for j in range(positions(len(image[0]), k, s)):
             window = [image[i * s + u][j * s + v] for u in range(k) for v in range(k)]
-            row.append(max(window) if mode == "max" else Fraction(sum(window), len(window)))
+            if mode == "sum":
+                row.append(sum(window))
+            else:
+                row.append(max(window) if mode == "max" else Fraction(sum(window), len(window)))
         out.append(row)
     return out
 
@@ -304,6 +307,7 @@ CHECKS: dict[str, Checks] = {
         {
             "the average of each window is taken": lambda p: pooled(p, "avg"),
             "the maximum of each window is taken": lambda p: pooled(p, "max"),
+            "the division by $k^2$ is forgotten": lambda p: pooled(p, "sum"),
         },
         at_least=1,  # one per instance: the other pooling (the two labels are one mistake, by mode)
     ),
