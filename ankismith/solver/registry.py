@@ -17,9 +17,35 @@ from importlib import metadata
 from ankismith.model.canon import sha256_hex
 from ankismith.model.cards import FAMILY_ENTRY_POINTS, FamilySource
 from ankismith.solver.contract import Family, FamilyError, Origin, load_family, load_module
-from ankismith.solver.families import activations, architecture, conv, dense, losses, optim, pooling
+from ankismith.solver.families import (
+    activations,
+    architecture,
+    attention,
+    backprop,
+    conv,
+    dense,
+    init,
+    losses,
+    norm,
+    optim,
+    pooling,
+    schedules,
+)
 
-TOPICS: tuple[types.ModuleType, ...] = (dense, conv, architecture, optim, pooling, losses, activations)
+TOPICS: tuple[types.ModuleType, ...] = (
+    dense,
+    conv,
+    architecture,
+    optim,
+    schedules,
+    init,
+    norm,
+    pooling,
+    losses,
+    backprop,
+    attention,
+    activations,
+)
 ENTRY_POINTS = FAMILY_ENTRY_POINTS
 
 

@@ -262,6 +262,7 @@ CHECKS: dict[str, Checks] = {
             ),
         },
     ),
+    # --- conv, pooling, backprop, init families (issue 19) go here, above the optimizers ---
     "gd_step": Checks(
         ({"x": 3, "lr": 0.1, "grad": 2}, {"x": -1.5, "lr": 0.01, "grad": -4}, {"x": 0, "lr": 1, "grad": 0.5}),
         {
@@ -350,6 +351,7 @@ CHECKS: dict[str, Checks] = {
             "is taken as 1": lambda p: 1 if p["x"] >= 0 else 0,
         },
     ),
+    # --- optimizer, schedule, normalization, attention families (issue 19) go here, at the end ---
 }
 
 
@@ -362,7 +364,12 @@ def entries(value: Any) -> list[Any]:
 
 
 def same(a: Any, b: Any) -> bool:
-    """Equal numbers (exact ones exactly, floats to rounding), vectors or matrices of them."""
+    """Equal numbers (exact ones exactly, floats to rounding), vectors or matrices of them; for a
+    family of several parts, a mistake's parts ({part: value}) equal to those parts of `b`."""
+    if isinstance(a, dict) or isinstance(b, dict):
+        if not (isinstance(a, dict) and isinstance(b, dict)) or not set(a) <= set(b):
+            return False
+        return all(same(value, b[part]) for part, value in a.items())
     left, right = entries(a), entries(b)
     if left[0] != right[0]:
         return False

@@ -1,0 +1,3 @@
+"""Attention: scaled dot-product scores and their row softmax."""
+
+from __future__ import annotations

@@ -1,0 +1,3 @@
+"""Normalization and dropout: batch norm's forward pass, inverted dropout's scaling."""
+
+from __future__ import annotations
