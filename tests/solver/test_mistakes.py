@@ -143,6 +143,17 @@ def keeping(p: Params) -> int:
     return next(pad for pad in range(4096) if positions(p["W"] + 2 * pad, span(p), p["S"]) == p["W"])
 
 
+def rms_s(p: Params, power: int) -> float:
+    """RMSprop's running average after the step, of the gradient to `power` (2 is right)."""
+    return float(p["rho"]) * float(p["s"]) + (1 - float(p["rho"])) * float(p["grad"]) ** power
+
+
+def rms_step(p: Params, s: float) -> Params:
+    """Both parts of an RMSprop step from a running average `s` (x only where s has a root)."""
+    x = float(p["x"]) - float(p["lr"]) * float(p["grad"]) / (math.sqrt(s) + float(p["eps"])) if s >= 0 else None
+    return {"s": s} | ({"x": x} if x is not None else {})
+
+
 CHECKS: dict[str, Checks] = {
     "dense_params": Checks(
         ({"layers": [2, 3]}, {"layers": [4, 3, 2]}, {"layers": [784, 128, 10]}, {"layers": [3, 3]}),
@@ -352,6 +363,36 @@ CHECKS: dict[str, Checks] = {
         },
     ),
     # --- optimizer, schedule, normalization, attention families (issue 19) go here, at the end ---
+    "sgd_weight_decay": Checks(
+        (
+            {"x": 1, "grad": 2, "lr": 0.1, "wd": 0.5},
+            {"x": -2, "grad": 0.5, "lr": 0.5, "wd": 0.1},
+            {"x": 1.5, "grad": -1, "lr": 0.2, "wd": 0.2},
+        ),
+        {
+            "the weight decay is forgotten": lambda p: p["x"] - p["lr"] * p["grad"],
+            "subtracted without the learning rate": lambda p: p["x"] - p["lr"] * p["grad"] - p["wd"] * p["x"],
+            "sign is flipped": lambda p: p["x"] - p["lr"] * p["grad"] + p["lr"] * p["wd"] * p["x"],
+        },
+        at_least=3,
+    ),
+    "rmsprop_step": Checks(
+        (
+            {"x": 1, "grad": 2},
+            {"x": -0.5, "grad": -0.5, "s": 0.04, "lr": 0.1, "rho": 0.9},
+            {"x": 2, "grad": 1, "s": 1, "lr": 0.1, "rho": 0.9, "eps": 0},
+        ),
+        {
+            "the square root is forgotten": lambda p: {
+                "x": float(p["x"]) - float(p["lr"]) * float(p["grad"]) / (rms_s(p, 2) + float(p["eps"]))
+            },
+            "the gradient is averaged, not its square": lambda p: rms_step(p, rms_s(p, 1)),
+            "are swapped": lambda p: rms_step(
+                p, (1 - float(p["rho"])) * float(p["s"]) + float(p["rho"]) * float(p["grad"]) ** 2
+            ),
+        },
+        at_least=3,
+    ),
 }
 
 

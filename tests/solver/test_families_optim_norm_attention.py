@@ -1,0 +1,121 @@
+"""Issue 19's optimizer, schedule, normalization and attention families against references written
+here by hand (textbook formulas in plain floats and loops, never the solver's code), over many drawn
+instances; and, where torch is installed, against PyTorch itself (the conventions the families follow).
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import numpy as np
+import pytest
+
+from ankismith import solver
+
+COUNT = 120  # drawn instances per family and setting
+
+
+def drawn(name: str, params: dict[str, Any] | None = None, count: int = COUNT) -> list[solver.Instance]:
+    """`count` instances of a family, drawn by its own default draws (and `params` over them)."""
+    spec: dict[str, Any] = {"problem": name} | ({"params": params} if params else {})
+    instances = solver.instantiate(spec, 19, name, count)
+    assert len(instances) == count
+    return instances
+
+
+def close(a: Any, b: Any) -> bool:
+    """Equal to float rounding: numbers, vectors and matrices (a part's answer)."""
+    left, right = np.asarray(a, dtype=float), np.asarray(b, dtype=float)
+    return left.shape == right.shape and bool(np.allclose(left, right, rtol=1e-9, atol=1e-12))
+
+
+def floats(values: dict[str, Any]) -> dict[str, Any]:
+    """The params as floats (lists and matrices as nested lists of floats)."""
+    out: dict[str, Any] = {}
+    for key, value in values.items():
+        if isinstance(value, np.ndarray):
+            out[key] = [[float(v) for v in row] for row in value.tolist()]
+        elif isinstance(value, list):
+            out[key] = [float(v) for v in value]
+        elif isinstance(value, str):
+            out[key] = value
+        elif value is not None:
+            out[key] = float(value)
+    return out
+
+
+# --- the references, by hand -------------------------------------------------------------------
+
+
+def sgd_weight_decay(p: dict[str, Any]) -> float:
+    """L2 regularization: the loss gains wd/2 · x², so its gradient gains wd · x."""
+    gradient = p["grad"] + p["wd"] * p["x"]
+    return p["x"] - p["lr"] * gradient
+
+
+def rmsprop(p: dict[str, Any]) -> dict[str, float]:
+    """Tieleman and Hinton's RMSprop, epsilon after the root (as PyTorch)."""
+    average = p["rho"] * p["s"] + (1 - p["rho"]) * p["grad"] ** 2
+    return {"s": average, "x": p["x"] - p["lr"] * p["grad"] / (math.sqrt(average) + p["eps"])}
+
+
+# --- against the references --------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "params", [None, {"x": "-10..10 step 0.01", "grad": "-5..5 step 0.01", "wd": "0..1 step 0.001"}]
+)
+def test_sgd_weight_decay_is_sgd_on_the_l2_regularized_loss(params: dict[str, Any] | None) -> None:
+    for instance in drawn("sgd_weight_decay", params):
+        assert close(instance.answer, sgd_weight_decay(floats(instance.params))), instance.params
+
+
+@pytest.mark.parametrize(
+    "params", [None, {"grad": "-5..5 step 0.01", "s": "0..3 step 0.001", "rho": "0.5..0.999 step 0.001"}]
+)
+def test_rmsprop_step_is_the_textbook_update(params: dict[str, Any] | None) -> None:
+    for instance in drawn("rmsprop_step", params):
+        expected = rmsprop(floats(instance.params))
+        assert set(instance.answer) == {"s", "x"}
+        for part in ("s", "x"):
+            assert close(instance.answer[part], expected[part]), (part, instance.params)
+
+
+def test_a_mistake_of_one_part_is_offered_on_that_part_only() -> None:
+    # a mistake gives the parts it affects: the forgotten root changes x, not s (the solver once
+    # refused a mistake that did not name every part)
+    (instance,) = solver.instantiate({"problem": "rmsprop_step", "given": {"x": 1, "grad": 2}}, 0, "k", 0)
+    by_part = {part.name: {m.label for m in part.mistakes} for part in instance.parts}
+    root = next(label for label in by_part["x"] if "square root" in label)
+    assert root not in by_part["s"]
+
+
+# --- against PyTorch ---------------------------------------------------------------------------
+
+
+def test_sgd_weight_decay_matches_torch() -> None:
+    torch = pytest.importorskip("torch")
+    for instance in drawn("sgd_weight_decay", count=100):
+        p = floats(instance.params)
+        x = torch.tensor([p["x"]], dtype=torch.float64, requires_grad=True)
+        optimizer = torch.optim.SGD([x], lr=p["lr"], weight_decay=p["wd"])
+        x.grad = torch.tensor([p["grad"]], dtype=torch.float64)
+        optimizer.step()
+        assert close(instance.answer, x.item()), instance.params
+
+
+def test_rmsprop_step_matches_torch() -> None:
+    torch = pytest.importorskip("torch")
+    for instance in drawn("rmsprop_step", count=100):
+        p = floats(instance.params)
+        x = torch.tensor([p["x"]], dtype=torch.float64, requires_grad=True)
+        optimizer = torch.optim.RMSprop([x], lr=p["lr"], alpha=p["rho"], eps=p["eps"])
+        x.grad = torch.tensor([p["grad"]], dtype=torch.float64)
+        optimizer.step()  # the first step makes the state; then set its average to s and step again
+        with torch.no_grad():
+            x.copy_(torch.tensor([p["x"]], dtype=torch.float64))
+        optimizer.state[x]["square_avg"].fill_(p["s"])
+        optimizer.step()
+        assert close(instance.answer["x"], x.item()), instance.params
+        assert close(instance.answer["s"], optimizer.state[x]["square_avg"].item()), instance.params
