@@ -60,6 +60,20 @@ def rmsprop(p: dict[str, Any]) -> dict[str, float]:
     return {"s": average, "x": p["x"] - p["lr"] * p["grad"] / (math.sqrt(average) + p["eps"])}
 
 
+def batchnorm(p: dict[str, Any]) -> dict[str, Any]:
+    """Ioffe and Szegedy's batch norm in training: the mini-batch mean and (biased) variance."""
+    x = p["x"]
+    mean = sum(x) / len(x)
+    var = sum((v - mean) ** 2 for v in x) / len(x)
+    return {"mean": mean, "var": var, "y": [p["gamma"] * (v - mean) / math.sqrt(var + p["eps"]) + p["beta"] for v in x]}
+
+
+def dropout(p: dict[str, Any]) -> float:
+    """Inverted dropout keeps an activation with probability 1 - p and divides it by that."""
+    keep = 1 - p["p"]
+    return p["a"] / keep
+
+
 # --- against the references --------------------------------------------------------------------
 
 
@@ -80,6 +94,30 @@ def test_rmsprop_step_is_the_textbook_update(params: dict[str, Any] | None) -> N
         assert set(instance.answer) == {"s", "x"}
         for part in ("s", "x"):
             assert close(instance.answer[part], expected[part]), (part, instance.params)
+
+
+@pytest.mark.parametrize(
+    "params",
+    [
+        None,
+        {
+            "x": {"one_of": [["-9..9 step 0.1"] * 2, ["-9..9 step 0.1"] * 7]},
+            "eps": "0..1 step 0.01",
+            "gamma": "-2..2 step 0.1",
+        },
+    ],
+)
+def test_batchnorm_forward_is_the_paper_s_training_pass(params: dict[str, Any] | None) -> None:
+    for instance in drawn("batchnorm_forward", params):
+        expected = batchnorm(floats(instance.params))
+        for part in ("mean", "var", "y"):
+            assert close(instance.answer[part], expected[part]), (part, instance.params)
+
+
+@pytest.mark.parametrize("params", [None, {"a": "-5..5 step 0.01", "p": "0..0.99 step 0.01"}])
+def test_dropout_scale_keeps_the_expected_activation(params: dict[str, Any] | None) -> None:
+    for instance in drawn("dropout_scale", params, COUNT if params else 40):  # the default draws have 48 pairs
+        assert close(instance.answer, dropout(floats(instance.params))), instance.params
 
 
 def test_a_mistake_of_one_part_is_offered_on_that_part_only() -> None:
@@ -119,3 +157,27 @@ def test_rmsprop_step_matches_torch() -> None:
         optimizer.step()
         assert close(instance.answer["x"], x.item()), instance.params
         assert close(instance.answer["s"], optimizer.state[x]["square_avg"].item()), instance.params
+
+
+def test_batchnorm_forward_matches_torch_in_training_mode() -> None:
+    torch = pytest.importorskip("torch")
+    for instance in drawn("batchnorm_forward", count=100):
+        p = floats(instance.params)
+        layer = torch.nn.BatchNorm1d(1, eps=p["eps"], dtype=torch.float64)
+        layer.train()
+        with torch.no_grad():
+            layer.weight.fill_(p["gamma"])
+            layer.bias.fill_(p["beta"])
+            y = layer(torch.tensor(p["x"], dtype=torch.float64).reshape(-1, 1)).reshape(-1)
+        assert close(instance.answer["y"], y.tolist()), instance.params
+
+
+def test_dropout_scale_matches_the_values_torch_keeps() -> None:
+    torch = pytest.importorskip("torch")
+    for seed, instance in enumerate(drawn("dropout_scale", {"a": "-5..5 step 0.01", "p": "0..0.99 step 0.01"}, 100)):
+        p = floats(instance.params)
+        torch.manual_seed(seed)
+        out = torch.nn.functional.dropout(torch.full((2000,), p["a"], dtype=torch.float64), p=p["p"], training=True)
+        kept = out[out != 0]
+        assert 0 < len(kept) < 2000 or p["p"] == 0, instance.params
+        assert all(close(instance.answer, v) for v in kept.tolist()), instance.params

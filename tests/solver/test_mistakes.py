@@ -154,6 +154,16 @@ def rms_step(p: Params, s: float) -> Params:
     return {"s": s} | ({"x": x} if x is not None else {})
 
 
+def bn_by_hand(p: Params, n_less: int = 0, root: str = "inside") -> Params:
+    """Batch norm of the list x: mean, variance over n - n_less, outputs with eps where `root` says."""
+    x = [float(v) for v in p["x"]]
+    mean = sum(x) / len(x)
+    var = sum((v - mean) ** 2 for v in x) / (len(x) - n_less)
+    eps = float(p["eps"])
+    scale = math.sqrt(var + eps) if root == "inside" else math.sqrt(var) + (eps if root == "outside" else 0)
+    return {"mean": mean, "var": var, "y": [float(p["gamma"]) * (v - mean) / scale + float(p["beta"]) for v in x]}
+
+
 CHECKS: dict[str, Checks] = {
     "dense_params": Checks(
         ({"layers": [2, 3]}, {"layers": [4, 3, 2]}, {"layers": [784, 128, 10]}, {"layers": [3, 3]}),
@@ -390,6 +400,29 @@ CHECKS: dict[str, Checks] = {
             "are swapped": lambda p: rms_step(
                 p, (1 - float(p["rho"])) * float(p["s"]) + float(p["rho"]) * float(p["grad"]) ** 2
             ),
+        },
+        at_least=3,
+    ),
+    "batchnorm_forward": Checks(
+        (
+            # (with PyTorch's eps = 1e-5 the two eps mistakes are within any grading tolerance: not offered)
+            {"x": [1, 2, 3, 6], "gamma": 2, "beta": 1, "eps": 0.5},
+            {"x": [4, 0, 1, 3], "eps": 1},
+            {"x": [0.5, -1, 2], "gamma": 0.5, "beta": -1, "eps": 0.1},
+        ),
+        {
+            "the unbiased variance is used": lambda p: bn_by_hand(p, n_less=1),
+            "added outside the square root": lambda p: {"y": bn_by_hand(p, root="outside")["y"]},
+            "$\\epsilon$ is forgotten": lambda p: {"y": bn_by_hand(p, root="none")["y"]},
+            "are swapped": lambda p: {"y": bn_by_hand(p | {"gamma": p["beta"], "beta": p["gamma"]})["y"]},
+        },
+    ),
+    "dropout_scale": Checks(
+        ({"a": 2, "p": 0.2}, {"a": 1.5, "p": 0.75}, {"a": -3, "p": 0.1}),
+        {
+            "is not scaled": lambda p: p["a"],
+            "multiplied by the keep probability": lambda p: p["a"] - p["a"] * p["p"],
+            "divided by the drop probability": lambda p: Fraction(p["a"]) / p["p"],
         },
         at_least=3,
     ),

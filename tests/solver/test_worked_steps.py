@@ -146,11 +146,18 @@ def check_instance(family: Family, instance: solver.Instance) -> None:
     assert report.last is not None
     shown, shown_tex = report.last
     # a family of several parts ends with one of them (its last chain's); each part is checked alike
-    answers = [(p.answer.tolist() if isinstance(p.answer, np.ndarray) else p.answer, p.exact) for p in instance.parts]
+    answers = [(_listed(p.answer), p.exact) for p in instance.parts]
     assert any(equal(shown, answer) if exact else _rounds(answer, shown, shown_tex) for answer, exact in answers), (
         shown_tex,
         answers,
     )
+
+
+def _listed(answer: Any) -> Any:
+    """A matrix as rows, a vector as a matrix of one row (as texcheck reads them), a number as it is."""
+    if isinstance(answer, np.ndarray):
+        return [answer.tolist()] if answer.ndim == 1 else answer.tolist()
+    return answer
 
 
 def _rounds(answer: Any, shown: Any, shown_tex: str) -> bool:

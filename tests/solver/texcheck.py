@@ -140,6 +140,9 @@ def value_of(tex: str) -> Any:
         body = tex.removeprefix("\\begin{bmatrix}").removesuffix("\\end{bmatrix}")
         rows = [[value_of(cell) for cell in row.split("&")] for row in body.split("\\\\")]
         return None if any(v is None for row in rows for v in row) else rows
+    if tex.startswith("[") and tex.endswith("]"):  # a vector, read as a matrix of one row
+        cells = [value_of(cell) for cell in _split(tex[1:-1], (", ",))[::2]]
+        return None if any(v is None or isinstance(v, list) for v in cells) else [cells]
     python = to_python(tex)
     if python is None:
         return None
@@ -211,9 +214,12 @@ def rounds_to(value: Any, shown: Any, shown_tex: str) -> bool:
     if isinstance(value, list) or isinstance(shown, list):
         if not (isinstance(value, list) and isinstance(shown, list)):
             return False
-        cells = [c for row in shown_tex.split("\\\\") for c in row.split("&")]
-        cells[0] = cells[0].replace("\\begin{bmatrix}", "")
-        cells[-1] = cells[-1].replace("\\end{bmatrix}", "")
+        if shown_tex.strip().startswith("["):  # a vector
+            cells = _split(shown_tex.strip()[1:-1], (", ",))[::2]
+        else:
+            cells = [c for row in shown_tex.split("\\\\") for c in row.split("&")]
+            cells[0] = cells[0].replace("\\begin{bmatrix}", "")
+            cells[-1] = cells[-1].replace("\\end{bmatrix}", "")
         return all(rounds_to(v, s, t) for v, s, t in zip(_flat(value), _flat(shown), cells, strict=True))
     unit = _last_digit(shown_tex)
     if unit == 0:
