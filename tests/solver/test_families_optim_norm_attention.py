@@ -74,6 +74,20 @@ def dropout(p: dict[str, Any]) -> float:
     return p["a"] / keep
 
 
+def attention(p: dict[str, Any]) -> dict[str, Any]:
+    """Vaswani et al.'s scores q_i · k_j / sqrt(d_k) (or not scaled), softmax over each query's keys."""
+    q, k = p["Q"], p["K"]
+    divisor = math.sqrt(len(q[0])) if p["scaled"] == "true" else 1
+    scores = [
+        [sum(q[i][t] * k[j][t] for t in range(len(q[0]))) / divisor for j in range(len(k))] for i in range(len(q))
+    ]
+    weights = []
+    for row in scores:
+        exps = [math.exp(v) for v in row]
+        weights.append([e / sum(exps) for e in exps])
+    return {"scores": scores, "weights": weights}
+
+
 # --- against the references --------------------------------------------------------------------
 
 
@@ -118,6 +132,21 @@ def test_batchnorm_forward_is_the_paper_s_training_pass(params: dict[str, Any] |
 def test_dropout_scale_keeps_the_expected_activation(params: dict[str, Any] | None) -> None:
     for instance in drawn("dropout_scale", params, COUNT if params else 40):  # the default draws have 48 pairs
         assert close(instance.answer, dropout(floats(instance.params))), instance.params
+
+
+ATTENTION_WIDE = {
+    "Q": {"shape": [3, 2], "values": "-3..3 step 0.5"},
+    "K": {"shape": [4, 2], "values": "-3..3 step 0.5"},
+    "scaled": [True, False],
+}
+
+
+@pytest.mark.parametrize("params", [None, ATTENTION_WIDE])
+def test_attention_scores_are_scaled_dot_products_softmaxed_by_row(params: dict[str, Any] | None) -> None:
+    for instance in drawn("attention_scores", params):
+        expected = attention(floats(instance.params))
+        for part in ("scores", "weights"):
+            assert close(instance.answer[part], expected[part]), (part, instance.params)
 
 
 def test_a_mistake_of_one_part_is_offered_on_that_part_only() -> None:
@@ -181,3 +210,14 @@ def test_dropout_scale_matches_the_values_torch_keeps() -> None:
         kept = out[out != 0]
         assert 0 < len(kept) < 2000 or p["p"] == 0, instance.params
         assert all(close(instance.answer, v) for v in kept.tolist()), instance.params
+
+
+@pytest.mark.parametrize("params", [None, ATTENTION_WIDE])
+def test_attention_scores_match_torch(params: dict[str, Any] | None) -> None:
+    torch = pytest.importorskip("torch")
+    for instance in drawn("attention_scores", params, 100):
+        p = floats(instance.params)
+        q, k = torch.tensor(p["Q"], dtype=torch.float64), torch.tensor(p["K"], dtype=torch.float64)
+        scores = q @ k.T / (math.sqrt(q.shape[1]) if p["scaled"] == "true" else 1)
+        assert close(instance.answer["scores"], scores.tolist()), instance.params
+        assert close(instance.answer["weights"], torch.softmax(scores, dim=-1).tolist()), instance.params

@@ -164,6 +164,27 @@ def bn_by_hand(p: Params, n_less: int = 0, root: str = "inside") -> Params:
     return {"mean": mean, "var": var, "y": [float(p["gamma"]) * (v - mean) / scale + float(p["beta"]) for v in x]}
 
 
+def attention_by_hand(q: Any, k: Any, divisor: float) -> Params:
+    """Scores q_i · k_j / divisor and the softmax of each row, in floats."""
+    q, k = (
+        [[float(v) for v in row] for row in np.asarray(q).tolist()],
+        [[float(v) for v in row] for row in np.asarray(k).tolist()],
+    )
+    scores = [[sum(a * b for a, b in zip(qi, kj, strict=True)) / divisor for kj in k] for qi in q]
+    weights = [[math.exp(v) / sum(math.exp(u) for u in row) for v in row] for row in scores]
+    return {"scores": scores, "weights": weights}
+
+
+def column_softmax(scores: list[list[float]]) -> list[list[float]]:
+    """The softmax of each column (over the queries): a wrong axis."""
+    totals = [sum(math.exp(row[j]) for row in scores) for j in range(len(scores[0]))]
+    return [[math.exp(v) / totals[j] for j, v in enumerate(row)] for row in scores]
+
+
+def root(p: Params) -> float:
+    return math.sqrt(len(p["Q"][0])) if p["scaled"] == "true" else 1.0
+
+
 CHECKS: dict[str, Checks] = {
     "dense_params": Checks(
         ({"layers": [2, 3]}, {"layers": [4, 3, 2]}, {"layers": [784, 128, 10]}, {"layers": [3, 3]}),
@@ -425,6 +446,26 @@ CHECKS: dict[str, Checks] = {
             "divided by the drop probability": lambda p: Fraction(p["a"]) / p["p"],
         },
         at_least=3,
+    ),
+    "attention_scores": Checks(
+        (
+            {"Q": [[1, 0], [0, 1]], "K": [[1, 1], [2, 0]]},
+            {"Q": [[1, 0, 1, 2], [0, 1, -1, 1]], "K": [[1, 1, 0, 0], [2, 0, 1, 1], [0, 0, 1, -1]]},
+            {"Q": [[1, 2], [0, 1], [2, 2]], "K": [[1, -1], [0, 2]], "scaled": "false"},
+        ),
+        {
+            "not divided by $\\sqrt{d_k}$": lambda p: attention_by_hand(p["Q"], p["K"], 1),
+            "divided by $d_k$, not by": lambda p: attention_by_hand(p["Q"], p["K"], len(p["Q"][0])),
+            "though this attention is not scaled": lambda p: attention_by_hand(
+                p["Q"], p["K"], math.sqrt(len(p["Q"][0]))
+            ),
+            "down each column": lambda p: {
+                "weights": column_softmax(attention_by_hand(p["Q"], p["K"], root(p))["scores"])
+            },
+            "is not transposed": lambda p: attention_by_hand(
+                p["Q"], [list(c) for c in zip(*p["K"].tolist(), strict=True)], root(p)
+            ),
+        },
     ),
 }
 

@@ -132,7 +132,18 @@ def maxpool_backward_params(draw: st.DrawFn) -> dict[str, Any]:
     return {"I": image, "G": grad, "kernel": kernel} | ({"stride": stride} if stride else {})
 
 
-OVERRIDES = {"maxpool_backward": maxpool_backward_params()}
+@st.composite
+def attention_params(draw: st.DrawFn) -> dict[str, Any]:
+    """Queries and keys of one width d_k (other widths are refused, and would be most draws)."""
+    width = draw(st.integers(1, 5))
+    entries = st.one_of(st.integers(-3, 3), st.integers(-20, 20).map(lambda k: Fraction(k, 4)), st.just(0.1))
+    queries = draw(st.lists(st.lists(entries, min_size=width, max_size=width), min_size=1, max_size=4))
+    keys = draw(st.lists(st.lists(entries, min_size=width, max_size=width), min_size=1, max_size=5))
+    as_yaml = [[_as_yaml(v) for v in row] for row in queries], [[_as_yaml(v) for v in row] for row in keys]
+    return {"Q": as_yaml[0], "K": as_yaml[1], "scaled": draw(st.sampled_from([True, False, "true", "false"]))}
+
+
+OVERRIDES = {"maxpool_backward": maxpool_backward_params(), "attention_scores": attention_params()}
 
 
 # --- the checks ------------------------------------------------------------------------------
