@@ -88,6 +88,19 @@ def attention(p: dict[str, Any]) -> dict[str, Any]:
     return {"scores": scores, "weights": weights}
 
 
+def schedule(p: dict[str, Any]) -> float:
+    """The rate after `epoch` scheduler steps, by the textbook formulas (epochs from 0)."""
+    e = p["epoch"]
+    if p["schedule"] == "step":
+        decays = 0
+        for done in range(1, int(e) + 1):  # one decay at each multiple of step_size
+            decays += done % p["step_size"] == 0
+        return p["lr0"] * p["gamma"] ** decays
+    if p["schedule"] == "cosine":
+        return p["eta_min"] + (p["lr0"] - p["eta_min"]) * (1 + math.cos(math.pi * e / p["T_max"])) / 2
+    return p["lr0"] * (p["start_factor"] + (1 - p["start_factor"]) * min(e, p["warmup"]) / p["warmup"])
+
+
 # --- against the references --------------------------------------------------------------------
 
 
@@ -147,6 +160,25 @@ def test_attention_scores_are_scaled_dot_products_softmaxed_by_row(params: dict[
         expected = attention(floats(instance.params))
         for part in ("scores", "weights"):
             assert close(instance.answer[part], expected[part]), (part, instance.params)
+
+
+SCHEDULES_WIDE = {
+    "lr0": "0.01..2 step 0.01",
+    "epoch": "0..40",
+    "step_size": "1..9",
+    "gamma": "0.05..0.95 step 0.05",
+    "T_max": "1..30",
+    "eta_min": "0..0.01 step 0.001",
+    "warmup": "1..12",
+    "start_factor": "0.05..1 step 0.05",
+}
+
+
+@pytest.mark.parametrize("name", ["step", "cosine", "linear_warmup"])
+@pytest.mark.parametrize("params", [None, SCHEDULES_WIDE])
+def test_lr_schedule_is_the_textbook_schedule(name: str, params: dict[str, Any] | None) -> None:
+    for instance in drawn("lr_schedule", (params or {}) | {"schedule": name}, COUNT if params else 30):
+        assert close(instance.answer, schedule(floats(instance.params))), instance.params
 
 
 def test_a_mistake_of_one_part_is_offered_on_that_part_only() -> None:
@@ -221,3 +253,24 @@ def test_attention_scores_match_torch(params: dict[str, Any] | None) -> None:
         scores = q @ k.T / (math.sqrt(q.shape[1]) if p["scaled"] == "true" else 1)
         assert close(instance.answer["scores"], scores.tolist()), instance.params
         assert close(instance.answer["weights"], torch.softmax(scores, dim=-1).tolist()), instance.params
+
+
+@pytest.mark.parametrize("name", ["step", "cosine", "linear_warmup"])
+def test_lr_schedule_matches_torch_schedulers_stepped_epoch_times(name: str) -> None:
+    torch = pytest.importorskip("torch")
+    for instance in drawn("lr_schedule", SCHEDULES_WIDE | {"schedule": name}, 100):
+        p = floats(instance.params)
+        optimizer = torch.optim.SGD([torch.zeros(1, requires_grad=True)], lr=p["lr0"])
+        if name == "step":
+            scheduler: Any = torch.optim.lr_scheduler.StepLR(optimizer, int(p["step_size"]), gamma=p["gamma"])
+        elif name == "cosine":
+            scheduler = torch.optim.lr_scheduler.CosineAnnealingLR(optimizer, int(p["T_max"]), eta_min=p["eta_min"])
+        else:
+            scheduler = torch.optim.lr_scheduler.LinearLR(
+                optimizer, start_factor=p["start_factor"], total_iters=int(p["warmup"])
+            )
+        for _ in range(int(p["epoch"])):
+            optimizer.step()
+            scheduler.step()
+        got = optimizer.param_groups[0]["lr"]
+        assert math.isclose(float(instance.answer), got, rel_tol=1e-9, abs_tol=1e-12), (instance.params, got)

@@ -185,6 +185,18 @@ def root(p: Params) -> float:
     return math.sqrt(len(p["Q"][0])) if p["scaled"] == "true" else 1.0
 
 
+def cosine_by_hand(p: Params, angle: float) -> float:
+    """Cosine annealing's rate at this angle: halfway between eta_min and lr0, moved by the cosine."""
+    low, high = float(p["eta_min"]), float(p["lr0"])
+    return low + (high - low) * (1 + math.cos(angle)) / 2
+
+
+def warmup_by_hand(p: Params, epoch: int, start: Any) -> Any:
+    """Linear warm-up from start·lr0 to lr0 over `warmup` epochs, counted from `epoch`."""
+    done = Fraction(min(epoch, p["warmup"]), p["warmup"])
+    return p["lr0"] * (start + (1 - start) * done)
+
+
 CHECKS: dict[str, Checks] = {
     "dense_params": Checks(
         ({"layers": [2, 3]}, {"layers": [4, 3, 2]}, {"layers": [784, 128, 10]}, {"layers": [3, 3]}),
@@ -423,6 +435,27 @@ CHECKS: dict[str, Checks] = {
             ),
         },
         at_least=3,
+    ),
+    "lr_schedule": Checks(
+        (
+            {"schedule": "step", "lr0": 0.1, "epoch": 5, "step_size": 2, "gamma": 0.5},
+            {"schedule": "step", "lr0": 1, "epoch": 7, "step_size": 3, "gamma": 0.1},
+            {"schedule": "cosine", "lr0": 0.1, "epoch": 3, "T_max": 10},
+            {"schedule": "cosine", "lr0": 0.2, "epoch": 4, "T_max": 12, "eta_min": 0.01},
+            {"schedule": "linear_warmup", "lr0": 0.1, "epoch": 2, "warmup": 5, "start_factor": 0.1},
+            {"schedule": "linear_warmup", "lr0": 1, "epoch": 3, "warmup": 4},
+        ),
+        {
+            "applied every epoch": lambda p: p["lr0"] * p["gamma"] ** p["epoch"],
+            "the epochs are counted from 1": lambda p: p["lr0"] * p["gamma"] ** ((p["epoch"] + 1) // p["step_size"]),
+            "period is taken as": lambda p: cosine_by_hand(p, 2 * math.pi * p["epoch"] / p["T_max"]),
+            "is forgotten: $\\eta_{min}": lambda p: (
+                2 * cosine_by_hand(p, math.pi * p["epoch"] / p["T_max"]) - float(p["eta_min"])
+            ),
+            "the cosine runs one epoch ahead": lambda p: cosine_by_hand(p, math.pi * (p["epoch"] + 1) / p["T_max"]),
+            "the warm-up runs one epoch ahead": lambda p: warmup_by_hand(p, p["epoch"] + 1, p["start_factor"]),
+            "the warm-up starts from 0": lambda p: warmup_by_hand(p, p["epoch"], 0),
+        },
     ),
     "batchnorm_forward": Checks(
         (
