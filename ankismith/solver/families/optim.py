@@ -269,9 +269,9 @@ class rmsprop_step:
             "the square root is forgotten: $x - \\eta\\, g_t / (s_t + \\epsilon)$": (
                 {"x": x - lr * div(grad, right["s"] + eps)} if right["s"] + eps > 0 else None
             ),
-            "the gradient is averaged, not its square: $s_t = \\rho s_{t-1} + (1 - \\rho) g_t$": {
-                part: value for part, value in linear.items() if value is not None
-            },
+            "the gradient is averaged, not its square: $s_t = \\rho s_{t-1} + (1 - \\rho) g_t$": (
+                {part: value for part, value in linear.items() if value is not None} if grad not in (0, 1) else None
+            ),
             "$\\rho$ and $1 - \\rho$ are swapped: $s_t = (1 - \\rho) s_{t-1} + \\rho g_t^2$": (
                 swapped if swapped["s"] + eps > 0 else None
             ),
