@@ -32,6 +32,12 @@ class Outputs(Protocol):
     def record_output(self, target: Path, digest: str) -> None:
         """Remember what was written to `target`."""
 
+    def wrote_lock(self, digest: str) -> bool:
+        """Whether a lock whose bytes have `digest` was written by this code (so it need not be checked)."""
+
+    def record_lock(self, digest: str) -> None:
+        """Remember that this code wrote a lock whose bytes have `digest`."""
+
 
 @dataclass(frozen=True)
 class Written:
@@ -83,7 +89,7 @@ def package(
     `write=False` (a dry run) writes nothing and returns what would be written.
     """
     read = [
-        deck_lock(deck, file, errors, refuse_new_id=not new_id, memo=memo)
+        deck_lock(deck, file, errors, refuse_new_id=not new_id, memo=memo, store=store)
         for deck, file in zip(decks, locks, strict=True)
     ]
     errors.raise_if_any()
@@ -132,13 +138,20 @@ class DeckLock:
 
 
 def deck_lock(
-    deck: BuiltDeck, file: lockfile.LockFile, errors: Collector, refuse_new_id: bool, memo: Memo | None = None
+    deck: BuiltDeck,
+    file: lockfile.LockFile,
+    errors: Collector,
+    refuse_new_id: bool,
+    memo: Memo | None = None,
+    store: Outputs | None = None,
 ) -> DeckLock:
     """Read the deck's lock; a deck id that is not the one it was built with is an error when
-    `refuse_new_id`."""
+    `refuse_new_id`. A lock the build cache knows this code wrote is read without checks."""
     with blame(deck.config.root.as_posix(), 0, "deck"):
         warned = len(errors.warnings)
         lock = memo.known_lock(file) if memo is not None else None
+        if lock is None and file.data is not None and store is not None and store.wrote_lock(file.digest):
+            lock = lockfile.read_lock(file, guid_for, errors, trusted=True)
         if lock is None:
             known = (deck.config.id, {n.key: n.guid for n in deck.notes})  # the notes' GUIDs now
             lock = lockfile.read_lock(file, guid_for, errors, known)
@@ -174,8 +187,11 @@ def _write_planned(plan: Plan, store: Outputs | None, memo: Memo | None) -> Writ
             store.record_output(plan.target, plan.digest)
     text = plan.lock_text
     lockfile.write_lock(plan.lock_file, text)  # unless the file holds it already
+    digest = sha256_hex(text.encode())
+    if store is not None:
+        store.record_lock(digest)
     if memo is not None:
-        memo.remember_lock(plan.lock_file.path, sha256_hex(text.encode()), plan.lock)
+        memo.remember_lock(plan.lock_file.path, digest, plan.lock)
     return _written(plan)
 
 

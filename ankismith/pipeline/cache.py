@@ -30,7 +30,7 @@ from ankismith.model.cards import FAMILY_ENTRY_POINTS, KeyRef
 from ankismith.model.notes import BuiltNote, MediaFile
 
 LIBRARIES = ("markdown", "pymdown-extensions", "pygments", "numpy", "genanki", "pyyaml")
-TABLES = ("files", "cards", "runs")
+TABLES = ("files", "cards", "runs", "locks")
 FILE_NAME = "build.sqlite"
 PACKAGE = Path(__file__).resolve().parent.parent  # the ankismith package's folder
 
@@ -237,6 +237,14 @@ class BuildCache(CacheReader):
                 )
             ]
         )
+
+    def wrote_lock(self, lock_digest: str) -> bool:
+        """Whether this code wrote a lock whose bytes have `lock_digest` (its values need no checking)."""
+        return self.get("locks", key("locks", lock_digest)) is not None
+
+    def record_lock(self, lock_digest: str) -> None:
+        """Remember that this code wrote a lock whose bytes have `lock_digest` (stored by `save`)."""
+        self.put("locks", key("locks", lock_digest), 1)
 
     def save(self) -> None:
         """Store the entries of this run."""
