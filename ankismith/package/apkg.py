@@ -40,6 +40,16 @@ class NoteSpec:
 
 
 @dataclass(frozen=True)
+class Previous:
+    """The collection of the package last written for this deck (every id in it its GUID's own),
+    whose rows are kept but for those of the notes `dropped` (by GUID: changed or gone). A note kept
+    has the same GUID, content and mod as there, so the same rows."""
+
+    collection: bytes
+    dropped: tuple[str, ...]
+
+
+@dataclass(frozen=True)
 class DeckSpec:
     """An Anki deck (full '::' name) and its overview text."""
 
@@ -60,14 +70,18 @@ def write_apkg(
     media: Mapping[str, bytes],
     model_mods: Mapping[Kind, int],
     memo: dict[NoteSpec, Prepared] | None = None,
-) -> None:
+    previous: Previous | None = None,
+) -> bool:
     """Write the package to `target` atomically: a temporary file beside it, then a rename.
 
     `memo`, kept by a caller that writes the same package again and again (`serve`) and passes the
     same NoteSpec objects for the notes that did not change, saves the work per note of each of
-    them; the bytes are the same with it or without.
+    them; with `previous`, `notes` are only those not in it (new or changed), the others' rows are
+    copied from it (CannotReuse when that cannot give what a fresh package would: then nothing is
+    written). The bytes are the same with either or without. Returns whether every id in the
+    package is its GUID's own (what `previous` needs of the package it was).
     """
-    data = _collection_bytes(deck_id, list(decks), list(notes), model_mods, memo)
+    data, clean = _collection_bytes(deck_id, list(decks), list(notes), model_mods, memo, previous)
 
     def write(raw: BinaryIO) -> None:
         with zipfile.ZipFile(raw, "w") as archive:
@@ -78,6 +92,7 @@ def write_apkg(
                 _add(archive, str(index), media[name])
 
     atomic_write(target, write)
+    return clean
 
 
 def _add(archive: zipfile.ZipFile, name: str, data: bytes) -> None:
@@ -93,7 +108,8 @@ def _collection_bytes(
     notes: list[NoteSpec],
     model_mods: Mapping[Kind, int],
     memo: dict[NoteSpec, Prepared] | None,
-) -> bytes:
+    previous: Previous | None,
+) -> tuple[bytes, bool]:
     """The collection.anki2 SQLite file, built in memory."""
     import genanki  # the note types' JSON and the collection schema: only when a package is written
     from genanki.apkg_col import APKG_COL
@@ -118,11 +134,16 @@ def _collection_bytes(
         for kind, note_type in sorted(NOTE_TYPES.items()):
             models[str(note_type.model_id)] = note_type.model().to_json(model_mods.get(kind, 0), first_deck)
         conn.execute("UPDATE col SET decks = ?, models = ?", (json.dumps(all_decks), json.dumps(models)))
-        _insert_notes(conn, notes, deck_ids, memo)
+        conn.commit()
+        if previous is not None:
+            conn.execute("ATTACH ':memory:' AS old")
+            conn.deserialize(previous.collection, name="old")
+        clean = _insert_notes(conn, notes, deck_ids, memo, previous)
+        conn.executescript("DROP TABLE temp.new_notes; DROP TABLE temp.new_cards")
         # indexes after the rows: one sort each instead of an update per row
         conn.executescript("\n".join(line for line in APKG_SCHEMA.splitlines() if line.startswith("CREATE INDEX")))
         conn.commit()
-        return conn.serialize()
+        return conn.serialize(), clean
     finally:
         conn.close()
 
@@ -140,10 +161,15 @@ class Prepared:
     ordinals: tuple[int, ...]
 
 
+def _base_id(guid: str) -> int:
+    """The id a note of this GUID gets unless another has it already."""
+    return 1_500_000_000_000 + sha256_int(guid, 6) % 10**12
+
+
 def _prepare(note: NoteSpec) -> Prepared:
     sort_field = html.unescape(strip_tags(note.fields[0])).strip()
     return Prepared(
-        1_500_000_000_000 + sha256_int(note.guid, 6) % 10**12,
+        _base_id(note.guid),
         sort_field,
         int(hashlib.sha1(sort_field.encode()).hexdigest()[:8], 16),
         f" {' '.join(note.tags)} " if note.tags else "",
@@ -153,13 +179,36 @@ def _prepare(note: NoteSpec) -> Prepared:
     )
 
 
+# The rows go to tables of their own first, then into the collection's in the order of their ids:
+# a package made afresh and one that copies rows from the previous package then insert the same rows
+# in the same order, so they are the same bytes. (The staging tables are declared as the
+# collection's are, so that each value is stored as it will be.)
+_REUSE = """
+CREATE TEMP TABLE dropped (guid TEXT PRIMARY KEY);
+CREATE TEMP TABLE fresh_ids (id INTEGER PRIMARY KEY);
+"""
+_KEPT_NOTES = "SELECT * FROM old.notes WHERE guid NOT IN (SELECT guid FROM temp.dropped)"
+_KEPT_CARDS = f"SELECT * FROM old.cards WHERE nid IN (SELECT id FROM ({_KEPT_NOTES}))"
+
+
+class CannotReuse(Exception):
+    """The previous package's rows cannot be kept as they are: a new note's id is one a kept note has."""
+
+
 def _insert_notes(
     conn: sqlite3.Connection,
     notes: list[NoteSpec],
     deck_ids: Mapping[str, int],
     memo: dict[NoteSpec, Prepared] | None,
-) -> None:
+    previous: Previous | None,
+) -> bool:
+    """Insert the notes' rows (and, with `previous`, those of its notes not dropped); whether every
+    id is the one its GUID gives (none had to move to the next free one)."""
+    for name in ("notes", "cards"):
+        (sql,) = conn.execute("SELECT sql FROM sqlite_master WHERE type = 'table' AND name = ?", (name,)).fetchone()
+        conn.executescript(sql.replace(f"CREATE TABLE {name} ", f"CREATE TEMP TABLE new_{name} ", 1))
     used: set[int] = set()
+    clean = True
     note_rows, card_rows = [], []
     known = memo if memo is not None else {}
     prepared_now: dict[NoteSpec, Prepared] = {}
@@ -167,6 +216,7 @@ def _insert_notes(
         prepared = known.get(note) or _prepare(note)
         prepared_now[note] = prepared
         note_id = _next_free(prepared.base_id, used)  # a deterministic id; Anki reassigns ids that clash
+        clean = clean and note_id == prepared.base_id
         note_rows.append(
             (note_id, note.guid, prepared.model_id, note.mod, -1, prepared.tags, prepared.fields)
             + (prepared.sort_field, prepared.checksum, 0, "")
@@ -174,12 +224,35 @@ def _insert_notes(
         deck = deck_ids[note.deck]
         for ordinal in prepared.ordinals:
             card_id = _next_free(note_id + 1 + ordinal, used)
+            clean = clean and card_id == note_id + 1 + ordinal
             card_rows.append((card_id, note_id, deck, ordinal, note.mod, -1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, ""))
-    conn.executemany("INSERT INTO notes VALUES(?,?,?,?,?,?,?,?,?,?,?)", note_rows)
-    conn.executemany("INSERT INTO cards VALUES(?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)", card_rows)
+    conn.executemany("INSERT INTO temp.new_notes VALUES(?,?,?,?,?,?,?,?,?,?,?)", note_rows)
+    conn.executemany("INSERT INTO temp.new_cards VALUES(?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)", card_rows)
+    if previous is None:
+        conn.execute("INSERT INTO main.notes SELECT * FROM temp.new_notes ORDER BY id")
+        conn.execute("INSERT INTO main.cards SELECT * FROM temp.new_cards ORDER BY id")
+    else:
+        # the kept rows are those the previous package has, ids and all: that package's ids were all
+        # its GUIDs' own, so these are the ids a fresh package gives them unless a new note's id
+        # meets one of theirs (then the whole package is made afresh)
+        if not clean:
+            raise CannotReuse("a new note's id moved")
+        conn.executescript(_REUSE)
+        conn.executemany("INSERT INTO temp.dropped VALUES(?)", [(guid,) for guid in previous.dropped])
+        conn.executemany("INSERT INTO temp.fresh_ids VALUES(?)", [(value,) for value in used])
+        clash = f"SELECT id FROM ({_KEPT_NOTES}) UNION ALL SELECT id FROM ({_KEPT_CARDS})"
+        if conn.execute(f"SELECT EXISTS (SELECT 1 FROM ({clash}) WHERE id IN temp.fresh_ids)").fetchone()[0]:
+            raise CannotReuse("a new note's id is a kept note's")
+        conn.execute(
+            f"INSERT INTO main.notes SELECT * FROM ({_KEPT_NOTES} UNION ALL SELECT * FROM temp.new_notes) ORDER BY id"
+        )
+        conn.execute(
+            f"INSERT INTO main.cards SELECT * FROM ({_KEPT_CARDS} UNION ALL SELECT * FROM temp.new_cards) ORDER BY id"
+        )
     if memo is not None:  # keep what this package holds, nothing older
         memo.clear()
         memo.update(prepared_now)
+    return clean
 
 
 def _card_ordinals(note: NoteSpec) -> list[int]:

@@ -71,6 +71,9 @@ class Lock:
     models: dict[str, Entry] = field(default_factory=dict)
     deck_id: str = ""
     gone: tuple[tuple[str, str], ...] = ()
+    # each note's line as the lock file held it, with the entry it encodes: a line whose entry is
+    # still the note's is written again as it was (`lock_text`), not encoded afresh
+    lines: dict[str, tuple[Entry, str]] = field(default_factory=dict, compare=False, repr=False)
 
 
 # what a build's counts are relative to
@@ -138,13 +141,20 @@ def load_lock(path: Path) -> LockFile:
 Known = tuple[str, Mapping[str, str]]  # a deck id, and the GUIDs its notes have now by key
 
 
-def parse_lock(data: bytes, guid_for: Callable[[str, str], str], known: Known | None = None) -> Lock:
+def parse_lock(
+    data: bytes, guid_for: Callable[[str, str], str], known: Known | None = None, trusted: bool = False
+) -> Lock:
     """The lock in `data`, every value checked (LockProblem says what is wrong). `known`: the GUIDs
-    the deck's notes have now (they spare computing those again where the deck id is the lock's)."""
+    the deck's notes have now (they spare computing those again where the deck id is the lock's).
+    `trusted`: `data` is, byte for byte, a lock this code wrote (`lock_text`; the build cache
+    recorded its digest), so its values are not checked again and its lines are kept for reuse."""
     try:
-        parsed = json.loads(data.decode("utf-8"))
+        text = data.decode("utf-8")
+        parsed = json.loads(text)
     except (UnicodeDecodeError, ValueError, RecursionError) as exc:
         raise LockProblem(f"not JSON ({exc})") from None
+    if trusted:
+        return _trusted(parsed, text)
     if not isinstance(parsed, dict) or parsed.get("version") != LOCK_VERSION:
         found = parsed.get("version") if isinstance(parsed, dict) else parsed
         raise LockProblem(f"not a lock of version {LOCK_VERSION} (found {_short(found)})")
@@ -159,6 +169,23 @@ def parse_lock(data: bytes, guid_for: Callable[[str, str], str], known: Known | 
             if entry.guid and entry.guid != (now.get(key) or guid_for(deck_id, key)):
                 raise LockProblem(f"the GUID of {key!r} is not the one deck id {deck_id!r} gives it")
     return Lock(notes, models, deck_id, _gone(parsed.get("gone", [])))
+
+
+def _trusted(parsed: dict[str, Any], text: str) -> Lock:
+    """The lock `lock_text` wrote as `text` (parsed: `parsed`), read without checks, each note's line kept."""
+    models = {key: Entry(value["hash"], value["mod"]) for key, value in parsed["models"].items()}
+    notes = {}
+    for key, value in parsed["notes"].items():
+        extra = (tuple(value.get("old_tags", ())), tuple(value.get("old_decks", ())))
+        notes[key] = Entry(value["hash"], value["mod"], value["guid"], value["deck"], tuple(value["tags"]), *extra)
+    lines: dict[str, tuple[Entry, str]] = {}
+    start = text.find('\n "notes": {\n')
+    if notes and start >= 0:  # one line per note, in the order of the file (json.loads keeps it)
+        rows = text[start + 13 :].split("\n", len(notes))[: len(notes)]
+        if len(rows) == len(notes):
+            lines = {key: (entry, row.rstrip(",")) for (key, entry), row in zip(notes.items(), rows, strict=True)}
+    gone = tuple((key, guid) for key, guid in parsed["gone"])
+    return Lock(notes, models, parsed.get("deck_id", ""), gone, lines)
 
 
 def _entries(table: Any, name: str, with_guid: bool) -> dict[str, Entry]:
@@ -207,13 +234,18 @@ def _short(value: Any) -> str:
 
 
 def read_lock(
-    file: LockFile, guid_for: Callable[[str, str], str], errors: Collector, known: Known | None = None
+    file: LockFile,
+    guid_for: Callable[[str, str], str],
+    errors: Collector,
+    known: Known | None = None,
+    trusted: bool = False,
 ) -> Lock:
-    """The lock `file` holds; empty when there is none, and empty with a warning when it cannot be used."""
+    """The lock `file` holds; empty when there is none, and empty with a warning when it cannot be
+    used. `trusted`: as for `parse_lock`."""
     try:
         if file.problem:
             raise LockProblem(file.problem)
-        return parse_lock(file.data, guid_for, known) if file.data is not None else Lock()
+        return parse_lock(file.data, guid_for, known, trusted) if file.data is not None else Lock()
     except LockProblem as exc:
         errors.warn(
             file.path.as_posix(),
@@ -265,8 +297,10 @@ def advance(
         if old is not None and old.guid and old.guid != guid:
             old = None
         if old is not None and old.hash == digest and old.guid == guid:
-            # the same content: the same deck and tags (recorded now if the lock predates them)
-            new_notes[key] = Entry(digest, old.mod, guid, deck, tags, old.old_tags, old.old_decks)
+            # the same content: the same deck and tags (recorded now if the lock predates them); the
+            # entry itself when nothing changed, so that its line in the lock is reused
+            same = old.deck == deck and old.tags == tags
+            new_notes[key] = old if same else Entry(digest, old.mod, guid, deck, tags, old.old_tags, old.old_decks)
             unchanged.append(key)
         else:
             mod = max(now, old.mod + 1) if old else now
@@ -288,7 +322,7 @@ def advance(
     live = {(key, entry.guid) for key, entry in new_notes.items()}
     known = {(key, entry.guid) for key, entry in lock.notes.items() if entry.guid}
     gone = tuple(sorted({*lock.gone, *known} - live))
-    return Lock(new_notes, new_models, deck_id, gone), report
+    return Lock(new_notes, new_models, deck_id, gone, lock.lines), report
 
 
 def _history(old: Entry | None, deck: str, tags: tuple[str, ...]) -> tuple[tuple[str, ...], tuple[str, ...]]:
@@ -314,16 +348,19 @@ def _unique_folded(names: Iterable[str], but: Iterable[str]) -> tuple[str, ...]:
 def lock_text(lock: Lock) -> str:
     """The lock as stable, diff-friendly JSON: one line per note, sorted by key (and one per note gone)."""
 
-    def lines(entries: dict[str, Entry], with_guid: bool) -> str:
-        rows = [_lock_line(key, entry, with_guid) for key, entry in sorted(entries.items())]
+    def lines(entries: dict[str, Entry], with_guid: bool, known: dict[str, tuple[Entry, str]]) -> str:
+        rows = []
+        for key, entry in sorted(entries.items()):
+            line = known.get(key)
+            rows.append(line[1] if line is not None and line[0] is entry else _lock_line(key, entry, with_guid))
         return "{\n" + ",\n".join(rows) + "\n }" if rows else "{}"
 
     deck_id = _encode(lock.deck_id)
     gone = ",\n".join(f"  {_encode(list(pair))}" for pair in lock.gone)
     gone = f"[\n{gone}\n ]" if gone else "[]"
     return (
-        f'{{"version": {LOCK_VERSION},\n "deck_id": {deck_id},\n "models": {lines(lock.models, False)},\n'
-        f' "notes": {lines(lock.notes, True)},\n "gone": {gone}}}\n'
+        f'{{"version": {LOCK_VERSION},\n "deck_id": {deck_id},\n "models": {lines(lock.models, False, {})},\n'
+        f' "notes": {lines(lock.notes, True, lock.lines)},\n "gone": {gone}}}\n'
     )
 
 

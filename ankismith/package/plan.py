@@ -16,9 +16,9 @@ from ankismith.model.canon import digest as canon_digest
 from ankismith.model.canon import sha256_hex
 from ankismith.model.cards import DeckConfig
 from ankismith.model.ids import guid_for
-from ankismith.model.notes import BuiltDeck
+from ankismith.model.notes import BuiltDeck, BuiltNote
 from ankismith.package import lock as lockfile
-from ankismith.package.apkg import DeckSpec, NoteSpec, write_apkg
+from ankismith.package.apkg import CannotReuse, DeckSpec, NoteSpec, Previous, write_apkg
 from ankismith.package.models import model_hashes
 from ankismith.rules import LOCK_NAME
 
@@ -31,6 +31,17 @@ class Outputs(Protocol):
 
     def record_output(self, target: Path, digest: str) -> None:
         """Remember what was written to `target`."""
+
+    def wrote_lock(self, digest: str) -> bool:
+        """Whether a lock whose bytes have `digest` was written by this code (so it need not be checked)."""
+
+    def record_lock(self, digest: str, target: Path, clean: bool) -> None:
+        """Remember that this code wrote a lock whose bytes have `digest`, with the package now at
+        `target` (`clean`: every id in it is its GUID's own)."""
+
+    def package_of_lock(self, digest: str, target: Path) -> bytes | None:
+        """The collection of the package at `target` if it is, byte for byte, the one this code wrote
+        with the lock whose bytes have `digest`."""
 
 
 @dataclass(frozen=True)
@@ -83,7 +94,7 @@ def package(
     `write=False` (a dry run) writes nothing and returns what would be written.
     """
     read = [
-        deck_lock(deck, file, errors, refuse_new_id=not new_id, memo=memo)
+        deck_lock(deck, file, errors, refuse_new_id=not new_id, memo=memo, store=store)
         for deck, file in zip(decks, locks, strict=True)
     ]
     errors.raise_if_any()
@@ -119,6 +130,7 @@ class Plan:
     report: lockfile.ChangeReport
     skip: bool
     lock_text: str  # the lock as the file will hold it
+    base: lockfile.Lock  # the lock as read before building
 
 
 @dataclass(frozen=True)
@@ -132,13 +144,20 @@ class DeckLock:
 
 
 def deck_lock(
-    deck: BuiltDeck, file: lockfile.LockFile, errors: Collector, refuse_new_id: bool, memo: Memo | None = None
+    deck: BuiltDeck,
+    file: lockfile.LockFile,
+    errors: Collector,
+    refuse_new_id: bool,
+    memo: Memo | None = None,
+    store: Outputs | None = None,
 ) -> DeckLock:
     """Read the deck's lock; a deck id that is not the one it was built with is an error when
-    `refuse_new_id`."""
+    `refuse_new_id`. A lock the build cache knows this code wrote is read without checks."""
     with blame(deck.config.root.as_posix(), 0, "deck"):
         warned = len(errors.warnings)
         lock = memo.known_lock(file) if memo is not None else None
+        if lock is None and file.data is not None and store is not None and store.wrote_lock(file.digest):
+            lock = lockfile.read_lock(file, guid_for, errors, trusted=True)
         if lock is None:
             known = (deck.config.id, {n.key: n.guid for n in deck.notes})  # the notes' GUIDs now
             lock = lockfile.read_lock(file, guid_for, errors, known)
@@ -163,19 +182,27 @@ def _plan_package(
     # the notes' order, the decks, the media (their names hold a hash of their bytes)
     digest = canon_digest(lockfile.lock_digest(new_lock), [n.key for n in deck.notes], deck_specs(deck), deck.media)
     skip = store is not None and store.output_is(target, digest)
-    return Plan(deck, target, digest, file, new_lock, report, skip, lockfile.lock_text(new_lock))
+    return Plan(deck, target, digest, file, new_lock, report, skip, lockfile.lock_text(new_lock), lock)
 
 
 def _write_planned(plan: Plan, store: Outputs | None, memo: Memo | None) -> Written:
     """Write the package (unless it is already on disk), then the lock."""
+    clean = None
     if not plan.skip:
-        _write_package(plan.target, plan.deck, plan.lock, memo)
+        previous = None
+        if store is not None and memo is None and plan.lock_file.data is not None:
+            collection = store.package_of_lock(plan.lock_file.digest, plan.target)
+            previous = (collection, plan.base) if collection is not None else None
+        clean = _write_package(plan.target, plan.deck, plan.lock, memo, previous)
         if store is not None:
             store.record_output(plan.target, plan.digest)
     text = plan.lock_text
     lockfile.write_lock(plan.lock_file, text)  # unless the file holds it already
+    digest = sha256_hex(text.encode())
+    if store is not None and clean is not None:
+        store.record_lock(digest, plan.target, clean)
     if memo is not None:
-        memo.remember_lock(plan.lock_file.path, sha256_hex(text.encode()), plan.lock)
+        memo.remember_lock(plan.lock_file.path, digest, plan.lock)
     return _written(plan)
 
 
@@ -210,22 +237,50 @@ def _check_id(deck: BuiltDeck, lock: lockfile.Lock, errors: Collector, refuse: b
     return old
 
 
-def _write_package(target: Path, deck: BuiltDeck, lock: lockfile.Lock, memo: Memo | None) -> None:
+def _write_package(
+    target: Path,
+    deck: BuiltDeck,
+    lock: lockfile.Lock,
+    memo: Memo | None,
+    previous: tuple[bytes, lockfile.Lock] | None = None,
+) -> bool:
+    """Write the deck's package; with `previous` (the collection of the package at `target`, and the
+    lock it was written with), the rows of each note whose GUID, content hash and mod are those it
+    had there are copied from it, not made again. Whether every id is its GUID's own."""
     known = memo.specs.get(deck.config.id, {}) if memo is not None else {}
+    media = {m.name: Path(m.path).read_bytes() for m in deck.media}
+    models = {kind: entry.mod for kind, entry in lock.models.items()}
+    if previous is not None:
+        before, kept = previous[1].notes, set()
+        for n in deck.notes:
+            old = before.get(n.key)
+            if old is not None and n.hash and old.hash == n.hash and old.guid == n.guid:
+                if old.mod == lock.notes[n.key].mod:
+                    kept.add(n.key)
+        fresh = [_spec(n, lock, known) for n in deck.notes if n.key not in kept]
+        dropped = tuple(sorted(old.guid for key, old in before.items() if key not in kept))
+        try:
+            return write_apkg(
+                target, deck.config.id, deck_specs(deck), fresh, media, models, None, Previous(previous[0], dropped)
+            )
+        except CannotReuse:
+            pass  # made afresh, below
     specs = {}
     for n in deck.notes:
-        mod = lock.notes[n.key].mod
-        key = (n.guid, n.hash, mod)  # the hash covers kind, deck, fields and tags
-        spec = known.get(key) or NoteSpec(n.guid, n.kind, n.deck, tuple(v for _, v in n.fields), n.tags, mod)
-        specs[key] = spec
-    notes = list(specs.values())
+        spec = _spec(n, lock, known)
+        specs[(n.guid, n.hash, spec.mod)] = spec  # the hash covers kind, deck, fields and tags
     rows = None
     if memo is not None:
         memo.specs[deck.config.id] = specs
         rows = memo.rows.setdefault(deck.config.id, {})
-    media = {m.name: Path(m.path).read_bytes() for m in deck.media}
-    models = {kind: entry.mod for kind, entry in lock.models.items()}
-    write_apkg(target, deck.config.id, deck_specs(deck), notes, media, models, rows)
+    return write_apkg(target, deck.config.id, deck_specs(deck), list(specs.values()), media, models, rows)
+
+
+def _spec(n: BuiltNote, lock: lockfile.Lock, known: dict[tuple[str, str, int], Any]) -> NoteSpec:
+    mod = lock.notes[n.key].mod
+    return known.get((n.guid, n.hash, mod)) or NoteSpec(
+        n.guid, n.kind, n.deck, tuple(v for _, v in n.fields), n.tags, mod
+    )
 
 
 def deck_specs(deck: BuiltDeck) -> list[DeckSpec]:

@@ -30,7 +30,7 @@ from ankismith.model.cards import FAMILY_ENTRY_POINTS, KeyRef
 from ankismith.model.notes import BuiltNote, MediaFile
 
 LIBRARIES = ("markdown", "pymdown-extensions", "pygments", "numpy", "genanki", "pyyaml")
-TABLES = ("files", "cards", "runs")
+TABLES = ("files", "cards", "runs", "locks")
 FILE_NAME = "build.sqlite"
 PACKAGE = Path(__file__).resolve().parent.parent  # the ankismith package's folder
 
@@ -237,6 +237,39 @@ class BuildCache(CacheReader):
                 )
             ]
         )
+
+    def wrote_lock(self, lock_digest: str) -> bool:
+        """Whether this code wrote a lock whose bytes have `lock_digest` (its values need no checking)."""
+        return self.get("locks", key("locks", lock_digest)) is not None
+
+    def record_lock(self, lock_digest: str, target: Path, clean: bool) -> None:
+        """Remember that this code wrote a lock whose bytes have `lock_digest`, with the package now
+        at `target` (`clean`: every id in it its GUID's own; stored by `save`)."""
+        try:
+            row = self._query("SELECT sha FROM outputs WHERE path = ?", (str(target.resolve()),))
+        except _Broken as exc:
+            self._set_aside(exc)
+            return
+        sha = row[0] if row and clean else None  # a package whose ids moved is never reused
+        self.put("locks", key("locks", lock_digest), [str(target.resolve()), sha])
+
+    def package_of_lock(self, lock_digest: str, target: Path) -> bytes | None:
+        """The collection.anki2 of the package at `target` if it is, byte for byte, the one this code
+        wrote with the lock whose bytes have `lock_digest` (so that its rows can be reused)."""
+        import io
+        import zipfile
+
+        found = self.get("locks", key("locks", lock_digest))
+        if not isinstance(found, list) or len(found) != 2 or found[0] != str(target.resolve()) or not found[1]:
+            return None
+        try:
+            data = target.read_bytes()
+            if sha256_hex(data) != found[1]:
+                return None
+            with zipfile.ZipFile(io.BytesIO(data)) as archive:
+                return archive.read("collection.anki2")
+        except (OSError, zipfile.BadZipFile, KeyError):
+            return None
 
     def save(self) -> None:
         """Store the entries of this run."""

@@ -153,3 +153,42 @@ def test_advance_moves_mod_only_with_content_and_keeps_history_case_blind() -> N
     assert entry.mod == 200 and entry.old_tags == () and entry.old_decks == ()  # only case changed
     third, report = advance(second, "d", [NoteFacts("k", guid, "h2", "d", ("tag", "new"))], [], 300)
     assert report.unchanged == ("k",) and third.notes["k"] == entry
+
+
+def test_a_trusted_lock_reads_as_a_checked_one_and_its_lines_are_reused() -> None:
+    """A lock this code wrote (the build cache recorded its digest) is read without checks: the same
+    Lock as a checked read, and written back the same text; a note changed gets a new line."""
+    guid = guid_for("d", "k")
+    lock = Lock(
+        {
+            "k": Entry("h", 5, guid, "D::S", ("x", "ü"), ("old",), ("D",)),
+            "m": Entry("h2", 6, guid_for("d", "m"), "D", ()),
+        },
+        {"basic": Entry("m", 7)},
+        "d",
+        (("gone-key", "some guid"),),
+    )
+    data = lock_text(lock).encode()
+    trusted = parse_lock(data, guid_for, trusted=True)
+    assert trusted == parse_lock(data, guid_for) == lock
+    assert set(trusted.lines) == {"k", "m"} and lock_text(trusted) == data.decode()
+    facts = [NoteFacts("k", guid, "h", "D::S", ("x", "ü")), NoteFacts("m", guid_for("d", "m"), "h3", "D", ("t",))]
+    again, report = advance(trusted, "d", facts, [("basic", "m")], 100)
+    checked, _ = advance(parse_lock(data, guid_for), "d", facts, [("basic", "m")], 100)
+    assert report.updated == ("m",) and again.notes["k"] is trusted.notes["k"]
+    assert lock_text(again) == lock_text(checked)
+    assert '"m": {"guid"' in lock_text(again) and '"hash": "h3"' in lock_text(again)
+
+
+def test_only_a_lock_the_cache_saw_written_is_read_without_checks(deck_dir: Path, tmp_path: Path) -> None:
+    """A lock edited by hand after a cached build is checked as ever: a damaged one warns, and the
+    next lock written is good."""
+    write_deck(deck_dir, {"cards.md": CARDS})
+    out, cache = tmp_path / "out", tmp_path / "cache"
+    build([deck_dir], out, now=1_000, cache_dir=cache)
+    path = deck_dir / "ankismith.lock"
+    path.write_text(path.read_text().replace('"mod": 1000', '"mod": "soon"', 1))
+    (deck_dir / "cards.md").write_text(CARDS.replace("Two.", "Two!"))
+    _, warnings = build([deck_dir], out, now=2_000, cache_dir=cache)
+    assert any("cannot be used" in str(w) for w in warnings)
+    assert all(entry["mod"] == 2_000 for entry in read(deck_dir)["notes"].values())

@@ -4,6 +4,8 @@ and nothing stale is ever served (edited files, changed images, settings, errors
 from __future__ import annotations
 
 import os
+import sqlite3
+import zipfile
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -363,3 +365,72 @@ def _alive(pid: int) -> bool:
         return False
     status = open(f"/proc/{pid}/stat").read().split()[2] if os.path.exists(f"/proc/{pid}/stat") else "X"
     return status not in ("Z", "X")  # a zombie has ended; its parent (dead) never reaps it
+
+
+def _reuse_spy(monkeypatch: pytest.MonkeyPatch) -> list[int | None]:
+    """How many rows each package written copied from the previous one's dropped (None: made afresh)."""
+    from ankismith.package import apkg
+
+    seen: list[int | None] = []
+    real = apkg._insert_notes
+
+    def recording(conn: Any, notes: Any, deck_ids: Any, memo: Any, previous: Any) -> bool:
+        seen.append(None if previous is None else len(previous.dropped))
+        return real(conn, notes, deck_ids, memo, previous)
+
+    monkeypatch.setattr(apkg, "_insert_notes", recording)
+    return seen
+
+
+EDITS = [
+    "## A {#a}\none $x$\n## B {#b}\ntwo\n## C\n{{c1::x}} {{c2::y}}\n",
+    "## A {#a}\none, edited\n## B {#b}\ntwo\n## C\n{{c1::x}} {{c2::y}}\n",  # a note changed
+    "## A {#a}\none, edited\n## C\n{{c1::x}} {{c2::y}} {{c3::z}}\n## D {#d}\nnew\n",  # gone, cards added, new
+]
+
+
+def test_rows_kept_from_the_previous_package_give_a_fresh_packages_bytes(
+    deck_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A build that copies the unchanged notes' rows from the package it wrote before writes the
+    bytes a --no-cache build writes; an edited note is made afresh."""
+    plain = tmp_path / "plain-deck"
+    seen = _reuse_spy(monkeypatch)
+    for step, text in enumerate(EDITS):
+        for root in (deck_dir, plain):
+            write_deck(root, {"a.md": text})
+        build([deck_dir], tmp_path / "cached", now=1000 + step, cache_dir=tmp_path / "cache")
+        build([plain], tmp_path / "plain", now=1000 + step)
+        cached = (tmp_path / "cached" / "test-deck.apkg").read_bytes()
+        assert cached == (tmp_path / "plain" / "test-deck.apkg").read_bytes(), step
+        assert (deck_dir / "ankismith.lock").read_bytes() == (plain / "ankismith.lock").read_bytes()
+    assert seen[0::2] == [None, 1, 2]  # the cached builds: afresh, then the changed and gone notes dropped
+
+
+def test_rows_are_not_kept_from_a_package_changed_on_disk_or_by_other_code(
+    deck_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The previous package's rows are copied only when it is, byte for byte, what this code wrote
+    with the lock now read: a package replaced on disk, or a new code fingerprint (a note type
+    changed), makes it afresh."""
+    out, cache = tmp_path / "out", tmp_path / "cache"
+    write_deck(deck_dir, {"a.md": EDITS[0]})
+    build([deck_dir], out, now=1000, cache_dir=cache)
+    seen = _reuse_spy(monkeypatch)
+    other = tmp_path / "other"
+    write_deck(other, {"a.md": "## Z {#z}\nother\n"})
+    build([other], tmp_path / "elsewhere", now=1000)
+    (out / "test-deck.apkg").write_bytes((tmp_path / "elsewhere" / "test-deck.apkg").read_bytes())
+    write_deck(deck_dir, {"a.md": EDITS[1]})
+    build([deck_dir], out, now=1001, cache_dir=cache)
+    monkeypatch.setattr(pipeline.buildcache, "code_fingerprint", lambda: "another version")
+    write_deck(deck_dir, {"a.md": EDITS[2]})
+    build([deck_dir], out, now=1002, cache_dir=cache)
+    assert seen == [None, None, None]
+    keys = {n.key for n in compile_decks([deck_dir]).decks[0].notes}
+    with zipfile.ZipFile(out / "test-deck.apkg") as archive:
+        db = tmp_path / "col.sqlite"
+        db.write_bytes(archive.read("collection.anki2"))
+    with sqlite3.connect(db) as conn:
+        guids = {row[0] for row in conn.execute("SELECT guid FROM notes")}
+    assert guids == {guid_for("test-deck", key) for key in keys}
