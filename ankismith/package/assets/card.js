@@ -443,7 +443,11 @@
       });
       input.setAttribute("enterkeyhint", i + 1 < parts.length ? "next" : "done");
       input.setAttribute("data-part", text(part.name));
-      input.placeholder = Array.isArray(part.value) ? "rows separated by ;  e.g. 1 2; 3 4" : "your answer";
+      input.placeholder = !Array.isArray(part.value)
+        ? "your answer"
+        : Array.isArray(part.value[0])
+          ? "rows separated by ;  e.g. 1 2; 3 4"
+          : "values separated by spaces  e.g. 1 2 3";
       input.addEventListener("input", function () {
         record(Date.now());
       });

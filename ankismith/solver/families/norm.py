@@ -8,6 +8,7 @@ from typing import Any
 import numpy as np
 
 from ankismith.solver.kit import (
+    BREAK,
     RESULT,
     Chain,
     Number,
@@ -84,13 +85,14 @@ class batchnorm_forward:
         def line(_i: int, j: int) -> Chain:
             output = f"gamma * (x{j + 1} - mu) / sqrt(var + eps) + beta"
             label = f"y_{{{j + 1}}}"
-            return Chain(
-                label, (sym(output.replace(f"x{j + 1}", "x"), env | {"x": x[j]}, **BN_NAMES), sub(output, env), RESULT)
-            )
+            if j:  # the general formula once, on the first output
+                return Chain(label, (sub(output, env), RESULT))
+            general = sym(output.replace(f"x{j + 1}", "x"), env | {"x": x[j]}, **BN_NAMES)
+            return Chain(label, (general, BREAK, sub(output, env), RESULT))
 
         return [
             Chain("\\mu_B", (sub(mean, env), RESULT), part="mean"),
-            Chain("\\sigma_B^2", (sub(var, env), RESULT), part="var"),
+            Chain("\\sigma_B^2", (sub(var, env), BREAK, RESULT), part="var"),
             *entry_lines(1, len(x), line),
             Chain("y", (Shown(np.array(found["y"], dtype=object)),), part="y"),
         ]
