@@ -136,6 +136,9 @@ def to_python(tex: str) -> str | None:
 def value_of(tex: str) -> Any:
     """The value of a piece of TeX holding only numbers (a matrix as a list of rows), else None."""
     tex = tex.strip()
+    if tex.startswith("[") and tex.endswith("]"):  # a vector
+        cells = [value_of(cell) for cell in _cells(tex)]
+        return None if any(v is None for v in cells) else cells
     if tex.startswith("\\begin{bmatrix}"):
         body = tex.removeprefix("\\begin{bmatrix}").removesuffix("\\end{bmatrix}")
         rows = [[value_of(cell) for cell in row.split("&")] for row in body.split("\\\\")]
@@ -165,14 +168,26 @@ def _split(text: str, separators: tuple[str, ...]) -> list[str]:
     return [*parts, text[start:]]
 
 
+def _cells(tex: str) -> list[str]:
+    """The entries of a vector [a, b, c] or a bmatrix, as TeX, row by row."""
+    tex = tex.strip()
+    if tex.startswith("["):
+        return [c for c in _split(tex[1:-1], (", ",)) if c != ", "]
+    cells = [c for row in tex.split("\\\\") for c in row.split("&")]
+    cells[0] = cells[0].replace("\\begin{bmatrix}", "")
+    cells[-1] = cells[-1].replace("\\end{bmatrix}", "")
+    return cells
+
+
 def _inexact(value: Any) -> bool:
-    if isinstance(value, list):
-        return any(_inexact(v) for row in value for v in row)
-    return isinstance(value, float)
+    return any(isinstance(v, float) for v in _flat(value))
 
 
 def _flat(value: Any) -> list[Any]:
-    return [v for row in value for v in row] if isinstance(value, list) else [value]
+    """The entries of a number, a vector (a flat list) or a matrix (a list of rows)."""
+    if not isinstance(value, list):
+        return [value]
+    return [v for row in value for v in (row if isinstance(row, list) else [row])]
 
 
 def _brief(value: Any) -> str:
@@ -211,9 +226,7 @@ def rounds_to(value: Any, shown: Any, shown_tex: str) -> bool:
     if isinstance(value, list) or isinstance(shown, list):
         if not (isinstance(value, list) and isinstance(shown, list)):
             return False
-        cells = [c for row in shown_tex.split("\\\\") for c in row.split("&")]
-        cells[0] = cells[0].replace("\\begin{bmatrix}", "")
-        cells[-1] = cells[-1].replace("\\end{bmatrix}", "")
+        cells = _cells(shown_tex)
         return all(rounds_to(v, s, t) for v, s, t in zip(_flat(value), _flat(shown), cells, strict=True))
     unit = _last_digit(shown_tex)
     if unit == 0:
@@ -228,6 +241,7 @@ class Report:
     checked: int = 0
     problems: list[str] = field(default_factory=list)
     last: tuple[Any, str] | None = None  # the last number shown, and its TeX
+    ends: list[tuple[Any, str]] = field(default_factory=list)  # each row's last value (the parts of an answer)
 
 
 def check_rows(rows: tuple[str, ...] | list[str]) -> Report:
@@ -273,4 +287,5 @@ def check_rows(rows: tuple[str, ...] | list[str]) -> Report:
             previous = chain[-1]
             if chain[-1][0] is not None:
                 report.last = chain[-1]
+                report.ends.append(chain[-1])
     return report

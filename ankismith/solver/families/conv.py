@@ -368,7 +368,8 @@ class conv_transpose_size:
                 (w - 1) * s + 2 * pad + f + op if pad else None
             ),
             "the output padding is forgotten: $(W - 1)S - 2P + F$": (w - 1) * s - 2 * pad + f if op else None,
-            "the input size is multiplied by the stride: $WS - 2P + F + \\text{op}$, not $(W - 1)S$": (
-                w * s - 2 * pad + f + op if s > 1 else None
-            ),
+            "the input size is multiplied by the stride: $WS - 2P + F + \\text{op}$, not $(W - 1)S$": w * s
+            - 2 * pad
+            + f
+            + op,
         }

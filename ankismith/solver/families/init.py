@@ -70,7 +70,7 @@ class init_scale:
             found["He's ReLU gain $\\sqrt{2}$ is applied to Xavier (PyTorch's Xavier has gain 1)"] = sqrt(
                 div(12 if uniform else 4, fans)
             )
-            found["only fan_in is used, as He does: Xavier averages fan_in and fan_out"] = sqrt(
-                div(6 if uniform else 2, fan_in)
-            )
+            found[
+                "only fan_in is used, as He does: $\\mathrm{Var} = 1/n_{in}$ (LeCun's), not $2/(n_{in} + n_{out})$"
+            ] = sqrt(div(3 if uniform else 1, fan_in))
         return found
