@@ -33,7 +33,7 @@ class init_scale:
     PARAMS = {
         "fan_in": Int("fan in (inputs of a unit)", low=1, high=10**6, draw=[50, 64, 100, 128, 150, 200, 256, 300, 512]),
         "fan_out": Int("fan out (units of the layer)", low=1, high=10**6, draw=[10, 32, 50, 64, 100, 128, 256]),
-        "scheme": Option(*SCHEMES, doc="initialization", default="he_normal"),
+        "scheme": Option(*SCHEMES, doc="initialization", default="he_normal", draw=list(SCHEMES)),
     }
 
     def solve(fan_in: int, fan_out: int, scheme: str) -> Any:
