@@ -121,7 +121,9 @@ def test_any_block_gives_instances_or_spec_errors(spec: dict[str, Any], seed: in
         assert exc.issues and all(issue.message and "internal error" not in issue.message for issue in exc.issues)
         return
     for instance in instances:  # what came out can be shown and exported
-        assert instance.answer_tex and isinstance(instance.steps, tuple)
+        assert all(part.answer_tex for part in instance.parts) and isinstance(
+            instance.steps, tuple
+        )  # several parts too
         solver.to_json(instance.answer), solver.to_json(instance.params)
         for value in instance.params.values():
             solver.to_tex(value), solver.to_text(value)
