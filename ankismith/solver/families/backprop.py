@@ -147,17 +147,18 @@ class mlp_backprop:
 
     def valid(**p: Any) -> bool:
         w1, w2 = p["W1"].shape, p["W2"].shape
+        hidden = (w1[0], f"W1 has {w1[0]} rows (hidden units)")
+        outputs = (w2[0], f"W2 has {w2[0]} rows (outputs)")
         sizes = (
-            ("W1", w1[1], "x", len(p["x"])),
-            ("b1", len(p["b1"]), "W1's rows", w1[0]),
-            ("W2", w2[1], "W1's rows (the hidden units)", w1[0]),
-            ("b2", len(p["b2"]), "W2's rows", w2[0]),
-            ("y", len(p["y"]), "W2's rows (the outputs)", w2[0]),
+            ("W1", w1[1], "columns", (len(p["x"]), f"x has {len(p['x'])} entries")),
+            ("b1", len(p["b1"]), "entries", hidden),
+            ("W2", w2[1], "columns", hidden),
+            ("b2", len(p["b2"]), "entries", outputs),
+            ("y", len(p["y"]), "entries", outputs),
         )
-        for name, size, other, expected in sizes:
+        for name, size, what, (expected, why) in sizes:
             if size != expected:
-                what = "columns" if name.startswith("W") else "entries"
-                return refuse(f"{name} has {size} {what}, but {other} give {expected}")
+                return refuse(f"{name} has {size} {what}, but {why}")
         return True
 
     def degenerate(**p: Any) -> str | None:
