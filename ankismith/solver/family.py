@@ -191,6 +191,8 @@ def _layer(param: Param, value: Any) -> dict[str, Any]:
 
 
 def _coerce_option(param: Param, value: Any) -> str:
+    if isinstance(value, bool) and {"true", "false"} <= set(param.options):
+        value = "true" if value else "false"  # YAML reads `scaled: true` as a boolean
     if not isinstance(value, str) or value not in param.options:
         raise InvalidParams(f"{param.name} must be one of {', '.join(param.options)}, found {value!r}")
     return str(value)

@@ -184,8 +184,8 @@ def _answers(family: Family, result: Any, what: str) -> dict[str, Any]:
         if not result or not all(isinstance(k, str) and k.isidentifier() for k in result):
             raise family.fault(None, f"{what}() must return the parts by name, like {{'loss': 0.5}}")
         # a mistake gives the parts it affects; solve and verify give them all
-        wrong = set(result) - set(family.parts) if what == "mistakes" else set(result) != set(family.parts)
-        if family.parts and wrong:
+        unknown = set(result) - set(family.parts) if what == "mistakes" else set(result) ^ set(family.parts)
+        if family.parts and unknown:
             raise family.fault(
                 None, f"{what}() returned the parts {', '.join(result)}; PARTS says {', '.join(family.parts)}"
             )

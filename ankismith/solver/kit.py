@@ -52,6 +52,7 @@ __all__ = [
     "Vector",
     "as_array",
     "conv_out",
+    "cos",
     "div",
     "entry_lines",
     "exact",
@@ -153,6 +154,7 @@ def power(base: Any, exponent: Any) -> Any:
 
 sqrt = _function("sqrt")  # exact for squares of exact numbers: sqrt(2.25) is 3/2
 exp = _function("exp")  # exp(0) is exactly 1
+cos = _function("cos")  # cos(0) is exactly 1; a float elsewhere (as the safe evaluator computes it)
 log = _function("log")  # natural log; log(1) is exactly 0
 sigmoid = _function("sigmoid")  # exact at 0 (1/2), no overflow for large |x|
 tanh = _function("tanh")

@@ -70,6 +70,27 @@ def _real(fn: Callable[[float], float], exact_at: tuple[Any, Any] | None = None)
     return apply
 
 
+_SPECIAL = (0, Fraction(1, 2), 1)  # |sin| and |cos| at whole multiples of pi/6, where they are rational
+
+
+def _trig(fn: Callable[[float], float]) -> Callable[[Any], Any]:
+    """sin or cos in floats, exact where the angle is a whole multiple of pi/6 and the value rational:
+    cos(pi * 5 / 10) is 0, not 6.1e-17, and cos(pi / 3) is 1/2 (a float angle near k·pi/6 is taken as it)."""
+
+    def apply(x: Any) -> Any:
+        if x == 0:
+            return 1 if fn(0.0) else 0  # cos(0) is 1, sin(0) is 0, exactly
+        value = fn(float(x))
+        sixths = float(x) / (math.pi / 6)
+        if abs(sixths - round(sixths)) <= 1e-9 * max(1.0, abs(sixths)):
+            for special in _SPECIAL:
+                if abs(abs(value) - special) <= 1e-9:
+                    return special if value >= 0 or special == 0 else -special
+        return exact_float(value)
+
+    return apply
+
+
 def _sqrt(x: Any) -> Any:
     if isinstance(x, int | Fraction) and x >= 0:
         x = Fraction(x)
@@ -202,8 +223,8 @@ FUNCTIONS: dict[str, Callable[..., Any]] = {
     "log": _lift(_real(math.log, (1, 0))),
     "log2": _lift(_real(math.log2, (1, 0))),
     "log10": _lift(_real(math.log10, (1, 0))),
-    "sin": _lift(_real(math.sin, (0, 0))),
-    "cos": _lift(_real(math.cos, (0, 1))),
+    "sin": _lift(_trig(math.sin)),
+    "cos": _lift(_trig(math.cos)),
     "tan": _lift(_real(math.tan, (0, 0))),
     "tanh": _lift(tanh),
     "sigmoid": _lift(sigmoid),

@@ -226,6 +226,60 @@ def softmax_list(z: list[Any]) -> list[float]:
     return [w / sum(weights) for w in weights]
 
 
+def rms_s(p: Params, power: int) -> float:
+    """RMSprop's running average after the step, of the gradient to `power` (2 is right)."""
+    return float(p["rho"]) * float(p["s"]) + (1 - float(p["rho"])) * float(p["grad"]) ** power
+
+
+def rms_step(p: Params, s: float) -> Params:
+    """Both parts of an RMSprop step from a running average `s` (x only where s has a root)."""
+    x = float(p["x"]) - float(p["lr"]) * float(p["grad"]) / (math.sqrt(s) + float(p["eps"])) if s >= 0 else None
+    return {"s": s} | ({"x": x} if x is not None else {})
+
+
+def bn_by_hand(p: Params, n_less: int = 0, root: str = "inside") -> Params:
+    """Batch norm of the list x: mean, variance over n - n_less, outputs with eps where `root` says."""
+    x = [float(v) for v in p["x"]]
+    mean = sum(x) / len(x)
+    var = sum((v - mean) ** 2 for v in x) / (len(x) - n_less)
+    eps = float(p["eps"])
+    scale = math.sqrt(var + eps) if root == "inside" else math.sqrt(var) + (eps if root == "outside" else 0)
+    return {"mean": mean, "var": var, "y": [float(p["gamma"]) * (v - mean) / scale + float(p["beta"]) for v in x]}
+
+
+def attention_by_hand(q: Any, k: Any, divisor: float) -> Params:
+    """Scores q_i · k_j / divisor and the softmax of each row, in floats."""
+    q, k = (
+        [[float(v) for v in row] for row in np.asarray(q).tolist()],
+        [[float(v) for v in row] for row in np.asarray(k).tolist()],
+    )
+    scores = [[sum(a * b for a, b in zip(qi, kj, strict=True)) / divisor for kj in k] for qi in q]
+    weights = [[math.exp(v) / sum(math.exp(u) for u in row) for v in row] for row in scores]
+    return {"scores": scores, "weights": weights}
+
+
+def column_softmax(scores: list[list[float]]) -> list[list[float]]:
+    """The softmax of each column (over the queries): a wrong axis."""
+    totals = [sum(math.exp(row[j]) for row in scores) for j in range(len(scores[0]))]
+    return [[math.exp(v) / totals[j] for j, v in enumerate(row)] for row in scores]
+
+
+def root(p: Params) -> float:
+    return math.sqrt(len(p["Q"][0])) if p["scaled"] == "true" else 1.0
+
+
+def cosine_by_hand(p: Params, angle: float) -> float:
+    """Cosine annealing's rate at this angle: halfway between eta_min and lr0, moved by the cosine."""
+    low, high = float(p["eta_min"]), float(p["lr0"])
+    return low + (high - low) * (1 + math.cos(angle)) / 2
+
+
+def warmup_by_hand(p: Params, epoch: int, start: Any) -> Any:
+    """Linear warm-up from start·lr0 to lr0 over `warmup` epochs, counted from `epoch`."""
+    done = Fraction(min(epoch, p["warmup"]), p["warmup"])
+    return p["lr0"] * (start + (1 - start) * done)
+
+
 CHECKS: dict[str, Checks] = {
     "dense_params": Checks(
         ({"layers": [2, 3]}, {"layers": [4, 3, 2]}, {"layers": [784, 128, 10]}, {"layers": [3, 3]}),
@@ -548,6 +602,100 @@ CHECKS: dict[str, Checks] = {
         },
     ),
     # --- optimizer, schedule, normalization, attention families (issue 19) go here, at the end ---
+    "sgd_weight_decay": Checks(
+        (
+            {"x": 1, "grad": 2, "lr": 0.1, "wd": 0.5},
+            {"x": -2, "grad": 0.5, "lr": 0.5, "wd": 0.1},
+            {"x": 1.5, "grad": -1, "lr": 0.2, "wd": 0.2},
+        ),
+        {
+            "the weight decay is forgotten": lambda p: p["x"] - p["lr"] * p["grad"],
+            "subtracted without the learning rate": lambda p: p["x"] - p["lr"] * p["grad"] - p["wd"] * p["x"],
+            "sign is flipped": lambda p: p["x"] - p["lr"] * p["grad"] + p["lr"] * p["wd"] * p["x"],
+        },
+        at_least=3,
+    ),
+    "rmsprop_step": Checks(
+        (
+            {"x": 1, "grad": 2},
+            {"x": -0.5, "grad": -0.5, "s": 0.04, "lr": 0.1, "rho": 0.9},
+            {"x": 2, "grad": 1, "s": 1, "lr": 0.1, "rho": 0.9, "eps": 0},
+        ),
+        {
+            "the square root is forgotten": lambda p: {
+                "x": float(p["x"]) - float(p["lr"]) * float(p["grad"]) / (rms_s(p, 2) + float(p["eps"]))
+            },
+            "the gradient is averaged, not its square": lambda p: rms_step(p, rms_s(p, 1)),
+            "are swapped": lambda p: rms_step(
+                p, (1 - float(p["rho"])) * float(p["s"]) + float(p["rho"]) * float(p["grad"]) ** 2
+            ),
+        },
+        at_least=3,
+    ),
+    "lr_schedule": Checks(
+        (
+            {"schedule": "step", "lr0": 0.1, "epoch": 5, "step_size": 2, "gamma": 0.5},
+            {"schedule": "step", "lr0": 1, "epoch": 7, "step_size": 3, "gamma": 0.1},
+            {"schedule": "cosine", "lr0": 0.1, "epoch": 3, "T_max": 10},
+            {"schedule": "cosine", "lr0": 0.2, "epoch": 4, "T_max": 12, "eta_min": 0.01},
+            {"schedule": "linear_warmup", "lr0": 0.1, "epoch": 2, "warmup": 5, "start_factor": 0.1},
+            {"schedule": "linear_warmup", "lr0": 1, "epoch": 3, "warmup": 4},
+        ),
+        {
+            "applied every epoch": lambda p: p["lr0"] * p["gamma"] ** p["epoch"],
+            "the epochs are counted from 1": lambda p: p["lr0"] * p["gamma"] ** ((p["epoch"] + 1) // p["step_size"]),
+            "period is taken as": lambda p: cosine_by_hand(p, 2 * math.pi * p["epoch"] / p["T_max"]),
+            "is forgotten: $\\eta_{min}": lambda p: (
+                2 * cosine_by_hand(p, math.pi * p["epoch"] / p["T_max"]) - float(p["eta_min"])
+            ),
+            "the cosine runs one epoch ahead": lambda p: cosine_by_hand(p, math.pi * (p["epoch"] + 1) / p["T_max"]),
+            "the warm-up runs one epoch ahead": lambda p: warmup_by_hand(p, p["epoch"] + 1, p["start_factor"]),
+            "the warm-up starts from 0": lambda p: warmup_by_hand(p, p["epoch"], 0),
+        },
+    ),
+    "batchnorm_forward": Checks(
+        (
+            # (with PyTorch's eps = 1e-5 the two eps mistakes are within any grading tolerance: not offered)
+            {"x": [1, 2, 3, 6], "gamma": 2, "beta": 1, "eps": 0.5},
+            {"x": [4, 0, 1, 3], "eps": 1},
+            {"x": [0.5, -1, 2], "gamma": 0.5, "beta": -1, "eps": 0.1},
+        ),
+        {
+            "the unbiased variance is used": lambda p: bn_by_hand(p, n_less=1),
+            "added outside the square root": lambda p: {"y": bn_by_hand(p, root="outside")["y"]},
+            "$\\epsilon$ is forgotten": lambda p: {"y": bn_by_hand(p, root="none")["y"]},
+            "are swapped": lambda p: {"y": bn_by_hand(p | {"gamma": p["beta"], "beta": p["gamma"]})["y"]},
+        },
+    ),
+    "dropout_scale": Checks(
+        ({"a": 2, "p": 0.2}, {"a": 1.5, "p": 0.75}, {"a": -3, "p": 0.1}),
+        {
+            "is not scaled": lambda p: p["a"],
+            "multiplied by the keep probability": lambda p: p["a"] - p["a"] * p["p"],
+            "divided by the drop probability": lambda p: Fraction(p["a"]) / p["p"],
+        },
+        at_least=3,
+    ),
+    "attention_scores": Checks(
+        (
+            {"Q": [[1, 0], [0, 1]], "K": [[1, 1], [2, 0]]},
+            {"Q": [[1, 0, 1, 2], [0, 1, -1, 1]], "K": [[1, 1, 0, 0], [2, 0, 1, 1], [0, 0, 1, -1]]},
+            {"Q": [[1, 2], [0, 1], [2, 2]], "K": [[1, -1], [0, 2]], "scaled": "false"},
+        ),
+        {
+            "not divided by $\\sqrt{d_k}$": lambda p: attention_by_hand(p["Q"], p["K"], 1),
+            "divided by $d_k$, not by": lambda p: attention_by_hand(p["Q"], p["K"], len(p["Q"][0])),
+            "though this attention is not scaled": lambda p: attention_by_hand(
+                p["Q"], p["K"], math.sqrt(len(p["Q"][0]))
+            ),
+            "down each column": lambda p: {
+                "weights": column_softmax(attention_by_hand(p["Q"], p["K"], root(p))["scores"])
+            },
+            "is not transposed": lambda p: attention_by_hand(
+                p["Q"], [list(c) for c in zip(*p["K"].tolist(), strict=True)], root(p)
+            ),
+        },
+    ),
 }
 
 

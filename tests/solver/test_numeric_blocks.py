@@ -121,9 +121,7 @@ def test_any_block_gives_instances_or_spec_errors(spec: dict[str, Any], seed: in
         assert exc.issues and all(issue.message and "internal error" not in issue.message for issue in exc.issues)
         return
     for instance in instances:  # what came out can be shown and exported
-        assert all(part.answer_tex for part in instance.parts) and isinstance(
-            instance.steps, tuple
-        )  # several parts too
+        assert all(part.answer_tex for part in instance.parts) and isinstance(instance.steps, tuple)
         solver.to_json(instance.answer), solver.to_json(instance.params)
         for value in instance.params.values():
             solver.to_tex(value), solver.to_text(value)
@@ -291,3 +289,19 @@ def test_a_card_whose_formulas_take_too_long_is_an_error_at_its_answer(monkeypat
     monkeypatch.setattr(safe_eval, "CARD_BUDGET_SECONDS", 0.0)
     ((key, text),) = issues({"answer": "a + 1", "params": {"a": "1..9"}})
     assert key == "answer" and "take longer than 0 s to compute" in text
+
+
+def test_sin_and_cos_are_exact_where_their_value_is_rational() -> None:
+    # cos(pi * 5 / 10) was 6.1e-17 and a cosine schedule's halfway rate a float shown with ≈
+    from fractions import Fraction
+
+    from ankismith.solver import safe_eval
+
+    def value(formula: str) -> object:
+        return safe_eval.evaluate(safe_eval.parse(formula, set()), {})
+
+    assert value("cos(pi * 5 / 10)") == 0 and not isinstance(value("cos(pi * 5 / 10)"), float)
+    assert value("cos(pi / 3)") == Fraction(1, 2) and value("cos(2 * pi / 3)") == Fraction(-1, 2)
+    assert value("sin(7 * pi / 6)") == Fraction(-1, 2) and value("sin(pi)") == 0 and value("cos(pi)") == -1
+    assert value("sin(0)") == 0 and not isinstance(value("sin(0)"), float) and value("cos(0)") == 1
+    assert isinstance(value("cos(pi / 4)"), float) and isinstance(value("cos(1)"), float)

@@ -133,6 +133,17 @@ def maxpool_backward_params(draw: st.DrawFn) -> dict[str, Any]:
 
 
 @st.composite
+def attention_params(draw: st.DrawFn) -> dict[str, Any]:
+    """Queries and keys of one width d_k (other widths are refused, and would be most draws)."""
+    width = draw(st.integers(1, 5))
+    entries = st.one_of(st.integers(-3, 3), st.integers(-20, 20).map(lambda k: Fraction(k, 4)), st.just(0.1))
+    queries = draw(st.lists(st.lists(entries, min_size=width, max_size=width), min_size=1, max_size=4))
+    keys = draw(st.lists(st.lists(entries, min_size=width, max_size=width), min_size=1, max_size=5))
+    as_yaml = [[_as_yaml(v) for v in row] for row in queries], [[_as_yaml(v) for v in row] for row in keys]
+    return {"Q": as_yaml[0], "K": as_yaml[1], "scaled": draw(st.sampled_from([True, False, "true", "false"]))}
+
+
+@st.composite
 def mlp_backprop_params(draw: st.DrawFn) -> dict[str, Any]:
     """Shapes that agree: x of d inputs, W1 h x d, b1 of h, W2 o x h, b2 and y of o."""
     d, h, o = draw(st.integers(1, 3)), draw(st.integers(1, 3)), draw(st.integers(1, 3))
@@ -155,7 +166,11 @@ def mlp_backprop_params(draw: st.DrawFn) -> dict[str, Any]:
     }
 
 
-OVERRIDES = {"maxpool_backward": maxpool_backward_params(), "mlp_backprop": mlp_backprop_params()}
+OVERRIDES = {
+    "maxpool_backward": maxpool_backward_params(),
+    "attention_scores": attention_params(),
+    "mlp_backprop": mlp_backprop_params(),
+}
 
 
 # --- the checks ------------------------------------------------------------------------------
@@ -167,21 +182,27 @@ def check_instance(family: Family, instance: solver.Instance) -> None:
     assert report.problems == [], (report.problems, instance.steps)
     assert report.checked >= 1, f"{family.name}: no computed relation in {instance.steps}"
     assert report.last is not None
-    if len(instance.parts) > 1 or instance.parts[0].name:  # several parts: each is the end of some row
-        for part in instance.parts:
-            answer = part.answer.tolist() if isinstance(part.answer, np.ndarray) else part.answer
-            assert any(_shows(answer, part.exact, end) for end in report.ends), (part.name, answer, instance.steps)
-        return
-    answer = instance.answer.tolist() if isinstance(instance.answer, np.ndarray) else instance.answer
-    assert _shows(answer, instance.exact, report.last), (report.last, answer)
+    # a family of several parts: each part is the end of some row (the last one ends the solution)
+    ends = report.ends if len(instance.parts) > 1 or instance.parts[0].name else [report.last]
+    for part in instance.parts:
+        answer = _listed(part.answer)
+        assert any(
+            equal(shown, answer) if part.exact else _rounds(answer, shown, shown_tex) for shown, shown_tex in ends
+        ), (part.name, answer, instance.steps)
 
 
-def _shows(answer: Any, exact: bool, end: tuple[Any, str]) -> bool:
-    """A row ends with the answer: exactly, or rounded to the digits it is written with."""
-    shown, shown_tex = end
-    if np.shape(np.array(answer, dtype=object)) != np.shape(np.array(shown, dtype=object)):
+def _listed(answer: Any) -> Any:
+    """A matrix as rows, a vector as a matrix of one row (as texcheck reads them), a number as it is."""
+    if isinstance(answer, np.ndarray):
+        return [answer.tolist()] if answer.ndim == 1 else answer.tolist()
+    return answer
+
+
+def _rounds(answer: Any, shown: Any, shown_tex: str) -> bool:
+    try:
+        return rounds_to(answer, shown, shown_tex)
+    except (TypeError, ValueError):  # another part's shape
         return False
-    return equal(shown, answer) if exact else rounds_to(answer, shown, shown_tex)
 
 
 def solve_given(name: str, raw: dict[str, Any]) -> solver.Instance | None:

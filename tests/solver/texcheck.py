@@ -136,13 +136,13 @@ def to_python(tex: str) -> str | None:
 def value_of(tex: str) -> Any:
     """The value of a piece of TeX holding only numbers (a matrix as a list of rows), else None."""
     tex = tex.strip()
-    if tex.startswith("[") and tex.endswith("]"):  # a vector
-        cells = [value_of(cell) for cell in _cells(tex)]
-        return None if any(v is None for v in cells) else cells
     if tex.startswith("\\begin{bmatrix}"):
         body = tex.removeprefix("\\begin{bmatrix}").removesuffix("\\end{bmatrix}")
         rows = [[value_of(cell) for cell in row.split("&")] for row in body.split("\\\\")]
         return None if any(v is None for row in rows for v in row) else rows
+    if tex.startswith("[") and tex.endswith("]"):  # a vector, read as a matrix of one row
+        cells = [value_of(cell) for cell in _split(tex[1:-1], (", ",))[::2]]
+        return None if any(v is None or isinstance(v, list) for v in cells) else [cells]
     python = to_python(tex)
     if python is None:
         return None
@@ -168,26 +168,14 @@ def _split(text: str, separators: tuple[str, ...]) -> list[str]:
     return [*parts, text[start:]]
 
 
-def _cells(tex: str) -> list[str]:
-    """The entries of a vector [a, b, c] or a bmatrix, as TeX, row by row."""
-    tex = tex.strip()
-    if tex.startswith("["):
-        return [c for c in _split(tex[1:-1], (", ",)) if c != ", "]
-    cells = [c for row in tex.split("\\\\") for c in row.split("&")]
-    cells[0] = cells[0].replace("\\begin{bmatrix}", "")
-    cells[-1] = cells[-1].replace("\\end{bmatrix}", "")
-    return cells
-
-
 def _inexact(value: Any) -> bool:
-    return any(isinstance(v, float) for v in _flat(value))
+    if isinstance(value, list):
+        return any(_inexact(v) for row in value for v in row)
+    return isinstance(value, float)
 
 
 def _flat(value: Any) -> list[Any]:
-    """The entries of a number, a vector (a flat list) or a matrix (a list of rows)."""
-    if not isinstance(value, list):
-        return [value]
-    return [v for row in value for v in (row if isinstance(row, list) else [row])]
+    return [v for row in value for v in row] if isinstance(value, list) else [value]
 
 
 def _brief(value: Any) -> str:
@@ -226,7 +214,12 @@ def rounds_to(value: Any, shown: Any, shown_tex: str) -> bool:
     if isinstance(value, list) or isinstance(shown, list):
         if not (isinstance(value, list) and isinstance(shown, list)):
             return False
-        cells = _cells(shown_tex)
+        if shown_tex.strip().startswith("["):  # a vector
+            cells = _split(shown_tex.strip()[1:-1], (", ",))[::2]
+        else:
+            cells = [c for row in shown_tex.split("\\\\") for c in row.split("&")]
+            cells[0] = cells[0].replace("\\begin{bmatrix}", "")
+            cells[-1] = cells[-1].replace("\\end{bmatrix}", "")
         return all(rounds_to(v, s, t) for v, s, t in zip(_flat(value), _flat(shown), cells, strict=True))
     unit = _last_digit(shown_tex)
     if unit == 0:

@@ -156,3 +156,124 @@ class adam_step:
                 p["x"] - p["lr"] * div(s["m_hat"], s["v_hat"] + p["eps"]) if s["v_hat"] + p["eps"] > 0 else None
             ),
         }
+
+
+WD_NAMES = {"x": "x_t", "grad": "g_t", "lr": "\\eta", "wd": "\\lambda", "gw": "g'_t"}
+
+
+class sgd_weight_decay:
+    """one SGD step with weight decay (PyTorch's form): g' = grad + wd x, then x - lr g'"""
+
+    CONVENTION = (
+        "PyTorch SGD weight_decay: the decay wd·x is added to the gradient (L2 regularization of wd/2·x²), "
+        "then scaled by the learning rate with it."
+    )
+    PARAMS = {
+        "x": Number("current value x_t", draw=[-2, -1.5, -1, -0.5, 0.5, 1, 1.5, 2]),
+        "grad": Number("gradient of the loss g_t", draw="-2..2 step 0.5"),
+        "lr": Number("learning rate eta", low=0, draw=[0.1, 0.2, 0.5]),
+        "wd": Number("weight decay lambda", low=0, draw=[0.1, 0.2, 0.5]),
+    }
+
+    def solve(x: Any, grad: Any, lr: Any, wd: Any) -> Any:
+        return x - lr * (grad + wd * x)
+
+    def degenerate(x: Any, grad: Any, lr: Any, wd: Any) -> str | None:
+        if wd * x == 0:
+            return "the weight decay changes nothing (wd·x = 0)"
+        return "x does not move: the decayed gradient is 0" if grad + wd * x == 0 else None
+
+    def steps(x: Any, grad: Any, lr: Any, wd: Any) -> list[Chain]:
+        env = {"x": x, "grad": grad, "lr": lr, "wd": wd, "gw": grad + wd * x}
+        decayed, step = "grad + wd * x", "x - lr * gw"
+        return [
+            Chain("g'_t", (sym(decayed, env, **WD_NAMES), sub(decayed, env), RESULT), name="gw"),
+            Chain("x_{t+1}", (sym(step, env, **WD_NAMES), sub(step, env), RESULT)),
+        ]
+
+    def mistakes(x: Any, grad: Any, lr: Any, wd: Any) -> dict[str, Any]:
+        return {
+            "the weight decay is forgotten: $x_t - \\eta g_t$": x - lr * grad,
+            "the decay is subtracted without the learning rate: $x_t - \\eta g_t - \\lambda x_t$": x
+            - lr * grad
+            - wd * x,
+            "the decay's sign is flipped: $x_t - \\eta (g_t - \\lambda x_t)$": x - lr * (grad - wd * x),
+        }
+
+
+RMSPROP_NAMES = {
+    "rho": "\\rho",
+    "s": "s_{t-1}",
+    "st": "s_t",
+    "grad": "g_t",
+    "x": "x_{t-1}",
+    "lr": "\\eta",
+    "eps": "\\epsilon",
+    "r": "\\sqrt{s_t}",
+}
+
+
+def rmsprop(x: Any, grad: Any, s: Any, lr: Any, rho: Any, eps: Any, square: bool = True) -> dict[str, Any]:
+    """One RMSprop step: the running average of squared gradients, then the step it scales."""
+    st = rho * s + (1 - rho) * (grad * grad if square else grad)
+    return {"s": st, "x": x - lr * div(grad, sqrt(st) + eps) if st >= 0 else None}
+
+
+class rmsprop_step:
+    """one RMSprop step (PyTorch's form): s = rho s + (1 - rho) grad², x - lr grad / (sqrt(s) + eps)"""
+
+    CONVENTION = (
+        "PyTorch RMSprop (its alpha is rho here, default 0.99; no momentum, not centered): "
+        "epsilon is added after the square root."
+    )
+    PARTS = ("s", "x")
+    PARAMS = {
+        "x": Number("current value x_{t-1}", draw="-2..2 step 0.5"),
+        "grad": Number("gradient g_t", draw=[-2, -1, -0.5, 0.5, 1, 2]),
+        "s": Number(
+            "running average of squared gradients before the step", low=0, default=0, draw=[0, 0.01, 0.04, 0.25, 1]
+        ),
+        "lr": Number("learning rate", low=0, default=Fraction(1, 100), draw=[0.01, 0.1]),
+        "rho": Number(
+            "decay of the average (PyTorch's alpha)", low=0, high=1, default=Fraction(99, 100), draw=[0.9, 0.99]
+        ),
+        "eps": Number("epsilon", low=0, default=Fraction(1, 10**8)),
+    }
+
+    def solve(x: Any, grad: Any, s: Any, lr: Any, rho: Any, eps: Any) -> dict[str, Any]:
+        return rmsprop(x, grad, s, lr, rho, eps)
+
+    def valid(x: Any, grad: Any, s: Any, lr: Any, rho: Any, eps: Any) -> bool:
+        empty = eps == 0 and rho * s + (1 - rho) * grad * grad == 0
+        return refuse("eps = 0 with s = 0 after the step divides by zero" if empty else None)
+
+    def degenerate(x: Any, grad: Any, s: Any, lr: Any, rho: Any, eps: Any) -> str | None:
+        return "the gradient is 0: x does not move" if grad == 0 else None
+
+    def steps(x: Any, grad: Any, s: Any, lr: Any, rho: Any, eps: Any) -> list[Chain]:
+        env = {"x": x, "grad": grad, "s": s, "lr": lr, "rho": rho, "eps": eps}
+        env["st"] = rmsprop(**env)["s"]
+        env["r"] = sqrt(env["st"])
+        average, step = "rho * s + (1 - rho) * grad**2", "x - lr * grad / (r + eps)"
+        return [
+            Chain("s_t", (sym(average, env, **RMSPROP_NAMES), sub(average, env), RESULT), part="s"),
+            Chain("\\sqrt{s_t}", (sub("sqrt(st)", env), RESULT), name="r"),
+            Chain("x_t", (sym(step, env, **RMSPROP_NAMES), BREAK, sub(step, env), RESULT), part="x"),
+        ]
+
+    def mistakes(x: Any, grad: Any, s: Any, lr: Any, rho: Any, eps: Any) -> dict[str, Any]:
+        right = rmsprop(x, grad, s, lr, rho, eps)
+        linear = rmsprop(x, grad, s, lr, rho, eps, square=False)
+        swapped = rmsprop(x, grad, s, lr, 1 - rho, eps)
+        found: dict[str, Any] = {
+            "the square root is forgotten: $x - \\eta\\, g_t / (s_t + \\epsilon)$": (
+                {"x": x - lr * div(grad, right["s"] + eps)} if right["s"] + eps > 0 else None
+            ),
+            "the gradient is averaged, not its square: $s_t = \\rho s_{t-1} + (1 - \\rho) g_t$": (
+                {part: value for part, value in linear.items() if value is not None} if grad not in (0, 1) else None
+            ),
+            "$\\rho$ and $1 - \\rho$ are swapped: $s_t = (1 - \\rho) s_{t-1} + \\rho g_t^2$": (
+                swapped if swapped["s"] + eps > 0 else None
+            ),
+        }
+        return found
