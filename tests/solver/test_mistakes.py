@@ -143,6 +143,89 @@ def keeping(p: Params) -> int:
     return next(pad for pad in range(4096) if positions(p["W"] + 2 * pad, span(p), p["S"]) == p["W"])
 
 
+def avg_back(p: Params, share: Callable[[Any, int, int, int], Any] | None) -> list[list[Any]]:
+    """Average pooling's backward pass by hand, each window giving share(g, u, v, k) to its cell (u, v);
+    share None: the right share g / k², but each cell keeps the last window's, not the sum."""
+    grad, k, s = p["dout"].tolist(), p["K"], p["S"]
+    rows, cols = (len(grad) - 1) * s + k, (len(grad[0]) - 1) * s + k
+    out: list[list[Any]] = [[0] * cols for _ in range(rows)]
+    for i, row in enumerate(grad):
+        for j, g in enumerate(row):
+            for u in range(k):
+                for v in range(k):
+                    if share is None:
+                        out[i * s + u][j * s + v] = Fraction(g) / (k * k)
+                    else:
+                        out[i * s + u][j * s + v] += share(g, u, v, k)
+    return out
+
+
+def layer_sides(p: Params, pad: int) -> list[int]:
+    return [positions(p["H"] + 2 * pad, p["F"], p["S"]), positions(p["W"] + 2 * pad, p["F"], p["S"])]
+
+
+def scattered(p: Params) -> int:
+    """A transposed convolution's full output before cropping: each input pixel's filter placed S apart,
+    the last one ending at (W - 1) S + F; PyTorch then crops P per side and adds output_padding."""
+    return (p["W"] - 1) * p["S"] + p["F"] + p["output_padding"]
+
+
+def init_by_hand(p: Params, uniform: bool | None = None, fan: int | None = None, gain: float | None = None) -> float:
+    """std = gain * sqrt(2 / (fan_in + fan_out)) (Xavier) or gain / sqrt(fan) (He); a uniform bound is sqrt(3) std."""
+    he = p["scheme"].startswith("he")
+    uniform = p["scheme"].endswith("uniform") if uniform is None else uniform
+    if gain is None:
+        gain = math.sqrt(2) if he else 1.0
+    if fan is None:
+        fan = p["fan_in"] if he else p["fan_in"] + p["fan_out"]
+    std = gain / math.sqrt(fan) if he else gain * math.sqrt(2 / fan)
+    return std * math.sqrt(3) if uniform else std
+
+
+def transpose(matrix: list[list[Any]]) -> list[list[Any]]:
+    return [list(column) for column in zip(*matrix, strict=True)]
+
+
+def mlp_by_hand(
+    p: Params, sign: int = 1, derivative: bool = True, transposed: bool = False, first: bool = False
+) -> dict[str, Any]:
+    """Forward and backward pass of the MLP in plain floats; `first`: only the first layer's gradients."""
+    x = [float(v) for v in p["x"]]
+    w1, w2 = p["W1"].tolist(), p["W2"].tolist()
+    a = [
+        sum(float(w) * xj for w, xj in zip(row, x, strict=True)) + float(b) for row, b in zip(w1, p["b1"], strict=True)
+    ]
+    fn = {"relu": lambda v: max(v, 0.0), "sigmoid": lambda v: 1 / (1 + math.exp(-v)), "tanh": math.tanh}[p["act"]]
+    slope = {
+        "relu": lambda v: 1.0 if v > 0 else 0.0,
+        "sigmoid": lambda v: fn(v) * (1 - fn(v)),
+        "tanh": lambda v: 1 - math.tanh(v) ** 2,
+    }[p["act"]]
+    h = [fn(v) for v in a]
+    out = [
+        sum(float(w) * hi for w, hi in zip(row, h, strict=True)) + float(b) for row, b in zip(w2, p["b2"], strict=True)
+    ]
+    e = [sign * (o - float(t)) for o, t in zip(out, p["y"], strict=True)]
+    back = transpose(w2) if not transposed else w2  # row i of W2^T: the weights out of hidden unit i
+    dh = [sum(float(w) * ek for w, ek in zip(back[i], e, strict=True)) for i in range(len(h))]
+    d1 = [dh[i] * (slope(a[i]) if derivative else 1.0) for i in range(len(h))]
+    found = {
+        "loss": sum(v * v for v in e) / 2,
+        "dW2": [[ek * hi for hi in h] for ek in e],
+        "db2": e,
+        "dW1": [[di * xj for xj in x] for di in d1],
+        "db1": d1,
+    }
+    if first:  # a mistake on the way into the first layer: only its gradients change
+        return {"dW1": found["dW1"], "db1": found["db1"]}
+    return found if sign == 1 else {k: v for k, v in found.items() if k != "loss"}
+
+
+def softmax_list(z: list[Any]) -> list[float]:
+    weights = [math.exp(float(v)) for v in z]
+    return [w / sum(weights) for w in weights]
+
+
 def rms_s(p: Params, power: int) -> float:
     """RMSprop's running average after the step, of the gradient to `power` (2 is right)."""
     return float(p["rho"]) * float(p["s"]) + (1 - float(p["rho"])) * float(p["grad"]) ** power
@@ -317,6 +400,119 @@ CHECKS: dict[str, Checks] = {
         },
     ),
     # --- conv, pooling, backprop, init families (issue 19) go here, above the optimizers ---
+    "avgpool_backward": Checks(
+        (
+            {"dout": [[1, 2], [3, 4]], "K": 2, "S": 2},
+            {"dout": [[1, 2], [3, 4]], "K": 2, "S": 1},
+            {"dout": [[4, -8], [0, 2]], "K": 3, "S": 2},
+        ),
+        {
+            "without dividing by $K^2$": lambda p: avg_back(p, lambda g, u, v, k: g),
+            "max pooling's routing": lambda p: avg_back(p, lambda g, u, v, k: g if (u, v) == (0, 0) else 0),
+            "overlapping windows are not added up": lambda p: avg_back(p, None),
+        },
+    ),
+    "conv_layer": Checks(
+        (
+            {"H": 32, "W": 32, "C_in": 3, "C_out": 16, "F": 5, "P": 2, "S": 1},
+            {"H": 7, "W": 9, "C_in": 8, "C_out": 4, "F": 3, "P": 1, "S": 2},
+            {"H": 28, "W": 28, "C_in": 1, "C_out": 6, "F": 5, "P": 0, "S": 1},
+        ),
+        {
+            "the biases are forgotten": lambda p: {"params": sum(p["C_in"] * p["F"] ** 2 for _f in range(p["C_out"]))},
+            "a filter's depth $C_{in}$ is forgotten": lambda p: {"params": p["C_out"] * (p["F"] * p["F"] + 1)},
+            "the output keeps the input's depth": lambda p: {"out_shape": [*layer_sides(p, p["P"]), p["C_in"]]},
+            "the padding is forgotten": lambda p: {"out_shape": [*layer_sides(p, 0), p["C_out"]]},
+        },
+    ),
+    "conv_transpose_size": Checks(
+        (
+            {"W": 4, "F": 3, "P": 1, "S": 2, "output_padding": 1},
+            {"W": 5, "F": 4, "P": 0, "S": 2},
+            {"W": 7, "F": 2, "P": 2, "S": 3, "output_padding": 2},
+            {"W": 3, "F": 3, "P": 1, "S": 1},
+        ),
+        {
+            # the forward convolution's size, counted by sliding the filter
+            "the convolution's forward formula is used": lambda p: positions(p["W"] + 2 * p["P"], p["F"], p["S"]),
+            "the padding is added": lambda p: (p["W"] - 1) * p["S"] + 2 * p["P"] + p["F"] + p["output_padding"],
+            "the output padding is forgotten": lambda p: scattered(p) - p["output_padding"] - 2 * p["P"],
+            "the input size is multiplied by the stride": lambda p: (
+                p["W"] * p["S"] - 2 * p["P"] + p["F"] + p["output_padding"]
+            ),
+        },
+    ),
+    "init_scale": Checks(
+        (
+            {"fan_in": 50, "fan_out": 100, "scheme": "xavier_uniform"},
+            {"fan_in": 300, "fan_out": 100, "scheme": "xavier_normal"},
+            {"fan_in": 150, "fan_out": 64, "scheme": "he_uniform"},
+            {"fan_in": 50, "fan_out": 200, "scheme": "he_normal"},
+            {"fan_in": 128, "fan_out": 128, "scheme": "he_normal"},
+        ),
+        {
+            # the std of U(-a, a) is a / sqrt(3); PyTorch: xavier gain 1, kaiming gain sqrt(2), fan_in
+            "the std is given, not the bound": lambda p: init_by_hand(p, uniform=False),
+            "the uniform bound is given, not the std": lambda p: init_by_hand(p, uniform=True),
+            "fan_out is used, not fan_in": lambda p: init_by_hand(p, fan=p["fan_out"]),
+            "the ReLU gain $\\sqrt{2}$ is forgotten": lambda p: init_by_hand(p, gain=1.0),
+            "He's ReLU gain $\\sqrt{2}$ is applied to Xavier": lambda p: init_by_hand(p, gain=math.sqrt(2)),
+            "only fan_in is used, as He does": lambda p: init_by_hand(p, fan=2 * p["fan_in"]),
+        },
+    ),
+    "mlp_backprop": Checks(
+        (
+            {
+                "x": [1, 2],
+                "W1": [[0.5, -1], [1, 0.5]],
+                "b1": [0, 0.5],
+                "W2": [[1, -0.5], [0.5, 1]],
+                "b2": [0, 1],
+                "y": [1, 0],
+                "act": "relu",
+            },
+            {
+                "x": [1, -1],
+                "W1": [[1, 0.5], [-1, 1]],
+                "b1": [0.5, 0],
+                "W2": [[1, 2]],
+                "b2": [0],
+                "y": [1],
+                "act": "relu",
+            },
+            {
+                "x": [0.5, 1],
+                "W1": [[1, -1], [0.5, 2]],
+                "b1": [0, 0],
+                "W2": [[1, -1], [2, 0.5]],
+                "b2": [0.5, 0],
+                "y": [0, 1],
+                "act": "sigmoid",
+            },
+            {"x": [2], "W1": [[0.5], [-1]], "b1": [0, 1], "W2": [[1, 1]], "b2": [0], "y": [2], "act": "tanh"},
+        ),
+        {
+            "the $\\frac{1}{2}$ of the loss is left out": lambda p: {"loss": mlp_by_hand(p)["loss"] * 2},
+            "the error's sign is flipped": lambda p: mlp_by_hand(p, sign=-1),
+            "the activation's derivative $f'(a)$ is forgotten": lambda p: mlp_by_hand(p, derivative=False, first=True),
+            "the outer product is the wrong way round": lambda p: {"dW2": transpose(mlp_by_hand(p)["dW2"])},
+            "$W_2$ is not transposed on the way back": lambda p: mlp_by_hand(p, transposed=True, first=True),
+        },
+        at_least=3,
+    ),
+    "softmax_ce_grad": Checks(
+        ({"z": [2, 1, 0.1], "y": 0}, {"z": [1, 1, 1], "y": 2}, {"z": [0.5, -1, 3, 0], "y": 1}),
+        {
+            "the one-hot target is not subtracted": lambda p: softmax_list(p["z"]),
+            "the sign is flipped": lambda p: [
+                (1 if k == p["y"] else 0) - q for k, q in enumerate(softmax_list(p["z"]))
+            ],
+            "the gradient w.r.t. the probabilities is given": lambda p: [
+                -1 / q if k == p["y"] else 0 for k, q in enumerate(softmax_list(p["z"]))
+            ],
+        },
+        at_least=3,
+    ),
     "gd_step": Checks(
         ({"x": 3, "lr": 0.1, "grad": 2}, {"x": -1.5, "lr": 0.01, "grad": -4}, {"x": 0, "lr": 1, "grad": 0.5}),
         {

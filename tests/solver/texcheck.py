@@ -234,6 +234,7 @@ class Report:
     checked: int = 0
     problems: list[str] = field(default_factory=list)
     last: tuple[Any, str] | None = None  # the last number shown, and its TeX
+    ends: list[tuple[Any, str]] = field(default_factory=list)  # each row's last value (the parts of an answer)
 
 
 def check_rows(rows: tuple[str, ...] | list[str]) -> Report:
@@ -279,4 +280,5 @@ def check_rows(rows: tuple[str, ...] | list[str]) -> Report:
             previous = chain[-1]
             if chain[-1][0] is not None:
                 report.last = chain[-1]
+                report.ends.append(chain[-1])
     return report

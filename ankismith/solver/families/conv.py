@@ -11,6 +11,7 @@ from ankismith.solver.kit import (
     BREAK,
     CDOT,
     RESULT,
+    TIMES,
     VDOTS,
     Chain,
     Expr,
@@ -225,4 +226,150 @@ class conv2d:
             "the filter is flipped (a true convolution), but deep learning's convolution slides it as it is": _correlate(
                 padded(p["I"], p["P"]), as_array(flipped.tolist()), p["S"]
             ),
+        }
+
+
+CONV_LAYER_PARAMS_FORMULA = "C_{out} \\times \\left(C_{in} \\times F^2 + 1\\right) \\quad \\text{(weights + biases)}"
+
+
+def _layer_sides(p: dict[str, Any], pad: int | None = None) -> tuple[int, int]:
+    pad = p["P"] if pad is None else pad
+    return conv_out(p["H"], p["F"], pad, p["S"]), conv_out(p["W"], p["F"], pad, p["S"])
+
+
+class conv_layer:
+    """output shape (H' × W' × C_out) and trainable parameters of a 2-D convolution layer"""
+
+    CONVENTION = (
+        "PyTorch Conv2d: each of the C_out filters spans all C_in input channels and has one bias; "
+        "the output size rounds down (floor). The shape is given as H', W', C_out."
+    )
+    FORMULAS = (CONV_LAYER_PARAMS_FORMULA,)
+    PARTS = ("out_shape", "params")
+    PARAMS = {
+        "H": Int("input height", low=1, high=4096, draw=[7, 8, 14, 16, 28, 32]),
+        "W": Int("input width", low=1, high=4096, draw=[7, 8, 14, 16, 28, 32]),
+        "C_in": Int("input channels", low=1, high=4096, draw=[1, 3, 8, 16]),
+        "C_out": Int("filters (output channels)", low=1, high=4096, draw=[4, 6, 10, 16, 32]),
+        "F": Int("filter size", low=1, high=64, draw=[1, 3, 5]),
+        "P": Int("padding on each side", low=0, high=64, default=0, draw="0..2"),
+        "S": Int("stride", low=1, high=64, default=1, draw=[1, 2]),
+    }
+
+    def solve(**p: Any) -> dict[str, Any]:
+        height, width = _layer_sides(p)
+        return {"out_shape": [height, width, p["C_out"]], "params": p["C_out"] * (p["C_in"] * p["F"] ** 2 + 1)}
+
+    def valid(**p: Any) -> bool:
+        if p["F"] > min(p["H"], p["W"]) + 2 * p["P"]:
+            return refuse(f"the {p['F']}x{p['F']} filter is larger than the padded input: empty output")
+        return refuse(
+            "padding as large as the filter gives outputs that see only padding" if p["P"] >= p["F"] else None
+        )
+
+    def steps(**p: Any) -> list[Chain]:
+        pad, s, f = p["P"], p["S"], p["F"]
+        size = Size((_size_expr(p["H"], f, pad, s), _size_expr(p["W"], f, pad, s)))
+        env = {"C_out": p["C_out"], "C_in": p["C_in"], "F": f}
+        formula = "C_out * (C_in * F**2 + 1)"
+        weights = {"C_out": p["C_out"], "w": p["C_in"] * f * f}
+        names = {"C_out": "C_{out}", "C_in": "C_{in}"}
+        return [
+            Chain("H' \\times W'", (size, RESULT), note="\\text{each side: } \\lfloor (n - F + 2P)/S \\rfloor + 1"),
+            Chain(
+                "\\text{output shape}",
+                (Shown(conv_layer.solve(**p)["out_shape"]),),
+                part="out_shape",
+                note="\\text{(one channel per filter: the depth is } C_{out}\\text{)}",
+            ),
+            Chain(
+                "\\text{Parameters}",
+                (
+                    sym(formula, env, TIMES, **names),
+                    BREAK,
+                    sub(formula, env, TIMES),
+                    sub("C_out * (w + 1)", weights, TIMES),
+                    RESULT,
+                ),
+                part="params",
+            ),
+        ]
+
+    def mistakes(**p: Any) -> dict[str, Any]:
+        height, width = _layer_sides(p)
+        plain = _layer_sides(p, pad=0) if p["F"] <= min(p["H"], p["W"]) else None
+        return {
+            "the biases are forgotten: $C_{out} \\times C_{in} \\times F^2$": {
+                "params": p["C_out"] * p["C_in"] * p["F"] ** 2
+            },
+            "a filter's depth $C_{in}$ is forgotten: $C_{out} \\times (F^2 + 1)$": (
+                {"params": p["C_out"] * (p["F"] ** 2 + 1)} if p["C_in"] > 1 else None
+            ),
+            "the output keeps the input's depth $C_{in}$; it has one channel per filter, $C_{out}$": (
+                {"out_shape": [height, width, p["C_in"]]} if p["C_in"] != p["C_out"] else None
+            ),
+            "the padding is forgotten: $\\lfloor (n - F)/S \\rfloor + 1$": (
+                {"out_shape": [*plain, p["C_out"]]} if p["P"] and plain else None
+            ),
+        }
+
+
+CONV_T_NAMES = {"op": "\\text{op}"}
+
+
+class conv_transpose_size:
+    """width of a transposed convolution's output (PyTorch's ConvTranspose2d, square input and filter)"""
+
+    CONVENTION = (
+        "PyTorch ConvTranspose2d with dilation 1: (W − 1)S − 2P + (F − 1) + output_padding + 1; "
+        "output_padding (op) must be below the stride, as PyTorch requires."
+    )
+    PARAMS = {
+        "W": Int("input width (and height)", low=1, high=4096, draw="2..16"),
+        "F": Int("filter size", low=1, high=64, draw=[2, 3, 4, 5]),
+        "P": Int("padding on each side", low=0, high=64, default=0, draw=[0, 0, 1, 2]),
+        "S": Int("stride", low=1, high=64, default=1, draw=[1, 2, 2, 3]),
+        "output_padding": Int("extra rows/columns on one side (op)", low=0, high=63, default=0, draw=[0, 0, 1]),
+    }
+
+    def solve(**p: Any) -> int:
+        return (p["W"] - 1) * p["S"] - 2 * p["P"] + (p["F"] - 1) + p["output_padding"] + 1
+
+    def valid(**p: Any) -> bool:
+        if p["output_padding"] >= p["S"]:
+            return refuse(f"output_padding {p['output_padding']} must be below the stride {p['S']} (PyTorch's rule)")
+        width = conv_transpose_size.solve(**p)
+        return refuse(f"the padding crops everything: the output would be {width} wide" if width < 1 else None)
+
+    def steps(**p: Any) -> list[Chain]:
+        env = {**p, "op": p["output_padding"]}
+        formula = "(W - 1)*S - 2*P + (F - 1) + op + 1"
+        parts = {"a": (p["W"] - 1) * p["S"], "b": 2 * p["P"], "c": p["F"] - 1, "op": p["output_padding"]}
+        terms = (
+            sym(formula, env, **CONV_T_NAMES),
+            BREAK,
+            sub(formula, env),
+            BREAK,
+            sub("a - b + c + op + 1", parts),
+            RESULT,
+        )
+        return [Chain("W_{\\text{out}}", terms)]
+
+    def answer_tex(**p: Any) -> str:
+        side = n(conv_transpose_size.solve(**p))
+        return f"{side} \\times {side}"
+
+    def mistakes(**p: Any) -> dict[str, Any]:
+        w, f, pad, s, op = p["W"], p["F"], p["P"], p["S"], p["output_padding"]
+        forward = (w - f + 2 * pad) // s + 1 if w + 2 * pad >= f else None
+        return {
+            "the convolution's forward formula is used: $\\lfloor (W - F + 2P)/S \\rfloor + 1$": forward,
+            "the padding is added, as in a convolution: $(W - 1)S + 2P + F + \\text{op}$": (
+                (w - 1) * s + 2 * pad + f + op if pad else None
+            ),
+            "the output padding is forgotten: $(W - 1)S - 2P + F$": (w - 1) * s - 2 * pad + f if op else None,
+            "the input size is multiplied by the stride: $WS - 2P + F + \\text{op}$, not $(W - 1)S$": w * s
+            - 2 * pad
+            + f
+            + op,
         }

@@ -186,3 +186,100 @@ class maxpool_backward:
             ),
             "each gradient is copied to every input of its window, not only to the maximum": _spread(p, lambda g, k: g),
         }
+
+
+AVGPOOL_FORMULA = "\\sum_{(i,j):\\, (u,v) \\in \\text{window } (i,j)} \\frac{\\text{dout}_{ij}}{K^2}"
+
+
+def avg_input_shape(dout: np.ndarray, kernel: int, stride: int) -> tuple[int, int]:
+    """The input the windows cover exactly: (H_out - 1) S + K per side (no row or column left over)."""
+    return ((dout.shape[0] - 1) * stride + kernel, (dout.shape[1] - 1) * stride + kernel)
+
+
+def avg_covering(dout: np.ndarray, kernel: int, stride: int) -> dict[tuple[int, int], list[tuple[int, int]]]:
+    """For each input position, the windows (i, j) that cover it, row by row."""
+    rows, cols = avg_input_shape(dout, kernel, stride)
+    cover: dict[tuple[int, int], list[tuple[int, int]]] = {(r, c): [] for r in range(rows) for c in range(cols)}
+    for i in range(dout.shape[0]):
+        for j in range(dout.shape[1]):
+            for u, v in itertools.product(range(kernel), range(kernel)):
+                cover[i * stride + u, j * stride + v].append((i, j))
+    return cover
+
+
+def _avg_spread(dout: np.ndarray, kernel: int, stride: int, share: Any) -> np.ndarray:
+    """dx when window (i, j) gives share(dout_ij, u, v) to its cell (u, v); overlaps add up."""
+    rows, cols = avg_input_shape(dout, kernel, stride)
+    result = np.empty((rows, cols), dtype=object)
+    result[:, :] = 0
+    for i in range(dout.shape[0]):
+        for j in range(dout.shape[1]):
+            for u, v in itertools.product(range(kernel), range(kernel)):
+                result[i * stride + u, j * stride + v] += share(dout[i, j], u, v)
+    return as_array(result.tolist())
+
+
+class avgpool_backward:
+    """gradient w.r.t. the input of average pooling: each dout/K² spread over its window, overlaps summed"""
+
+    CONVENTION = (
+        "PyTorch's AvgPool2d, no padding: the input is taken as the size the windows cover, (H_out − 1)S + K; "
+        "a cell in several windows gets the sum of their shares."
+    )
+    FORMULAS = (AVGPOOL_FORMULA, VDOTS)
+    PARAMS = {
+        "dout": Matrix("gradient w.r.t. the pooled output", draw={"shape": [2, 2], "values": "-8..8"}),
+        "K": Int("window size", low=1, high=6, default=2, draw=[2, 2, 3]),
+        "S": Int("stride", low=1, high=6, default=2, draw=[1, 2]),
+    }
+
+    def solve(dout: np.ndarray, K: int, S: int) -> np.ndarray:
+        return _avg_spread(dout, K, S, lambda g, u, v: Fraction(g) / (K * K))
+
+    def valid(dout: np.ndarray, K: int, S: int) -> bool:
+        rows, cols = avg_input_shape(dout, K, S)
+        return refuse(f"the input would be {rows}x{cols}: at most 12 per side" if max(rows, cols) > 12 else None)
+
+    def degenerate(dout: np.ndarray, K: int, S: int) -> str | None:
+        return "dout is all zero: so is the gradient" if all(g == 0 for g in dout.flat) else None
+
+    def steps(dout: np.ndarray, K: int, S: int) -> list[Chain]:
+        cover = avg_covering(dout, K, S)
+        answer = avgpool_backward.solve(dout, K, S)
+
+        def line(r: int, c: int) -> Chain:
+            windows = cover[r, c]
+            label = f"\\frac{{\\partial L}}{{\\partial x}}({r + 1}, {c + 1})"
+            if not windows:
+                return Chain(label, (sub("0", {}),), entry=(r, c), note="\\text{(in no window)}")
+            env = {f"g{k}": dout[i, j] for k, (i, j) in enumerate(windows)}
+            top = " + ".join(env)
+            env["k2"] = K * K
+            text = f"({top}) / k2" if len(windows) > 1 else f"{top} / k2"
+            return Chain(label, (sub(text, env, written=True), RESULT), entry=(r, c))
+
+        return [
+            Chain("\\frac{\\partial L}{\\partial x_{uv}}", (Formula(AVGPOOL_FORMULA),)),
+            *entry_lines(*answer.shape, line),
+            Chain("\\frac{\\partial L}{\\partial x}", (Shown(answer),)),
+        ]
+
+    def mistakes(dout: np.ndarray, K: int, S: int) -> dict[str, Any]:
+        found: dict[str, Any] = {
+            "each gradient is copied to its window without dividing by $K^2$": _avg_spread(
+                dout, K, S, lambda g, u, v: g
+            ),
+            "each whole gradient goes to one input of its window (max pooling's routing), here its first": (
+                _avg_spread(dout, K, S, lambda g, u, v: g if u == v == 0 else 0) if K > 1 else None
+            ),
+        }
+        if S < K:  # windows overlap: forgetting to add them up is a mistake of its own
+            rows, cols = avg_input_shape(dout, K, S)
+            last = np.empty((rows, cols), dtype=object)
+            last[:, :] = 0
+            for i in range(dout.shape[0]):
+                for j in range(dout.shape[1]):
+                    for u, v in itertools.product(range(K), range(K)):
+                        last[i * S + u, j * S + v] = Fraction(dout[i, j]) / (K * K)
+            found["overlapping windows are not added up: each input keeps one window's share"] = as_array(last.tolist())
+        return found
