@@ -57,6 +57,8 @@ def test_every_part_has_its_labelled_box_and_its_own_verdict(new_context, site, 
         assert box.get_attribute("data-part") == part["name"]
     hints = desktop.page.eval_on_selector_all("[data-am=box] input", "(els) => els.map((e) => e.enterKeyHint)")
     assert hints == ["next", "next", "done"]
+    shown = desktop.page.eval_on_selector_all("[data-am=box] input", "(els) => els.map((e) => e.placeholder)")
+    assert shown == ["your answer", "rows separated by ;  e.g. 1 2; 3 4", "your answer"]  # dW2 is a matrix
     assert desktop.page.evaluate("document.activeElement.dataset.part") == "loss"  # desktop focuses the first box
 
     desktop.page.locator("[data-part=loss]").press("Enter")  # Enter in a box that is not the last moves on

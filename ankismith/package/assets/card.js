@@ -15,7 +15,7 @@
   var MAX_TYPED = 500;
   var RAW_MATH = /\\\(|\\\[/;
 
-  // ---- choosing the instance ----------------------------------------------------------------
+  // ---- choosing the instance ----
 
   /** FNV-1a over the UTF-16 code units (the salt is ASCII), then murmur3's 32-bit finalizer. */
   function hash32(text) {
@@ -47,7 +47,7 @@
     return m ? Math.min(parseInt(m[1], 10), size - 1) : null;
   }
 
-  // ---- reading and grading typed answers (twin: ankismith/render/grading.py) --------------
+  // ---- reading and grading typed answers (twin: ankismith/render/grading.py) ----
 
   var DEFAULT_TOLERANCE = 0.001;
   var MULTIPLIERS = { k: 3, K: 3, M: 6, G: 9 }; // a count typed as 1.05M, 61.706k
@@ -247,7 +247,7 @@
     });
   }
 
-  // ---- the front's record: which instance it showed and what was typed -----------------------
+  // ---- the front's record: which instance it showed and what was typed ----
 
   function save(salt, record) {
     api.state[salt] = record;
@@ -301,7 +301,7 @@
     return best;
   }
 
-  // ---- the page ----------------------------------------------------------------------------
+  // ---- the page ----
 
   /** The pool in format 2's shape (format 1: one part per instance, no mistakes); else null. */
   function normalPool(pool) {
@@ -443,11 +443,8 @@
       });
       input.setAttribute("enterkeyhint", i + 1 < parts.length ? "next" : "done");
       input.setAttribute("data-part", text(part.name));
-      input.placeholder = !Array.isArray(part.value)
-        ? "your answer"
-        : Array.isArray(part.value[0])
-          ? "rows separated by ;  e.g. 1 2; 3 4"
-          : "values separated by spaces  e.g. 1 2 3";
+      var rows = Array.isArray(part.value) && Array.isArray(part.value[0]);
+      input.placeholder = rows ? "rows separated by ;  e.g. 1 2; 3 4" : isNum(part.value) ? "your answer" : "e.g. 1 2 3";
       input.addEventListener("input", function () {
         record(Date.now());
       });

@@ -31,11 +31,13 @@ from ankismith.solver.kit import (
 ACTIVATIONS = ("relu", "sigmoid", "tanh")
 MLP_PARTS = ("loss", "dW2", "db2", "dW1", "db1")
 LOSS_FORMULA = "\\frac{1}{2} \\sum_k \\left(\\hat y_k - y_k\\right)^2"
-BACKWARD_FORMULA = (
+BACKWARD_FORMULA = (  # two rows: one line of it is wider than a phone
+    "\\begin{gathered}"
     "\\delta_2 = \\hat y - y = \\frac{\\partial L}{\\partial b_2}, \\quad "
-    "\\frac{\\partial L}{\\partial W_2} = \\delta_2 h^\\top, \\quad "
+    "\\frac{\\partial L}{\\partial W_2} = \\delta_2 h^\\top, \\\\ "
     "\\delta_1 = \\left(W_2^\\top \\delta_2\\right) \\odot f'(a) = \\frac{\\partial L}{\\partial b_1}, \\quad "
     "\\frac{\\partial L}{\\partial W_1} = \\delta_1 x^\\top"
+    "\\end{gathered}"
 )
 SIGMOID_STABLE = "exp(-b) / (1 + exp(-b))**2"  # sigma'(a) for large |a| (b = |a|): no 1 - sigma cancellation
 TANH_STABLE = "4 * exp(-2*b) / (1 + exp(-2*b))**2"
