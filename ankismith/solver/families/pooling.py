@@ -207,15 +207,19 @@ def avg_covering(dout: np.ndarray, kernel: int, stride: int) -> dict[tuple[int, 
     return cover
 
 
-def _avg_spread(dout: np.ndarray, kernel: int, stride: int, share: Any) -> np.ndarray:
-    """dx when window (i, j) gives share(dout_ij, u, v) to its cell (u, v); overlaps add up."""
+def _avg_spread(dout: np.ndarray, kernel: int, stride: int, share: Any, add: bool = True) -> np.ndarray:
+    """dx when window (i, j) gives share(dout_ij, u, v) to its cell (u, v); overlaps add up (`add`),
+    or each cell keeps the last window's share (a mistake)."""
     rows, cols = avg_input_shape(dout, kernel, stride)
     result = np.empty((rows, cols), dtype=object)
     result[:, :] = 0
     for i in range(dout.shape[0]):
         for j in range(dout.shape[1]):
             for u, v in itertools.product(range(kernel), range(kernel)):
-                result[i * stride + u, j * stride + v] += share(dout[i, j], u, v)
+                given = share(dout[i, j], u, v)
+                result[i * stride + u, j * stride + v] = (
+                    result[i * stride + u, j * stride + v] + given if add else given
+                )
     return as_array(result.tolist())
 
 
@@ -274,12 +278,7 @@ class avgpool_backward:
             ),
         }
         if S < K:  # windows overlap: forgetting to add them up is a mistake of its own
-            rows, cols = avg_input_shape(dout, K, S)
-            last = np.empty((rows, cols), dtype=object)
-            last[:, :] = 0
-            for i in range(dout.shape[0]):
-                for j in range(dout.shape[1]):
-                    for u, v in itertools.product(range(K), range(K)):
-                        last[i * S + u, j * S + v] = Fraction(dout[i, j]) / (K * K)
-            found["overlapping windows are not added up: each input keeps one window's share"] = as_array(last.tolist())
+            found["overlapping windows are not added up: each input keeps one window's share"] = _avg_spread(
+                dout, K, S, lambda g, u, v: Fraction(g) / (K * K), add=False
+            )
         return found
