@@ -483,3 +483,19 @@ def test_a_files_entry_with_damaged_fields_is_set_aside(deck_dir: Path, tmp_path
     written, warnings = build([deck_dir], out, now=2000, cache_dir=cache)
     assert len([w for w in warnings if "build cache unreadable" in w.message]) == 1
     assert written[0].path.read_bytes() == (reference / written[0].path.name).read_bytes()
+
+
+def test_a_build_leaves_the_cycle_collector_as_it_found_it(deck_dir: Path, tmp_path: Path) -> None:
+    import gc
+
+    write_deck(deck_dir, {"a.md": "## A {#a}\none\n"})
+    assert gc.get_freeze_count() == 0
+    build([deck_dir], tmp_path / "out", now=1000, cache_dir=tmp_path / "cache")
+    assert gc.get_freeze_count() == 0  # what it froze for its own speed is collectable again
+    gc.freeze()
+    try:
+        kept = gc.get_freeze_count()
+        build([deck_dir], tmp_path / "out", now=2000, cache_dir=tmp_path / "cache")
+        assert gc.get_freeze_count() >= kept  # a caller's frozen objects stay frozen
+    finally:
+        gc.unfreeze()
