@@ -47,6 +47,23 @@ class BuiltNote:
         return data
 
 
+class _CachedFields:
+    """A note read back from the build cache decodes its fields only when something asks for them
+    (a one-card rebuild needs only the unchanged notes' keys, GUIDs and hashes). A note made any
+    other way has its fields in its own `__dict__`, which Python looks at first."""
+
+    def __get__(self, note: BuiltNote | None, owner: type | None = None) -> Any:
+        if note is None:
+            raise AttributeError("fields")  # a class attribute would be a default to dataclasses
+        source, index = note.__dict__["_lazy"]
+        fields = source.fields(index)
+        note.__dict__["fields"] = fields
+        return fields
+
+
+BuiltNote.fields = _CachedFields()  # type: ignore[assignment,misc]
+
+
 @dataclass(frozen=True)
 class MediaFile:
     """A packaged media file: its name in Anki (the content's hash is part of it), where it is on

@@ -188,7 +188,9 @@ CREATE TEMP TABLE dropped (guid TEXT PRIMARY KEY);
 CREATE TEMP TABLE fresh_ids (id INTEGER PRIMARY KEY);
 """
 _KEPT_NOTES = "SELECT * FROM old.notes WHERE guid NOT IN (SELECT guid FROM temp.dropped)"
-_KEPT_CARDS = f"SELECT * FROM old.cards WHERE nid IN (SELECT id FROM ({_KEPT_NOTES}))"
+# every card of the previous package is one of its notes' (it was written here): the cards kept are
+# those whose note is not dropped, read in the order of their ids (no sort, unlike a search by note)
+_KEPT_CARDS = "SELECT * FROM old.cards WHERE nid NOT IN (SELECT id FROM old.notes WHERE guid IN temp.dropped)"
 
 
 class CannotReuse(Exception):

@@ -15,9 +15,12 @@ file is set aside. Entries are JSON, never pickles: a cache file cannot run code
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import sqlite3
 import sys
+import typing
+import zlib
 from dataclasses import dataclass
 from functools import cache
 from importlib import metadata
@@ -25,7 +28,7 @@ from pathlib import Path
 from typing import Any
 
 from ankismith.errors import Collector, SourceError
-from ankismith.model.canon import decode, digest, encode, sha256_hex
+from ankismith.model.canon import decode, decoder, digest, encode, same, sha256_hex
 from ankismith.model.cards import FAMILY_ENTRY_POINTS, KeyRef
 from ankismith.model.notes import BuiltNote, MediaFile
 
@@ -90,6 +93,81 @@ class FileNotes:
     media: tuple[MediaFile, ...]
     warnings: tuple[SourceError, ...]
     inputs: tuple[tuple[str, str], ...]  # (path, digest) of every other file read (images)
+
+
+_FIELDS_AT = [f.name for f in dataclasses.fields(BuiltNote)].index("fields")
+
+
+def file_text(notes: FileNotes) -> str:
+    """A `files` entry as stored: one line of JSON with everything but the notes' fields (and the
+    CRC-32 of the rest), then one line with the fields, which a reader decodes only when asked."""
+    heads, bodies = [], []
+    for note in notes.notes:
+        head = encode(note)
+        bodies.append(head.pop(_FIELDS_AT))
+        heads.append(head)
+    body = json.dumps(bodies, ensure_ascii=False)
+    rest = encode(dataclasses.replace(notes, notes=()))
+    return json.dumps([rest, heads, zlib.crc32(body.encode())], ensure_ascii=False) + "\n" + body
+
+
+def read_file_text(text: str) -> FileNotes:
+    """The FileNotes `file_text` stored; each note's fields decoded on first use (ValueError and the
+    like when the entry is damaged: the checksum covers the fields, so a later use cannot fail)."""
+    head, newline, body = text.partition("\n")
+    if not newline:
+        raise ValueError("a files entry without its fields")
+    rest, heads, checksum = json.loads(head)
+    if zlib.crc32(body.encode()) != checksum:
+        raise ValueError("a files entry whose fields do not match their checksum")
+    found = decode(FileNotes, rest)
+    lazy = _LazyFields(body, len(heads))
+    notes = []
+    new, names, convert, size = object.__new__, _HEAD_NAMES, _HEAD_READERS, len(_HEAD_NAMES)
+    for index, data in enumerate(heads):
+        if len(data) != size:
+            raise ValueError(f"BuiltNote has {size} fields besides its fields, the entry {len(data)}")
+        for at, read in convert:
+            data[at] = read(data[at])
+        # as BuiltNote(...) would make it, but for the fields: read from `lazy` when first asked for
+        note = new(BuiltNote)
+        values = note.__dict__
+        values.update(zip(names, data, strict=True))
+        values["_lazy"] = (lazy, index)
+        notes.append(note)
+    return dataclasses.replace(found, notes=tuple(notes))
+
+
+class _LazyFields:
+    """The fields of a cached file's notes, as stored, decoded all at once on first use."""
+
+    def __init__(self, text: str, count: int) -> None:
+        self._text = text
+        self._count = count
+        self._items: list[Any] | None = None
+
+    def fields(self, index: int) -> tuple[tuple[str, str], ...]:
+        """The fields of the file's note at `index`."""
+        if self._items is None:
+            items = json.loads(self._text)
+            if not isinstance(items, list) or len(items) != self._count:
+                raise ValueError("a files entry whose fields do not match its notes")
+            self._items, self._text = items, ""
+        return _read_fields(self._items[index])
+
+
+def _read_fields(data: Any) -> tuple[tuple[str, str], ...]:
+    return decode(_FIELDS_TYPE, data)
+
+
+_FIELDS_TYPE = typing.get_type_hints(BuiltNote)["fields"]
+_HEAD_NAMES = [f.name for f in dataclasses.fields(BuiltNote) if f.name != "fields"]
+_HEAD_READERS = [
+    (at, read)
+    for at, name in enumerate(_HEAD_NAMES)
+    if (read := decoder(typing.get_type_hints(BuiltNote)[name])) is not same
+]
+assert not hasattr(BuiltNote, "__post_init__")  # read_file_text makes notes without __init__
 
 
 @dataclass(frozen=True)
@@ -157,6 +235,18 @@ class CacheReader:
         except (sqlite3.Error, ValueError, TypeError) as exc:
             raise _Broken(str(exc)) from exc
 
+    def _raw(self, table: str, entry_key: str) -> str | None:
+        """The stored text of an entry, or None."""
+        if self._db is None:
+            return None
+        try:
+            row = self._db.execute(f"SELECT value FROM {_table(table)} WHERE key = ?", (entry_key,)).fetchone()
+        except sqlite3.Error as exc:
+            raise _Broken(str(exc)) from exc
+        if row is not None and not isinstance(row[0], str):
+            raise _Broken("an entry that is not text")
+        return row[0] if row else None
+
     def close(self) -> None:
         """Close the database."""
         if self._db is not None:
@@ -196,8 +286,16 @@ class BuildCache(CacheReader):
         """A card file's compiled notes; kept in memory once read, for as long as the cache is open."""
         self._used.add(entry_key)
         if entry_key not in self._files:
-            found = self.entry("files", entry_key, FileNotes)
-            if found is None:
+            try:
+                text = self._raw("files", entry_key)
+                if text is None:
+                    return None
+                found = read_file_text(text)
+            except _Broken as exc:
+                self._set_aside(exc)
+                return None
+            except (TypeError, ValueError, KeyError, IndexError, AttributeError) as exc:
+                self._set_aside(exc)
                 return None
             self._files[entry_key] = found
         return self._files[entry_key]
@@ -206,7 +304,7 @@ class BuildCache(CacheReader):
         """Remember a card file's compiled notes (stored by `save`)."""
         self._used.add(entry_key)
         self._files[entry_key] = notes
-        self.put("files", entry_key, encode(notes))
+        self._pending["files"][entry_key] = file_text(notes)
 
     def forget_unused(self) -> None:
         """Drop from memory the card files no compile asked for since the last call (a long-running

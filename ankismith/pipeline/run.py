@@ -18,6 +18,7 @@ Markdown, numpy and genanki are imported only when something needs them.
 
 from __future__ import annotations
 
+import gc
 import os
 import time
 from collections import Counter
@@ -238,6 +239,8 @@ def _build(
     """`build`, returning each deck's plan with what was written; `keep` compiles even when
     nothing changed (the plan holds the notes), `write=False` writes nothing."""
     errors = Collector()
+    frozen = gc.get_freeze_count()
+    gc.freeze()  # what start-up made (modules, the command line): the cycle collector need not walk it again
     store = buildcache.open_cache(cache_dir, errors)
     try:
         decks = _read(paths, errors)
@@ -250,6 +253,7 @@ def _build(
             if last is not None:
                 return [(None, item) for item in last[0]], tuple(errors.warnings) + last[1]
         compiled = _compile(decks, seed, variants, store, inputs, errors, on_progress, stop=False)
+        gc.freeze()  # nor the notes: packaging makes many objects, and each full collection would walk them all
         now = now if now is not None else _now()
         done = package(compiled.decks, locks, out_dir, now, store, errors, new_id, write=write)
         if store is not None and write:
@@ -269,6 +273,8 @@ def _build(
     finally:
         if store is not None:
             store.close()
+        if not frozen:  # a caller that froze objects itself (as `serve` does) keeps them frozen
+            gc.unfreeze()
 
 
 def _run_key(deck: Deck, lock: lockfile.LockFile, seed: int | None, variants: int | None, out_dir: Path) -> list[Any]:

@@ -434,3 +434,68 @@ def test_rows_are_not_kept_from_a_package_changed_on_disk_or_by_other_code(
     with sqlite3.connect(db) as conn:
         guids = {row[0] for row in conn.execute("SELECT guid FROM notes")}
     assert guids == {guid_for("test-deck", key) for key in keys}
+
+
+def test_notes_of_a_cached_file_decode_their_fields_only_when_asked_and_equal_fresh_ones(
+    deck_dir: Path, tmp_path: Path
+) -> None:
+    from ankismith.model.canon import encode
+
+    write_deck(deck_dir, {"a.md": "## A {#a}\none $x$\n\n## B {#b}\n**two**\n", "b.md": "## C {#c}\nthree\n"})
+    fresh = notes(deck_dir, None)  # type: ignore[arg-type]
+    cache = tmp_path / "cache"
+    notes(deck_dir, cache)
+    cached = notes(deck_dir, cache)
+    assert all("fields" not in n.__dict__ for n in cached.values())  # nothing decoded them yet
+    assert [n.key for n in cached.values()] == [n.key for n in fresh.values()]
+    assert all(cached[k].hash == fresh[k].hash and cached[k].guid == fresh[k].guid for k in fresh)
+    assert cached == fresh and encode(list(cached.values())) == encode(list(fresh.values()))
+    assert "fields" in cached["a"].__dict__
+
+
+def test_an_edit_after_a_lazy_read_gives_the_new_fields(deck_dir: Path, tmp_path: Path) -> None:
+    write_deck(deck_dir, {"a.md": "## A {#a}\none\n", "b.md": "## B {#b}\ntwo\n"})
+    cache = tmp_path / "cache"
+    notes(deck_dir, cache)
+    assert "two" in dict(notes(deck_dir, cache)["b"].fields)["Back"]
+    (deck_dir / "b.md").write_text("## B {#b}\ntwo, edited\n")
+    edited = notes(deck_dir, cache)
+    assert "two, edited" in dict(edited["b"].fields)["Back"]
+    assert edited == notes(deck_dir, None)  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize("damage", ["drop the fields", "change a field"])
+def test_a_files_entry_with_damaged_fields_is_set_aside(deck_dir: Path, tmp_path: Path, damage: str) -> None:
+    write_deck(deck_dir, {"a.md": "## A {#a}\none\n"})
+    cache, out = tmp_path / "cache", tmp_path / "out"
+    build([deck_dir], out, now=1000, cache_dir=cache)
+    reference = tmp_path / "reference"
+    build([deck_dir], reference, now=2000)
+    with sqlite3.connect(cache / "build.sqlite") as db:
+        (value,) = db.execute("SELECT value FROM files").fetchone()
+        head, _, body = value.partition("\n")
+        value = {
+            "drop the fields": head,
+            "change a field": head + "\n" + body.replace("one", "uno"),
+        }[damage]
+        db.execute("UPDATE files SET value = ?", (value,))
+        db.execute("DELETE FROM runs")
+    written, warnings = build([deck_dir], out, now=2000, cache_dir=cache)
+    assert len([w for w in warnings if "build cache unreadable" in w.message]) == 1
+    assert written[0].path.read_bytes() == (reference / written[0].path.name).read_bytes()
+
+
+def test_a_build_leaves_the_cycle_collector_as_it_found_it(deck_dir: Path, tmp_path: Path) -> None:
+    import gc
+
+    write_deck(deck_dir, {"a.md": "## A {#a}\none\n"})
+    assert gc.get_freeze_count() == 0
+    build([deck_dir], tmp_path / "out", now=1000, cache_dir=tmp_path / "cache")
+    assert gc.get_freeze_count() == 0  # what it froze for its own speed is collectable again
+    gc.freeze()
+    try:
+        kept = gc.get_freeze_count()
+        build([deck_dir], tmp_path / "out", now=2000, cache_dir=tmp_path / "cache")
+        assert gc.get_freeze_count() >= kept  # a caller's frozen objects stay frozen
+    finally:
+        gc.unfreeze()
