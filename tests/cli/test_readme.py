@@ -29,3 +29,14 @@ def test_the_readme_example_builds(tmp_path: Path) -> None:
     assert notes["conv-out"].numeric["answer"] == 5
     assert len(notes["conv-out"].numeric["pool"]) == 4
     assert notes["threshold"].deck == "Deep Learning::Midterm::Basics"
+
+
+def test_the_readme_lists_every_built_in_family_with_its_parts() -> None:
+    from ankismith.solver import builtin
+
+    readme = (REPO / "README.md").read_text(encoding="utf-8")
+    table = readme[readme.index("| topic | families |") :].split("\n\n", 1)[0]
+    listed = dict(re.findall(r"`(\w+)`(?: \[([\w, ]+)\])?", table))
+    assert set(listed) == set(builtin()), "the README's table of families and the built-in ones differ"
+    for name, family in builtin().items():
+        assert tuple(p for p in listed[name].split(", ") if p) == family.parts, name
