@@ -12,7 +12,7 @@ import html
 import json
 import sqlite3
 import zipfile
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import BinaryIO
@@ -71,6 +71,7 @@ def write_apkg(
     model_mods: Mapping[Kind, int],
     memo: dict[NoteSpec, Prepared] | None = None,
     previous: Previous | None = None,
+    keep: Callable[[bytes], None] | None = None,
 ) -> bool:
     """Write the package to `target` atomically: a temporary file beside it, then a rename.
 
@@ -79,7 +80,9 @@ def write_apkg(
     them; with `previous`, `notes` are only those not in it (new or changed), the others' rows are
     copied from it (CannotReuse when that cannot give what a fresh package would: then nothing is
     written). The bytes are the same with either or without. Returns whether every id in the
-    package is its GUID's own (what `previous` needs of the package it was).
+    package is its GUID's own (what `previous` needs of the package it was). `keep`, if given, is
+    handed the collection's bytes once the package is written (the build cache keeps them, so that
+    the next build need not unzip them).
     """
     data, clean = _collection_bytes(deck_id, list(decks), list(notes), model_mods, memo, previous)
 
@@ -92,6 +95,8 @@ def write_apkg(
                 _add(archive, str(index), media[name])
 
     atomic_write(target, write)
+    if keep is not None:
+        keep(data)
     return clean
 
 

@@ -6,7 +6,7 @@ written, so a run with a problem writes nothing.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Protocol
@@ -42,6 +42,10 @@ class Outputs(Protocol):
     def package_of_lock(self, digest: str, target: Path) -> bytes | None:
         """The collection of the package at `target` if it is, byte for byte, the one this code wrote
         with the lock whose bytes have `digest`."""
+
+    def keep_collection(self, target: Path, collection: bytes) -> None:
+        """Keep the collection of the package just written to `target` (recorded by `record_output`)
+        unzipped, for `package_of_lock` of the next build."""
 
 
 @dataclass(frozen=True)
@@ -193,9 +197,13 @@ def _write_planned(plan: Plan, store: Outputs | None, memo: Memo | None) -> Writ
         if store is not None and memo is None and plan.lock_file.data is not None:
             collection = store.package_of_lock(plan.lock_file.digest, plan.target)
             previous = (collection, plan.base) if collection is not None else None
-        clean = _write_package(plan.target, plan.deck, plan.lock, memo, previous)
+        kept: list[bytes] = []
+        keep = kept.append if store is not None and memo is None else None
+        clean = _write_package(plan.target, plan.deck, plan.lock, memo, previous, keep)
         if store is not None:
             store.record_output(plan.target, plan.digest)
+            for collection in kept:
+                store.keep_collection(plan.target, collection)
     text = plan.lock_text
     lockfile.write_lock(plan.lock_file, text)  # unless the file holds it already
     digest = sha256_hex(text.encode())
@@ -243,10 +251,12 @@ def _write_package(
     lock: lockfile.Lock,
     memo: Memo | None,
     previous: tuple[bytes, lockfile.Lock] | None = None,
+    keep: Callable[[bytes], None] | None = None,
 ) -> bool:
     """Write the deck's package; with `previous` (the collection of the package at `target`, and the
     lock it was written with), the rows of each note whose GUID, content hash and mod are those it
-    had there are copied from it, not made again. Whether every id is its GUID's own."""
+    had there are copied from it, not made again; `keep` is handed the collection written. Whether
+    every id is its GUID's own."""
     known = memo.specs.get(deck.config.id, {}) if memo is not None else {}
     media = {m.name: Path(m.path).read_bytes() for m in deck.media}
     models = {kind: entry.mod for kind, entry in lock.models.items()}
@@ -261,7 +271,15 @@ def _write_package(
         dropped = tuple(sorted(old.guid for key, old in before.items() if key not in kept))
         try:
             return write_apkg(
-                target, deck.config.id, deck_specs(deck), fresh, media, models, None, Previous(previous[0], dropped)
+                target,
+                deck.config.id,
+                deck_specs(deck),
+                fresh,
+                media,
+                models,
+                None,
+                Previous(previous[0], dropped),
+                keep,
             )
         except CannotReuse:
             pass  # made afresh, below
@@ -273,7 +291,7 @@ def _write_package(
     if memo is not None:
         memo.specs[deck.config.id] = specs
         rows = memo.rows.setdefault(deck.config.id, {})
-    return write_apkg(target, deck.config.id, deck_specs(deck), list(specs.values()), media, models, rows)
+    return write_apkg(target, deck.config.id, deck_specs(deck), list(specs.values()), media, models, rows, None, keep)
 
 
 def _spec(n: BuiltNote, lock: lockfile.Lock, known: dict[tuple[str, str, int], Any]) -> NoteSpec:

@@ -35,6 +35,7 @@ from ankismith.model.notes import BuiltNote, MediaFile
 LIBRARIES = ("markdown", "pymdown-extensions", "pygments", "numpy", "genanki", "pyyaml")
 TABLES = ("files", "cards", "runs", "locks")
 FILE_NAME = "build.sqlite"
+COLLECTIONS = "collections"  # the last packages' collection.anki2, unzipped (keep_collection)
 PACKAGE = Path(__file__).resolve().parent.parent  # the ankismith package's folder
 
 
@@ -365,9 +366,46 @@ class BuildCache(CacheReader):
             if sha256_hex(data) != found[1]:
                 return None
             with zipfile.ZipFile(io.BytesIO(data)) as archive:
-                return archive.read("collection.anki2")
+                kept = self._kept_collection(found[1], archive.getinfo("collection.anki2"))
+                return kept if kept is not None else archive.read("collection.anki2")
         except (OSError, zipfile.BadZipFile, KeyError):
             return None
+
+    def keep_collection(self, target: Path, collection: bytes) -> None:
+        """Keep the collection of the package just written to `target` (as `record_output` recorded
+        it) unzipped in the cache folder, named by the package's SHA-256, for the next build's
+        `package_of_lock`; the collections of packages no longer recorded are deleted. A failure
+        only means the next build unzips."""
+        try:
+            rows = self._db.execute("SELECT path, sha FROM outputs").fetchall() if self._db is not None else None
+        except sqlite3.Error:
+            return
+        sha = next((row[1] for row in rows or () if row[0] == str(target.resolve())), None)
+        if not sha:
+            return
+        folder = self.path.parent / COLLECTIONS
+        live = {f"{row[1]}.anki2" for row in rows or () if row[1]}
+        try:
+            folder.mkdir(exist_ok=True)
+            temporary = folder / f"{sha}.anki2.tmp"
+            temporary.write_bytes(collection)
+            temporary.replace(folder / f"{sha}.anki2")
+            for old in folder.iterdir():
+                if old.name not in live:
+                    old.unlink(missing_ok=True)
+        except OSError:
+            pass
+
+    def _kept_collection(self, package_sha: str, info: Any) -> bytes | None:
+        """The collection kept for the package of SHA-256 `package_sha`, if its size and CRC-32 are
+        those the package's zip directory gives (`info`); else None (unzip it)."""
+        try:
+            data = (self.path.parent / COLLECTIONS / f"{package_sha}.anki2").read_bytes()
+        except OSError:
+            return None
+        if len(data) != info.file_size or zlib.crc32(data) != info.CRC:
+            return None
+        return data
 
     def save(self) -> None:
         """Store the entries of this run."""

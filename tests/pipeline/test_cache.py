@@ -436,6 +436,52 @@ def test_rows_are_not_kept_from_a_package_changed_on_disk_or_by_other_code(
     assert guids == {guid_for("test-deck", key) for key in keys}
 
 
+@pytest.mark.parametrize("damage", ["none", "missing", "changed", "short"])
+def test_the_previous_collection_kept_unzipped_gives_a_fresh_packages_bytes(
+    deck_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, damage: str
+) -> None:
+    """The build cache keeps the last package's collection unzipped, named by the package's SHA-256,
+    and the next build copies rows from it without unzipping; a kept collection that is missing or
+    damaged (its size or CRC-32 not the package's) is not used: the package is unzipped instead,
+    and either way the bytes are those of a --no-cache build."""
+    import hashlib
+
+    plain, cache = tmp_path / "plain-deck", tmp_path / "cache"
+    for root in (deck_dir, plain):
+        write_deck(root, {"a.md": EDITS[0]})
+    build([deck_dir], tmp_path / "cached", now=1000, cache_dir=cache)
+    build([plain], tmp_path / "plain", now=1000)
+    package = tmp_path / "cached" / "test-deck.apkg"
+    kept = cache / "collections" / f"{hashlib.sha256(package.read_bytes()).hexdigest()}.anki2"
+    with zipfile.ZipFile(package) as archive:
+        assert kept.read_bytes() == archive.read("collection.anki2")
+    if damage == "missing":
+        kept.unlink()
+    elif damage == "changed":
+        data = bytearray(kept.read_bytes())
+        data[200] ^= 0xFF
+        kept.write_bytes(bytes(data))
+    elif damage == "short":
+        kept.write_bytes(kept.read_bytes()[:-1])
+    unzipped: list[str] = []
+    real_read = zipfile.ZipFile.read
+    monkeypatch.setattr(
+        zipfile.ZipFile, "read", lambda self, name, *a: unzipped.append(name) or real_read(self, name, *a)
+    )
+    seen = _reuse_spy(monkeypatch)
+    for root in (deck_dir, plain):
+        write_deck(root, {"a.md": EDITS[1]})
+    build([deck_dir], tmp_path / "cached", now=1001, cache_dir=cache)
+    build([plain], tmp_path / "plain", now=1001)
+    assert seen[0] == 1  # rows copied from the previous package either way
+    assert unzipped == ([] if damage == "none" else ["collection.anki2"])
+    assert package.read_bytes() == (tmp_path / "plain" / "test-deck.apkg").read_bytes()
+    assert (deck_dir / "ankismith.lock").read_bytes() == (plain / "ankismith.lock").read_bytes()
+    # only the collection of the package now on disk is kept
+    names = [p.name for p in (cache / "collections").iterdir()]
+    assert names == [f"{hashlib.sha256(package.read_bytes()).hexdigest()}.anki2"]
+
+
 def test_notes_of_a_cached_file_decode_their_fields_only_when_asked_and_equal_fresh_ones(
     deck_dir: Path, tmp_path: Path
 ) -> None:
