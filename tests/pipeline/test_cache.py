@@ -536,8 +536,17 @@ def test_a_build_leaves_the_cycle_collector_as_it_found_it(deck_dir: Path, tmp_p
 
     write_deck(deck_dir, {"a.md": "## A {#a}\none\n"})
     gc.unfreeze()  # what an earlier test left frozen (serve freezes the heap it keeps)
+    thresholds = gc.get_threshold()
     build([deck_dir], tmp_path / "out", now=1000, cache_dir=tmp_path / "cache")
     assert gc.get_freeze_count() == 0  # what it froze for its own speed is collectable again
+    assert gc.get_threshold() == thresholds  # and the collector runs as often as before
+    write_deck(
+        deck_dir, {"a.md": "## A {#a}\none\n## B {#a}\ntwo\n"}
+    )  # an error: nothing written, the collector restored too
+    with pytest.raises(DeckErrors):
+        build([deck_dir], tmp_path / "out", now=1500, cache_dir=tmp_path / "cache")
+    assert gc.get_freeze_count() == 0 and gc.get_threshold() == thresholds
+    write_deck(deck_dir, {"a.md": "## A {#a}\none\n"})
     gc.freeze()
     try:
         kept = gc.get_freeze_count()
