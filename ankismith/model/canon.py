@@ -2,6 +2,7 @@
 recursively, so that a key made from a value covers all of it by construction.
 
     digest(*parts)      a cache key: the SHA-256 of the parts' canonical form (type-tagged)
+    digest_with(*first) digest(*first, *rest) for many rests, the first parts encoded once
     content_hash(*parts) a note's or note type's hash, as ankismith.lock records it
     encode / decode     a frozen dataclass to plain JSON and back, lossless (the cache's entries)
 
@@ -71,6 +72,18 @@ _FIELDS: dict[type, tuple[str, ...]] = {}  # each dataclass's field names, read 
 def digest(*parts: Any) -> str:
     """A key for `parts`: the SHA-256 of their canonical form."""
     return sha256_hex(json.dumps(canonical(parts), ensure_ascii=False, separators=(",", ":")))
+
+
+def digest_with(*first: Any) -> Callable[..., str]:
+    """`digest(*first, *rest)` as a function of `rest` (not empty), the canonical form of `first`
+    made once: for many keys that share their first parts (a file's cards, with the deck's settings)."""
+    head = json.dumps(canonical(first), ensure_ascii=False, separators=(",", ":"))[:-1]
+    head = head + "," if first else head
+
+    def made(*rest: Any) -> str:
+        return sha256_hex(head + json.dumps(canonical(rest), ensure_ascii=False, separators=(",", ":"))[1:])
+
+    return made
 
 
 def content_hash(*parts: Any) -> str:

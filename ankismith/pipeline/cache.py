@@ -28,7 +28,7 @@ from pathlib import Path
 from typing import Any
 
 from ankismith.errors import Collector, SourceError
-from ankismith.model.canon import decode, decoder, digest, encode, same, sha256_hex
+from ankismith.model.canon import decode, decoder, digest, digest_with, encode, same, sha256_hex
 from ankismith.model.cards import FAMILY_ENTRY_POINTS, KeyRef
 from ankismith.model.notes import BuiltNote, MediaFile
 
@@ -83,6 +83,11 @@ def installed_families() -> list[Any]:
 def key(table: str, *parts: Any) -> str:
     """The key of an entry made from `parts` (whole values: configs, files, cards) by this code."""
     return digest(table, code_fingerprint(), *parts)
+
+
+def key_with(table: str, *first: Any) -> typing.Callable[..., str]:
+    """`key(table, *first, *rest)` as a function of `rest`, the first parts encoded once."""
+    return digest_with(table, code_fingerprint(), *first)
 
 
 @dataclass(frozen=True)

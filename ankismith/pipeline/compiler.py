@@ -162,14 +162,15 @@ def _compile_file(task: _FileTask) -> _FileDone:
     notes: list[BuiltNote] = []
     media: list[MediaFile] = []
     new_cards: list[tuple[str, list[Any]]] = []
+    card_key_of = buildcache.key_with("cards", config) if reader is not None else None
     try:
         for card in cards:
             with blame(card.file.shown, card.line, "card"):
                 found = resolve_media(card, config.root, inputs, errors)
                 media.extend(found.files)
                 card_key = None
-                if reader is not None:
-                    card_key = buildcache.key("cards", config, card, found.names, families.digest(card))
+                if reader is not None and card_key_of is not None:
+                    card_key = card_key_of(card, found.names, families.digest(card))  # key("cards", config, ...)
                     entry = reader.entry("cards", card_key, tuple[BuiltNote, ...])
                     if entry is not None:
                         notes.extend(entry)

@@ -554,3 +554,28 @@ def test_a_build_leaves_the_cycle_collector_as_it_found_it(deck_dir: Path, tmp_p
         assert gc.get_freeze_count() >= kept  # a caller's frozen objects stay frozen
     finally:
         gc.unfreeze()
+
+
+def test_keys_made_with_shared_first_parts_are_the_keys_made_whole(deck_dir: Path) -> None:
+    """`key_with` (a file's cards: the deck's settings encoded once) gives `key`'s keys, for every
+    kind of value a key is made of; the compile stage finds its cached cards by them."""
+    from fractions import Fraction
+
+    from ankismith.cards.reader import read_cards, read_deck
+    from ankismith.errors import Collector
+    from ankismith.model.canon import digest, digest_with
+    from ankismith.pipeline import cache as buildcache
+
+    write_deck(deck_dir, {"a.md": "## A {#a}\none $x$\n\n## B {#b}\n**two**\n\n## C\n{{c1::x}}\n"})
+    deck = read_deck(deck_dir, Collector())
+    assert deck is not None
+    file, data = deck.files[0]
+    cards, _ = read_cards(file, data, Collector())
+    made = buildcache.key_with("cards", deck.config)
+    for card in cards:
+        for names, family in [((), None), (("a.png", "b c.png"), "f" * 64)]:
+            assert made(card, names, family) == buildcache.key("cards", deck.config, card, names, family)
+    values: list[object] = [1.5, {"b": [1, 2.0], "a": None}, Fraction(1, 3), "é", (), [()], b"x", Path("a/b")]
+    for at in range(len(values) + 1):
+        first, rest = values[:at], values[at:] or [0]
+        assert digest_with(*first)(*rest) == digest(*first, *rest)
