@@ -175,9 +175,14 @@ def _trusted(parsed: dict[str, Any], text: str) -> Lock:
     """The lock `lock_text` wrote as `text` (parsed: `parsed`), read without checks, each note's line kept."""
     models = {key: Entry(value["hash"], value["mod"]) for key, value in parsed["models"].items()}
     notes = {}
+    new = object.__new__
     for key, value in parsed["notes"].items():
-        extra = (tuple(value.get("old_tags", ())), tuple(value.get("old_decks", ())))
-        notes[key] = Entry(value["hash"], value["mod"], value["guid"], value["deck"], tuple(value["tags"]), *extra)
+        # as Entry(...) makes it, without a frozen dataclass's __init__ (a setattr call per field)
+        entry = notes[key] = new(Entry)
+        fields = entry.__dict__
+        fields["hash"], fields["mod"], fields["guid"] = value["hash"], value["mod"], value["guid"]
+        fields["deck"], fields["tags"] = value["deck"], tuple(value["tags"])
+        fields["old_tags"], fields["old_decks"] = tuple(value.get("old_tags", ())), tuple(value.get("old_decks", ()))
     lines: dict[str, tuple[Entry, str]] = {}
     start = text.find('\n "notes": {\n')
     if notes and start >= 0:  # one line per note, in the order of the file (json.loads keeps it)

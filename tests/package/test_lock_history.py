@@ -171,6 +171,7 @@ def test_a_trusted_lock_reads_as_a_checked_one_and_its_lines_are_reused() -> Non
     data = lock_text(lock).encode()
     trusted = parse_lock(data, guid_for, trusted=True)
     assert trusted == parse_lock(data, guid_for) == lock
+    assert all(vars(trusted.notes[key]) == vars(entry) for key, entry in lock.notes.items())  # every field
     assert set(trusted.lines) == {"k", "m"} and lock_text(trusted) == data.decode()
     facts = [NoteFacts("k", guid, "h", "D::S", ("x", "ü")), NoteFacts("m", guid_for("d", "m"), "h3", "D", ("t",))]
     again, report = advance(trusted, "d", facts, [("basic", "m")], 100)
