@@ -98,17 +98,27 @@ def content_hash(*parts: Any) -> str:
 
 def encode(value: Any) -> Any:
     """`value` as plain JSON: a dataclass as the list of its fields' values, in order."""
-    if dataclasses.is_dataclass(value) and not isinstance(value, type):
-        return [encode(getattr(value, f.name)) for f in dataclasses.fields(value)]
+    kind = type(value)
+    if kind in _PLAIN:  # exactly these types (an enum may derive from str): most values met
+        return value
+    names = _ENCODED.get(kind)
+    if names is None and dataclasses.is_dataclass(value) and not isinstance(value, type):
+        names = _ENCODED.setdefault(kind, tuple(f.name for f in dataclasses.fields(value)))
+    if names is not None:
+        return [encode(getattr(value, name)) for name in names]
     if isinstance(value, Enum):
         return value.value
     if isinstance(value, list | tuple):
-        return [encode(v) for v in value]
+        return [v if type(v) in _PLAIN else encode(v) for v in value]
     if isinstance(value, dict):
         return {k: encode(v) for k, v in value.items()}
     if isinstance(value, PurePath):
         return value.as_posix()
     return value
+
+
+_PLAIN = frozenset({str, int, float, bool, type(None)})
+_ENCODED: dict[type, tuple[str, ...]] = {}  # each dataclass's field names, read once
 
 
 def decode(kind: type[Any], data: Any) -> Any:

@@ -579,3 +579,53 @@ def test_keys_made_with_shared_first_parts_are_the_keys_made_whole(deck_dir: Pat
     for at in range(len(values) + 1):
         first, rest = values[:at], values[at:] or [0]
         assert digest_with(*first)(*rest) == digest(*first, *rest)
+
+
+def _encode_as_before(value: Any) -> Any:
+    """canon.encode as it was before its shortcuts (plain values, field names read once)."""
+    import dataclasses
+    from enum import Enum
+    from pathlib import PurePath
+
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        return [_encode_as_before(getattr(value, f.name)) for f in dataclasses.fields(value)]
+    if isinstance(value, Enum):
+        return value.value
+    if isinstance(value, list | tuple):
+        return [_encode_as_before(v) for v in value]
+    if isinstance(value, dict):
+        return {k: _encode_as_before(v) for k, v in value.items()}
+    if isinstance(value, PurePath):
+        return value.as_posix()
+    return value
+
+
+def test_encode_gives_what_it_gave_before_its_shortcuts(deck_dir: Path, tmp_path: Path) -> None:
+    """Cached entries are encoded as before: every note kind of the bundled deck and of the numeric
+    bench cards, their files' entries, and values of each kind (a StrEnum stays its plain value)."""
+    import json
+
+    from ankismith.model.canon import encode
+    from ankismith.model.cards import Kind
+    from ankismith.pipeline.cache import FileNotes
+
+    write_deck(
+        deck_dir,
+        {
+            "a.md": "## A {#a}\none $x$\n\n## B {#b}\n**two**\n\n## C\n{{c1::x}} {{c2::y}}\n\n"
+            "## D {#d}\n- [x] right\n- [ ] wrong\n",
+            "b.md": "## E {#e}\n\n```numeric\nproblem: conv_output_size\ngiven: {W: 7, F: 3, P: 1, S: 1}\n```\n\n"
+            "Output size of {{W}}?\n",
+        },
+    )
+    built = compile_decks([deck_dir], cache_dir=tmp_path / "cache").decks[0]
+    values: list[Any] = [
+        built,
+        FileNotes((), built.notes, built.media, (), (("a", "b"),)),
+        [Kind.BASIC, (Kind.CLOZE, None), {"k": Path("a/b"), "f": 1.5, "t": True}, "é", -3],
+    ]
+    for value in values:
+        ours = encode(value)
+        assert ours == _encode_as_before(value)
+        assert json.dumps(ours, ensure_ascii=False) == json.dumps(_encode_as_before(value), ensure_ascii=False)
+    assert type(encode(Kind.BASIC)) is str and type(encode([Kind.BASIC])[0]) is str
