@@ -117,17 +117,20 @@ def file_text(notes: FileNotes) -> str:
     return json.dumps([rest, heads, zlib.crc32(body.encode())], ensure_ascii=False) + "\n" + body
 
 
-def read_file_text(text: str) -> FileNotes:
-    """The FileNotes `file_text` stored; each note's fields decoded on first use (ValueError and the
-    like when the entry is damaged: the checksum covers the fields, so a later use cannot fail)."""
-    head, newline, body = text.partition("\n")
-    if not newline:
+def read_file_text(text: str | bytes) -> FileNotes:
+    """The FileNotes `file_text` stored (as text, or as its UTF-8 bytes: the cache reads those, with
+    no copy of the fields to decode, split or encode again); each note's fields decoded on first use
+    (ValueError and the like when the entry is damaged: the checksum covers the fields, so a later
+    use cannot fail)."""
+    data = text.encode() if isinstance(text, str) else text
+    cut = data.find(b"\n")
+    if cut < 0:
         raise ValueError("a files entry without its fields")
-    rest, heads, checksum = json.loads(head)
-    if zlib.crc32(body.encode()) != checksum:
+    rest, heads, checksum = json.loads(data[:cut])
+    if zlib.crc32(memoryview(data)[cut + 1 :]) != checksum:
         raise ValueError("a files entry whose fields do not match their checksum")
     found = decode(FileNotes, rest)
-    lazy = _LazyFields(body, len(heads))
+    lazy = _LazyFields(data, cut + 1, len(heads))
     notes = []
     new, names, convert, size = object.__new__, _HEAD_NAMES, _HEAD_READERS, len(_HEAD_NAMES)
     for index, data in enumerate(heads):
@@ -147,18 +150,19 @@ def read_file_text(text: str) -> FileNotes:
 class _LazyFields:
     """The fields of a cached file's notes, as stored, decoded all at once on first use."""
 
-    def __init__(self, text: str, count: int) -> None:
-        self._text = text
+    def __init__(self, data: bytes, start: int, count: int) -> None:
+        self._data = data  # the whole entry; the fields from `start`
+        self._start = start
         self._count = count
         self._items: list[Any] | None = None
 
     def fields(self, index: int) -> tuple[tuple[str, str], ...]:
         """The fields of the file's note at `index`."""
         if self._items is None:
-            items = json.loads(self._text)
+            items = json.loads(self._data[self._start :])
             if not isinstance(items, list) or len(items) != self._count:
                 raise ValueError("a files entry whose fields do not match its notes")
-            self._items, self._text = items, ""
+            self._items, self._data = items, b""
         return _read_fields(self._items[index])
 
 
@@ -241,17 +245,18 @@ class CacheReader:
         except (sqlite3.Error, ValueError, TypeError) as exc:
             raise _Broken(str(exc)) from exc
 
-    def _raw(self, table: str, entry_key: str) -> str | None:
-        """The stored text of an entry, or None."""
+    def _raw(self, table: str, entry_key: str) -> bytes | None:
+        """The stored text of an entry, as its UTF-8 bytes (not decoded), or None."""
         if self._db is None:
             return None
+        sql = f"SELECT typeof(value), CAST(value AS BLOB) FROM {_table(table)} WHERE key = ?"
         try:
-            row = self._db.execute(f"SELECT value FROM {_table(table)} WHERE key = ?", (entry_key,)).fetchone()
+            row = self._db.execute(sql, (entry_key,)).fetchone()
         except sqlite3.Error as exc:
             raise _Broken(str(exc)) from exc
-        if row is not None and not isinstance(row[0], str):
+        if row is not None and row[0] != "text":
             raise _Broken("an entry that is not text")
-        return row[0] if row else None
+        return row[1] if row else None
 
     def close(self) -> None:
         """Close the database."""

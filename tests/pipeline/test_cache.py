@@ -482,6 +482,18 @@ def test_the_previous_collection_kept_unzipped_gives_a_fresh_packages_bytes(
     assert names == [f"{hashlib.sha256(package.read_bytes()).hexdigest()}.anki2"]
 
 
+def test_a_files_entry_reads_the_same_from_its_text_and_from_its_bytes(deck_dir: Path, tmp_path: Path) -> None:
+    from ankismith.pipeline.cache import read_file_text
+
+    write_deck(deck_dir, {"a.md": "## A {#a}\none $x$ é\n\n## B {#b}\n**two** ✓\n"})
+    cache = tmp_path / "cache"
+    notes(deck_dir, cache)
+    with sqlite3.connect(cache / "build.sqlite") as db:
+        (value,) = db.execute("SELECT value FROM files").fetchone()
+    as_text, as_bytes = read_file_text(value), read_file_text(value.encode())
+    assert as_text == as_bytes and [n.fields for n in as_text.notes] == [n.fields for n in as_bytes.notes]
+
+
 def test_notes_of_a_cached_file_decode_their_fields_only_when_asked_and_equal_fresh_ones(
     deck_dir: Path, tmp_path: Path
 ) -> None:
@@ -510,7 +522,7 @@ def test_an_edit_after_a_lazy_read_gives_the_new_fields(deck_dir: Path, tmp_path
     assert edited == notes(deck_dir, None)  # type: ignore[arg-type]
 
 
-@pytest.mark.parametrize("damage", ["drop the fields", "change a field"])
+@pytest.mark.parametrize("damage", ["drop the fields", "change a field", "bytes, not text", "not UTF-8"])
 def test_a_files_entry_with_damaged_fields_is_set_aside(deck_dir: Path, tmp_path: Path, damage: str) -> None:
     write_deck(deck_dir, {"a.md": "## A {#a}\none\n"})
     cache, out = tmp_path / "cache", tmp_path / "out"
@@ -523,8 +535,12 @@ def test_a_files_entry_with_damaged_fields_is_set_aside(deck_dir: Path, tmp_path
         value = {
             "drop the fields": head,
             "change a field": head + "\n" + body.replace("one", "uno"),
+            "bytes, not text": value.encode(),  # the same bytes, stored as a blob
+            "not UTF-8": value.replace("one", "\udcff").encode(errors="surrogateescape"),
         }[damage]
-        db.execute("UPDATE files SET value = ?", (value,))
+        as_text = "CAST(? AS TEXT)" if damage == "not UTF-8" else "?"  # text, but not UTF-8
+        db.execute(f"UPDATE files SET value = {as_text}", (value,))
+        assert db.execute("SELECT typeof(value) FROM files").fetchone()[0] == ("blob" if "bytes" in damage else "text")
         db.execute("DELETE FROM runs")
     written, warnings = build([deck_dir], out, now=2000, cache_dir=cache)
     assert len([w for w in warnings if "build cache unreadable" in w.message]) == 1
