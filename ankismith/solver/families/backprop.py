@@ -306,8 +306,7 @@ class softmax_ce_grad:
         for k in range(len(z)):
             chains.append(Chain(f"p_{{{k}}}", (sub(f"exp(z{k}) / ({total})", env, written=True), RESULT), name=f"q{k}"))
         true = sub(f"q{y} - 1", {f"q{y}": probabilities[y]})
-        note = "\\text{(the other classes: } \\partial L / \\partial z_k = p_k\\text{)}"
-        chains.append(Chain(f"\\frac{{\\partial L}}{{\\partial z_{{{y}}}}}", (true, RESULT), note=note))
+        chains.append(Chain(f"\\frac{{\\partial L}}{{\\partial z_{{{y}}}}}", (true, RESULT)))  # the others: p_k
         chains.append(Chain("\\frac{\\partial L}{\\partial z}", (Shown(_vec(softmax_ce_grad.solve(z, y))),)))
         return chains
 

@@ -269,18 +269,23 @@ class conv_layer:
 
     def steps(**p: Any) -> list[Chain]:
         pad, s, f = p["P"], p["S"], p["F"]
-        size = Size((_size_expr(p["H"], f, pad, s), _size_expr(p["W"], f, pad, s)))
         env = {"C_out": p["C_out"], "C_in": p["C_in"], "F": f}
         formula = "C_out * (C_in * F**2 + 1)"
         weights = {"C_out": p["C_out"], "w": p["C_in"] * f * f}
         names = {"C_out": "C_{out}", "C_in": "C_{in}"}
+        if p["H"] == p["W"]:  # a square input: one side's line says both (and fits a phone)
+            sides = [Chain("H' = W'", (_size_expr(p["H"], f, pad, s), RESULT))]
+        else:
+            sides = [
+                Chain("H'", (_size_expr(p["H"], f, pad, s), RESULT)),
+                Chain("W'", (_size_expr(p["W"], f, pad, s), RESULT)),
+            ]
         return [
-            Chain("H' \\times W'", (size, RESULT), note="\\text{each side: } \\lfloor (n - F + 2P)/S \\rfloor + 1"),
+            *sides,
             Chain(
-                "\\text{output shape}",
+                "H' \\times W' \\times C_{out}",  # one output channel per filter
                 (Shown(conv_layer.solve(**p)["out_shape"]),),
                 part="out_shape",
-                note="\\text{(one channel per filter: the depth is } C_{out}\\text{)}",
             ),
             Chain(
                 "\\text{Parameters}",
@@ -288,6 +293,7 @@ class conv_layer:
                     sym(formula, env, TIMES, **names),
                     BREAK,
                     sub(formula, env, TIMES),
+                    BREAK,
                     sub("C_out * (w + 1)", weights, TIMES),
                     RESULT,
                 ),
