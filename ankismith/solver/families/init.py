@@ -63,7 +63,7 @@ class init_scale:
             found["fan_out is used, not fan_in (PyTorch's default mode is fan_in)"] = (
                 sqrt(div(6 if uniform else 2, fan_out)) if fan_out != fan_in else None
             )
-            found["the ReLU gain $\\sqrt{2}$ is forgotten: $\\sqrt{1/n_{in}}$ (LeCun's scale)"] = sqrt(
+            found["the ReLU gain $\\sqrt{2}$ is forgotten: LeCun's scale, std $\\sqrt{1/n_{in}}$"] = sqrt(
                 div(3 if uniform else 1, fan_in)
             )
         else:

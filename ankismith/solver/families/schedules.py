@@ -118,8 +118,9 @@ class lr_schedule:
 
         if p["schedule"] == "step":
             return {
-                "$\\gamma$ is applied every epoch, not once every step_size epochs: $\\eta_0 \\gamma^e$": p["lr0"]
-                * power(p["gamma"], e),
+                "$\\gamma$ is applied every epoch, not once every step_size epochs: $\\eta_0 \\gamma^e$": unless_right(
+                    p["lr0"] * power(p["gamma"], e)
+                ),
                 "the epochs are counted from 1: $\\eta_0 \\gamma^{\\lfloor (e + 1)/s \\rfloor}$": unless_right(
                     learning_rate(p, e + 1)
                 ),
