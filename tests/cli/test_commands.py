@@ -326,3 +326,13 @@ def test_the_build_report_says_importing_replaces_tags_and_push_keeps_them(deck_
     assert f"  importing replaces the tags of the 1 updated note {says}" in result.output
     result = run("build", str(deck_dir), "-o", out)
     assert "importing replaces" not in result.output  # nothing updated: nothing to say
+
+
+def test_the_bundled_lock_is_current(bundled_copy: Path, tmp_path: Path) -> None:
+    """The committed lock matches what the bundled deck builds to: a new user's first `ankismith build`
+    reports nothing added or updated (a change to a family or to the deck must come with its lock)."""
+    lock = (bundled_copy / "ankismith.lock").read_text()
+    result = run("build", str(bundled_copy), "-o", str(tmp_path / "out"), "--no-cache")
+    assert result.exit_code == 0, result.output
+    assert "(0 added, 0 updated, " in result.output, result.output
+    assert (bundled_copy / "ankismith.lock").read_text() == lock
