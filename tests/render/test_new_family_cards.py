@@ -152,3 +152,56 @@ def test_the_other_new_families_cards_import_and_show_their_answers(tmp_path: Pa
             assert piece in shown, (key, piece, shown)
         pool = read_pool(output.question_text)
         assert pool is not None and len(pool["instances"]) == 3, key
+
+
+FIXED_PARTS_CARD = """
+## RMSprop, one note per instance {#rms}
+
+```numeric
+problem: rmsprop_step
+fresh: false
+given: {x: 1, grad: 0.5, s: 0, lr: 0.01, rho: 0.9, eps: 0.00000001}
+variants: 2
+```
+
+From $x = {{x}}$ with $g = {{grad}}$, $s = {{s}}$: $s$ and $x$ after one RMSprop step?
+"""
+
+
+def test_fixed_notes_of_a_several_part_family_each_ask_every_part(tmp_path: Path, anki_collection: object) -> None:
+    """`fresh: false`: one note per instance, each with its own pool of one, a box and an answer per part."""
+    notes = imported(tmp_path, anki_collection, FIXED_PARTS_CARD)
+    assert set(notes) == {"rms", "rms~1", "rms~2"}
+    for key, note in notes.items():
+        (card,) = note.cards()
+        output = card.render_output()
+        pool = read_pool(output.question_text)
+        assert pool is not None and len(pool["instances"]) == 1, key
+        (instance,) = pool["instances"]
+        assert [(p["label"], p["name"]) for p in instance["parts"]] == [("(a)", "s"), ("(b)", "x")], key
+        shown = visible(output.answer_text)
+        assert "(a) s" in shown and "(b) x" in shown, key
+    given = read_pool(notes["rms"].cards()[0].render_output().question_text)["instances"][0]["parts"]
+    # by hand: s = 0.9 * 0 + 0.1 * 0.25 = 0.025; x = 1 - 0.01 * 0.5 / (sqrt(0.025) + 1e-8)
+    assert given[0]["value"] == 0.025
+    assert abs(given[1]["value"] - (1 - 0.01 * 0.5 / (0.025**0.5 + 1e-8))) < 1e-12
+
+
+def test_export_gives_a_several_part_answer_as_an_object_of_its_parts(tmp_path: Path) -> None:
+    import json
+
+    from typer.testing import CliRunner
+
+    from ankismith.cli import app
+
+    root = write_deck(tmp_path / "deck", {"cards.md": MLP_CARD + FIXED_PARTS_CARD})
+    result = CliRunner().invoke(app, ["export", str(root)])
+    assert result.exit_code == 0, result.output
+    notes = {n["key"]: n["numeric"] for n in json.loads(result.output)["decks"][0]["notes"]}
+    mlp = notes["mlp"]
+    assert mlp["answer"] == {"loss": 1.53125, "dW2": [[0, -4.375]], "db1": [0, 0.875]}
+    for entry in mlp["pool"]:
+        assert set(entry["answer"]) == {"loss", "dW2", "db1"}
+        for mistake in entry["mistakes"]:  # a mistake gives the parts it affects, among those asked
+            assert mistake["value"] and set(mistake["value"]) <= {"loss", "dW2", "db1"}, mistake
+    assert set(notes["rms"]["answer"]) == {"s", "x"} and notes["rms"]["answer"]["s"] == 0.025
