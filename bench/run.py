@@ -30,7 +30,9 @@ from synth import edit_one_card, write_deck  # noqa: E402
 def timed(command: list[str], cwd: Path) -> tuple[float, int]:
     """Wall time (s) and peak RSS (KiB) of one whole process."""
     start = time.perf_counter()
-    process = subprocess.Popen(command, cwd=cwd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    # TMPDIR: genanki (the baseline) leaves its database file in the temp folder; here it goes with `cwd`
+    env = {**os.environ, "TMPDIR": str(cwd)}
+    process = subprocess.Popen(command, cwd=cwd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, env=env)
     _, status, usage = os.wait4(process.pid, 0)
     elapsed = time.perf_counter() - start
     if status != 0:

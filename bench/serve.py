@@ -56,7 +56,8 @@ WATCH = """() => {
 def wall(command: list[str], cwd: Path) -> float:
     """Wall time of one whole process (its output thrown away)."""
     start = time.perf_counter()
-    subprocess.run(command, cwd=cwd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, check=True)
+    env = {**os.environ, "TMPDIR": str(cwd)}  # genanki (the baseline) leaves its database in the temp folder
+    subprocess.run(command, cwd=cwd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, check=True, env=env)
     return time.perf_counter() - start
 
 

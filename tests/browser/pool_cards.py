@@ -115,7 +115,11 @@ def pool_cards() -> dict[str, RenderedCard]:
         deck.add_note(genanki.Note(model=model, fields=fields, guid=f"pool-{name}"))
     with tempfile.TemporaryDirectory() as folder:
         apkg = Path(folder) / "pools.apkg"
-        genanki.Package(deck).write_to_file(str(apkg))
+        tempfile.tempdir, before = folder, tempfile.tempdir  # genanki leaves its database in the temp folder
+        try:
+            genanki.Package(deck).write_to_file(str(apkg))
+        finally:
+            tempfile.tempdir = before
         col = Collection(str(Path(folder) / "collection.anki2"))
         try:
             col.import_anki_package(
