@@ -105,33 +105,38 @@ def pool_of(question_field: str) -> dict:
     return pool
 
 
-@cache
-def rendered_cards() -> dict[str, RenderedCard]:
-    """Every card: built by ankismith (deck seed 788, 20 variants), imported into a collection."""
+def built_and_imported(deck: Path, folder: Path) -> dict[str, RenderedCard]:
+    """The first card of each note of a deck folder: built by ankismith into `folder`, imported into a
+    new collection there, and taken as Anki renders it; by card key."""
     from anki.collection import Collection, ImportAnkiPackageOptions, ImportAnkiPackageRequest
 
     from ankismith.pipeline.run import build
 
+    build([deck], folder / "out")
+    (package,) = (folder / "out").glob("*.apkg")
+    col = Collection(str(folder / "collection.anki2"))
+    try:
+        col.import_anki_package(ImportAnkiPackageRequest(package_path=str(package), options=ImportAnkiPackageOptions()))
+        cards = {}
+        for nid in col.find_notes(""):
+            note = col.get_note(nid)
+            name = note["Source"].rsplit(" · ", 1)[1]
+            card = note.cards()[0]
+            cards[name] = RenderedCard(name, card.question(), card.answer(), pool_of(note["Question"]))
+        return cards
+    finally:
+        col.close()
+
+
+@cache
+def rendered_cards() -> dict[str, RenderedCard]:
+    """Every card: built by ankismith (deck seed 788, 20 variants), imported into a collection."""
     with tempfile.TemporaryDirectory() as folder:
         root = Path(folder)
         deck = root / "deck"
         deck.mkdir()
         (deck / "deck.yaml").write_text('name: "Browser"\nid: browser\nseed: 788\n', encoding="utf-8")
         (deck / "cards.md").write_text(textwrap.dedent(CARDS).lstrip(), encoding="utf-8")
-        build([deck], root / "out")
-        col = Collection(str(root / "collection.anki2"))
-        try:
-            request = ImportAnkiPackageRequest(
-                package_path=str(root / "out" / "browser.apkg"), options=ImportAnkiPackageOptions()
-            )
-            col.import_anki_package(request)
-            cards = {}
-            for nid in col.find_notes(""):
-                note = col.get_note(nid)
-                name = note["Source"].rsplit(" · ", 1)[1]
-                card = note.cards()[0]
-                cards[name] = RenderedCard(name, card.question(), card.answer(), pool_of(note["Question"]))
-            assert set(cards) == {"product-sum", "ratio", "matrix-sum", "conv-fixed", "untyped"}
-            return cards
-        finally:
-            col.close()
+        cards = built_and_imported(deck, root)
+        assert set(cards) == {"product-sum", "ratio", "matrix-sum", "conv-fixed", "untyped"}
+        return cards

@@ -13,7 +13,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from .built_cards import RenderedCard, pool_of
+from .built_cards import RenderedCard, built_and_imported
 from .checks import expected_index
 from .harness import AnkiDroid, Desktop
 from .origin import TIMEZONE
@@ -38,29 +38,12 @@ $\\partial L / \\partial W_2$ and $\\partial L / \\partial b_1$?
 
 @cache
 def mlp_card() -> RenderedCard:
-    from anki.collection import Collection, ImportAnkiPackageOptions, ImportAnkiPackageRequest
-
-    from ankismith.pipeline.run import build
-
     with tempfile.TemporaryDirectory() as folder:
-        root = Path(folder)
-        deck = root / "deck"
+        deck = Path(folder) / "deck"
         deck.mkdir()
         (deck / "deck.yaml").write_text('name: "Parts"\nid: parts\nseed: 19\n', encoding="utf-8")
         (deck / "cards.md").write_text(CARD, encoding="utf-8")
-        build([deck], root / "out")
-        col = Collection(str(root / "collection.anki2"))
-        try:
-            request = ImportAnkiPackageRequest(
-                package_path=str(root / "out" / "parts.apkg"), options=ImportAnkiPackageOptions()
-            )
-            col.import_anki_package(request)
-            (nid,) = col.find_notes("")
-            note = col.get_note(nid)
-            card = note.cards()[0]
-            return RenderedCard("mlp", card.question(), card.answer(), pool_of(note["Question"]))
-        finally:
-            col.close()
+        return built_and_imported(deck, Path(folder))["mlp"]
 
 
 def typed(value: Any) -> str:

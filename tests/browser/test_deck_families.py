@@ -13,7 +13,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from .built_cards import RenderedCard, pool_of
+from .built_cards import RenderedCard, built_and_imported
 from .checks import expected_index
 from .harness import AnkiDroid, Desktop
 from .origin import TIMEZONE
@@ -28,28 +28,9 @@ HALF = "the $\\frac{1}{2}$ is forgotten: $m v^2$"
 @cache
 def kinetic_card() -> RenderedCard:
     """The physics deck's kinetic-energy card, as Anki renders it after an import."""
-    from anki.collection import Collection, ImportAnkiPackageOptions, ImportAnkiPackageRequest
-
-    from ankismith.pipeline.run import build
-
     with tempfile.TemporaryDirectory() as folder:
-        root = Path(folder)
-        deck = shutil.copytree(PHYSICS, root / "physics")
-        build([deck], root / "out")
-        col = Collection(str(root / "collection.anki2"))
-        try:
-            request = ImportAnkiPackageRequest(
-                package_path=str(root / "out" / "physics-test.apkg"), options=ImportAnkiPackageOptions()
-            )
-            col.import_anki_package(request)
-            for nid in col.find_notes(""):
-                note = col.get_note(nid)
-                if note["Source"].endswith(" · kinetic"):
-                    card = note.cards()[0]
-                    return RenderedCard("kinetic", card.question(), card.answer(), pool_of(note["Question"]))
-        finally:
-            col.close()
-    raise AssertionError("the physics deck has a kinetic card")
+        deck = shutil.copytree(PHYSICS, Path(folder) / "physics")
+        return built_and_imported(deck, Path(folder))["kinetic"]
 
 
 @pytest.mark.parametrize("client", sorted(CLIENTS))
