@@ -86,6 +86,26 @@ params: {a: 1..9}
 ```
 
 Area of {{a}} by {{b}}?
+
+## Several parts {#parts}
+
+```numeric
+problem: rmsprop_step
+given: {x: 1, grad: 0.5, s: 0, lr: 0.01}
+ask: [s, x]
+```
+
+RMSprop from {{x}} with gradient {{grad}}: s and x?
+
+## Attention {#attention}
+
+```numeric
+problem: attention_scores
+given: {Q: [[1, 0], [0, 1]], K: [[1, 1], [0, 2]], scaled: true}
+ask: weights
+```
+
+Weights of {{Q}} against {{K}}?
 """
 
 FAMILY = '''"""Area of a rectangle."""
@@ -329,6 +349,9 @@ def _user_edits(rng: random.Random) -> list[tuple[str, Change]]:
     number = rng.randint(10, 99)
     tolerance = f"tolerance: 0.0{rng.randint(1, 9)}"
     typed = f"type_answer: {rng.choice(['true', 'false'])}"
+    asked = rng.choice(["ask: [s, x]", "ask: [x, s]"])
+    part = rng.choice(["ask: weights", "ask: scores"])
+    scaled = f"scaled: {rng.choice(['true', 'false'])}"
     return [
         (
             "numeric param range",
@@ -371,6 +394,9 @@ def _user_edits(rng: random.Random) -> list[tuple[str, Change]]:
             lambda r: edit(r, "problems/area.py", "return a * b", f"return a * b * {number} // {number}"),
         ),
         ("deck.yaml type_answer", lambda r: _replace_line(r, "deck.yaml", "type_answer:", typed)),
+        ("asked parts", lambda r: _replace_line(r, "cards.md", "ask: [s", asked)),
+        ("asked part", lambda r: _sub(r, "cards.md", r"ask: (weights|scores)", part)),
+        ("yes/no option", lambda r: _sub(r, "cards.md", r"scaled: (true|false)", scaled)),
     ]
 
 
