@@ -302,11 +302,8 @@ class BuildCache(CacheReader):
                 if text is None:
                     return None
                 found = read_file_text(text)
-            except _Broken as exc:
-                self._set_aside(exc)
-                return None
-            except (TypeError, ValueError, KeyError, IndexError, AttributeError) as exc:
-                self._set_aside(exc)
+            except (_Broken, TypeError, ValueError, KeyError, IndexError, AttributeError) as exc:
+                self._set_aside(exc)  # unreadable or damaged: compiled again
                 return None
             self._files[entry_key] = found
         return self._files[entry_key]

@@ -169,7 +169,7 @@ def _compile_file(task: _FileTask) -> _FileDone:
                 found = resolve_media(card, config.root, inputs, errors)
                 media.extend(found.files)
                 card_key = None
-                if reader is not None and card_key_of is not None:
+                if card_key_of is not None:  # a reader, so a key per card
                     card_key = card_key_of(card, found.names, families.digest(card))  # key("cards", config, ...)
                     entry = reader.entry("cards", card_key, tuple[BuiltNote, ...])
                     if entry is not None:
