@@ -6,6 +6,7 @@ from typing import Any
 
 import numpy as np
 
+from ankismith.solver.families import activations
 from ankismith.solver.families.losses import softmax
 from ankismith.solver.kit import (
     RESULT,
@@ -19,7 +20,6 @@ from ankismith.solver.kit import (
     Vector,
     div,
     entry_lines,
-    exp,
     refuse,
     sigmoid,
     sub,
@@ -39,8 +39,6 @@ BACKWARD_FORMULA = (  # two rows: one line of it is wider than a phone
     "\\frac{\\partial L}{\\partial W_1} = \\delta_1 x^\\top"
     "\\end{gathered}"
 )
-SIGMOID_STABLE = "exp(-b) / (1 + exp(-b))**2"  # sigma'(a) for large |a| (b = |a|): no 1 - sigma cancellation
-TANH_STABLE = "4 * exp(-2*b) / (1 + exp(-2*b))**2"
 STABLE_FROM = 4  # from |a| = 4 on, f'(a) is written in its stable form, not from h
 
 
@@ -51,17 +49,6 @@ def activate(act: str, a: Any) -> Any:
     if act == "tanh":
         return tanh(a)
     return a if a > 0 else 0
-
-
-def act_grad(act: str, a: Any) -> Any:
-    """f'(a), in a stable form (ReLU'(0) = 0, as PyTorch)."""
-    if act == "relu":
-        return 1 if a > 0 else 0
-    if act == "sigmoid":
-        e = exp(-abs(a))
-        return div(e, (1 + e) ** 2)
-    e = exp(-2 * abs(a))
-    return div(4 * e, (1 + e) ** 2)
 
 
 def _array(rows: Any) -> np.ndarray:
@@ -88,7 +75,7 @@ def mlp_forward_backward(p: dict[str, Any], derivative: bool = True, transposed:
         dh = [sum(w2[i, k] * d2[k] for k in range(outputs)) for i in range(hidden)]
     else:
         dh = [sum(w2[k, i] * d2[k] for k in range(outputs)) for i in range(hidden)]
-    d1 = [dh[i] * act_grad(p["act"], a[i]) if derivative else dh[i] for i in range(hidden)]
+    d1 = [dh[i] * activations.derivative(p["act"], a[i]) if derivative else dh[i] for i in range(hidden)]
     return {
         "a": a,
         "h": h,
@@ -273,7 +260,7 @@ def _through(act: str, g: Any, a: Any, h: Any) -> Expr:
     if act == "relu":
         return sub("g * (1 if a > 0 else 0)", {"g": g, "a": a})
     if abs(a) >= STABLE_FROM:
-        return sub(f"g * {SIGMOID_STABLE if act == 'sigmoid' else TANH_STABLE}", {"g": g, "b": abs(a)})
+        return sub(f"g * {activations.STABLE[act]}", {"g": g, "a": abs(a)})  # no 1 - sigma cancellation
     return sub("g * h * (1 - h)" if act == "sigmoid" else "g * (1 - h**2)", {"g": g, "h": h})
 
 
