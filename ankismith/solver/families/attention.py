@@ -6,6 +6,7 @@ from typing import Any
 
 import numpy as np
 
+from ankismith.solver.families.losses import softmax
 from ankismith.solver.kit import (
     RESULT,
     VDOTS,
@@ -16,7 +17,6 @@ from ankismith.solver.kit import (
     as_array,
     div,
     entry_lines,
-    exp,
     refuse,
     sqrt,
     sub,
@@ -39,13 +39,7 @@ def scores(q: np.ndarray, k: np.ndarray, divisor: Any) -> np.ndarray:
 
 def row_softmax(s: np.ndarray) -> np.ndarray:
     """The softmax of each row, shifted by the row's largest entry (exact where the entries are equal)."""
-    out = []
-    for row in s.tolist():
-        top = max(row)
-        weights = [exp(v - top) for v in row]
-        total = sum(weights)
-        out.append([div(w, total) for w in weights])
-    return _rows(out)
+    return _rows([softmax(row) for row in s.tolist()])
 
 
 def _divisor(q: np.ndarray, scaled: str) -> Any:
