@@ -22,6 +22,7 @@ import queue
 import stat
 import sys
 import threading
+import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from http import HTTPStatus
@@ -41,6 +42,7 @@ LOOPBACK_NAMES = ("127.0.0.1", "localhost", "[::1]")
 READ_TIMEOUT = 10.0  # seconds a connection may take to send its request; then it is closed
 KEEP_ALIVE = 15.0  # seconds between comments on a quiet event stream (a page that left is noticed)
 REARM_POLL = 0.5  # seconds between looks at whether a deck folder was deleted, replaced or is back
+POLL_DELAY_MS = 300  # between looks at the deck files, where the system's file events fail
 # on every answer: no page of another origin may frame these pages (clickjacking, and messages
 # from a parent it controls), open them with a handle to their frames, or load their files (a
 # card file is a script that hands its card to whatever function the including page defines)
@@ -203,6 +205,7 @@ class Server:
         import watchfiles
 
         pending = False  # a rebuild owed since a folder changed identity
+        polling = False  # the system's file events failed once: look at the folders instead
         while not self.stop_event.is_set():
             armed = _identities(self._roots())
             present = [str(path) for path, identity in armed.items() if identity is not None]
@@ -214,28 +217,39 @@ class Server:
                         return
                 pending = True
                 continue
+            end = _WatchEnd(self, armed, owed=pending)
             try:
-                # the first answer comes once the watch is in place (a change, or the timeout):
-                # a rebuild owed is made then, so no save between the two is missed
-                for changes in watchfiles.watch(
+                # no timeout (rust_timeout=0): watchfiles empties what it heard when a wait times
+                # out, and a save heard as it did so was lost; a wait here ends with changes, or
+                # by `end` (its first ask makes the rebuild owed, once the watch is in place)
+                for _changes in watchfiles.watch(
                     *present,
                     watch_filter=self._sources,
                     debounce=30,
                     step=10,
-                    stop_event=self.stop_event,
-                    rust_timeout=int(REARM_POLL * 1000),
-                    yield_on_timeout=True,
+                    stop_event=end,
+                    rust_timeout=0,
+                    force_polling=True if polling else None,  # None: watchfiles' own choice
+                    poll_delay_ms=POLL_DELAY_MS,
                 ):
                     if _identities(self._roots()) != armed:
-                        pending = True
                         break  # watch again: the old watch follows a folder that is gone
-                    if changes or pending:
-                        pending = False
-                        self._rebuild_guarded()
-                else:
-                    return  # stopped
+                    self._rebuild_guarded()
+                pending = True  # ended by a folder that changed identity (or by stop)
             except FileNotFoundError:
                 pending = True  # a folder went away as the watch began
+            except (OSError, RuntimeError) as exc:  # watchfiles' errors: the system's, or its own
+                if polling:
+                    raise
+                # out of inotify instances or watches (editors hold many), or a file system that
+                # sends no events: serve still rebuilds on every save, a little later
+                polling, pending = True, True
+                self.say(
+                    f"cannot watch the deck folders ({exc}); looking at them every "
+                    f"{POLL_DELAY_MS / 1000:g} s instead (on Linux, raising fs.inotify.max_user_instances "
+                    f"and fs.inotify.max_user_watches brings back the system's file events)",
+                    True,
+                )
 
     def _sources(self, change: Any, path: str) -> bool:
         """A change to a deck's sources: not what the server writes itself, which may lie inside a
@@ -372,6 +386,31 @@ class _HTTPServer(ThreadingHTTPServer):
         if isinstance(error, (ConnectionError, TimeoutError)):
             return
         self.say(f"internal error answering a request: {type(error).__name__}: {error}; please report it", True)
+
+
+class _WatchEnd:
+    """What ends one watch: the server stopping, or a watched folder deleted, replaced or back (a
+    watch follows the folder it began on). watchfiles asks `is_set` at every step of its wait, in
+    the thread that waits, from once the watch is in place: the first ask makes a rebuild owed, so
+    that a save during it is heard (watchfiles keeps what it hears until its wait returns it)."""
+
+    def __init__(self, server: Server, armed: dict[Path, tuple[int, int] | None], owed: bool) -> None:
+        self.server = server
+        self.armed = armed
+        self.owed = owed
+        self.moved = False
+        self.next_look = time.monotonic() + REARM_POLL
+
+    def is_set(self) -> bool:
+        if self.owed:
+            self.owed = False
+            self.server._rebuild_guarded()
+        if self.server.stop_event.is_set():
+            return True
+        if not self.moved and time.monotonic() >= self.next_look:
+            self.next_look = time.monotonic() + REARM_POLL
+            self.moved = _identities(self.server._roots()) != self.armed
+        return self.moved
 
 
 def allowed_hosts(host: str, port: int) -> frozenset[str]:

@@ -339,7 +339,7 @@ def test_idle_connections_are_let_go_and_event_streams_stay(deck_dir: Path, tmp_
             assert connection.recv(1) == b"", "an idle connection is still held"
             connection.close()
         (deck_dir / "cards.md").write_text(CARDS.replace("Two.", "Two, later."))
-        assert len(events.next(2)["changed"]) == 1  # the stream outlived the read timeouts
+        assert len(events.next(2)["changed"]) == 1, (thread.is_alive(), server.lines)  # type: ignore[attr-defined]
         assert events.comments >= 3  # kept alive meanwhile
     finally:
         stop(server, thread)
@@ -371,6 +371,40 @@ def test_a_deck_folder_deleted_and_made_again_is_watched_again(server: Server, d
     count = len(events.received)
     (deck_dir / "cards.md").write_text(CARDS.replace("Two.", "Two, in the copy."))
     events.wait(lambda event: "Two, in the copy." in card_text(server, changed), after=count)
+
+
+def test_where_the_systems_file_events_fail_serve_looks_at_the_folders(
+    deck_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Every inotify instance taken (editors hold many; the limit is per user): watchfiles cannot
+    make its watcher. serve says so once and looks at the folders instead: a save still rebuilds."""
+    import watchfiles
+    from watchfiles._rust_notify import WatchfilesRustInternalError
+
+    real = watchfiles.watch
+    asked: list[bool | None] = []
+
+    def watch(*paths: Any, force_polling: bool | None = None, **options: Any) -> Iterator[Any]:
+        asked.append(force_polling)
+        if not force_polling:  # what inotify_init says when the user's instances are all taken
+            raise WatchfilesRustInternalError("Error creating recommended watcher: Too many open files (os error 24)")
+        yield from real(*paths, force_polling=force_polling, **options)
+
+    monkeypatch.setattr(watchfiles, "watch", watch)
+    write_deck(deck_dir, {"cards.md": CARDS})
+    server, thread = start(deck_dir, tmp_path)
+    try:
+        events = Events(server.httpd.server_address[1])
+        events.next(1)
+        (deck_dir / "cards.md").write_text(CARDS.replace("Two.", "Two, polled."))
+        (changed,) = events.wait(lambda event: bool(event["changed"]), after=1)["changed"]
+        assert "Two, polled." in card_text(server, changed)
+        assert asked[:2] == [None, True] and set(asked[1:]) == {True}  # asked once, then polling
+        said = [line for line, error in server.lines if error]  # type: ignore[attr-defined]
+        assert len(said) == 1 and "cannot watch the deck folders (Error creating" in said[0]
+        assert "every 0.3 s" in said[0] and "fs.inotify.max_user_instances" in said[0]
+    finally:
+        stop(server, thread)
 
 
 def test_with_no_deck_given_a_deck_added_under_decks_is_served(tmp_path: Path) -> None:
