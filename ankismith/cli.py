@@ -14,11 +14,11 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, ParamSpec, TypeVar
 
 import typer
-from rich.console import Console
 
 from ankismith.rules import CACHE_DIR, MAX_VARIANTS, counted
 
 if TYPE_CHECKING:
+    from rich.console import Console
     from rich.progress import Progress, TaskID
 
     from ankismith.pipeline.run import Compiled, DeckErrors, SourceError, Written
@@ -30,8 +30,42 @@ app = typer.Typer(
     add_completion=False,
     pretty_exceptions_enable=False,
 )
-out = Console(highlight=False, soft_wrap=True)
-err = Console(stderr=True, highlight=False, soft_wrap=True)
+
+
+class _Terminal:
+    """stdout or stderr. A plain line (no markup, no style) is written as it is, as rich would write
+    it (the control characters rich strips stripped, no emoji codes replaced); anything else goes
+    through a rich Console, made on first use: a build that only reports need not import rich."""
+
+    _STRIP = dict.fromkeys((7, 8, 11, 12, 13))  # what rich's Text strips: bell, backspace, VT, FF, CR
+
+    def __init__(self, stderr: bool = False) -> None:
+        self._stderr = stderr
+        self._console: Console | None = None
+
+    @property
+    def console(self) -> Console:
+        if self._console is None:
+            from rich.console import Console
+
+            self._console = Console(stderr=self._stderr, highlight=False, soft_wrap=True)
+        return self._console
+
+    @property
+    def is_terminal(self) -> bool:
+        return self.console.is_terminal
+
+    def print(self, text: str, *, markup: bool = True, style: str | None = None, highlight: bool = False) -> None:
+        if markup or style is not None or highlight:
+            self.console.print(text, markup=markup, style=style, highlight=highlight)
+            return
+        stream = sys.stderr if self._stderr else sys.stdout  # as they are now (tests replace them)
+        stream.write(text.translate(self._STRIP) + "\n")
+        stream.flush()
+
+
+out = _Terminal()
+err = _Terminal(stderr=True)
 
 DeckDirs = Annotated[
     list[Path] | None,
@@ -145,7 +179,7 @@ class _ProgressBar:
                 return
             from rich.progress import Progress
 
-            self._bar = Progress(console=err, transient=True, auto_refresh=False)
+            self._bar = Progress(console=err.console, transient=True, auto_refresh=False)
             self._bar.start()
             self._task = self._bar.add_task("compiling cards", total=total)
         self._bar.update(self._task, completed=done, refresh=True)

@@ -11,11 +11,12 @@ import hashlib
 import html
 import json
 import sqlite3
+import threading
 import zipfile
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import BinaryIO
+from typing import Any, BinaryIO, Protocol
 
 from ankismith.model.canon import sha256_int
 from ankismith.model.cards import Kind
@@ -72,6 +73,7 @@ def write_apkg(
     memo: dict[NoteSpec, Prepared] | None = None,
     previous: Previous | None = None,
     keep: Callable[[bytes], None] | None = None,
+    bases: Bases | None = None,
 ) -> bool:
     """Write the package to `target` atomically: a temporary file beside it, then a rename.
 
@@ -81,10 +83,11 @@ def write_apkg(
     copied from it (CannotReuse when that cannot give what a fresh package would: then nothing is
     written). The bytes are the same with either or without. Returns whether every id in the
     package is its GUID's own (what `previous` needs of the package it was). `keep`, if given, is
-    handed the collection's bytes once the package is written (the build cache keeps them, so that
-    the next build need not unzip them).
+    handed the collection's bytes while the package is written, in another thread (the build cache
+    writes them to a file of its own, so that the next build need not unzip them). `bases`, if
+    given, keeps the collection's base (`Base`).
     """
-    data, clean = _collection_bytes(deck_id, list(decks), list(notes), model_mods, memo, previous)
+    data, clean = _collection_bytes(deck_id, list(decks), list(notes), model_mods, memo, previous, bases)
 
     def write(raw: BinaryIO) -> None:
         with zipfile.ZipFile(raw, "w") as archive:
@@ -94,10 +97,32 @@ def write_apkg(
             for index, name in enumerate(names):
                 _add(archive, str(index), media[name])
 
-    atomic_write(target, write)
-    if keep is not None:
+    if keep is None:
+        atomic_write(target, write)
+        return clean
+    # `keep` writes a file too: the two run side by side (zlib and the writes let go of the GIL)
+    failed: list[BaseException] = []
+    writer = threading.Thread(target=_catching(failed, atomic_write), args=(target, write), name="ankismith-apkg")
+    writer.start()
+    try:
         keep(data)
+    finally:
+        writer.join()
+    if failed:
+        raise failed[0]
     return clean
+
+
+def _catching(failed: list[BaseException], call: Callable[..., None]) -> Callable[..., None]:
+    """`call`, with what it raises put in `failed` (for the thread that waits for it to raise)."""
+
+    def run(*args: Any) -> None:
+        try:
+            call(*args)
+        except BaseException as exc:  # raised again by the thread that joins
+            failed.append(exc)
+
+    return run
 
 
 def _add(archive: zipfile.ZipFile, name: str, data: bytes) -> None:
@@ -107,16 +132,30 @@ def _add(archive: zipfile.ZipFile, name: str, data: bytes) -> None:
     archive.writestr(info, data, compress_type=zipfile.ZIP_DEFLATED, compresslevel=1)
 
 
-def _collection_bytes(
-    deck_id: str,
-    decks: list[DeckSpec],
-    notes: list[NoteSpec],
-    model_mods: Mapping[Kind, int],
-    memo: dict[NoteSpec, Prepared] | None,
-    previous: Previous | None,
-) -> tuple[bytes, bool]:
-    """The collection.anki2 SQLite file, built in memory."""
-    import genanki  # the note types' JSON and the collection schema: only when a package is written
+@dataclass(frozen=True)
+class Base:
+    """A collection.anki2 before its rows (the tables, and the `col` row with the decks and the note
+    types), and the statements that make its indexes once the rows are in."""
+
+    collection: bytes
+    indexes: str
+
+
+class Bases(Protocol):
+    """Where the collections' bases are kept between builds (the build cache), by what they are made of."""
+
+    def collection_base(self, parts: list[Any]) -> Base | None:
+        """The base made of `parts`, as kept; None when there is none."""
+
+    def keep_base(self, parts: list[Any], base: Base) -> None:
+        """Keep `base`, made of `parts`."""
+
+
+def collection_base(deck_id: str, decks: list[DeckSpec], extra: list[str], model_mods: Mapping[Kind, int]) -> Base:
+    """The base of a collection with the decks `decks`, then the sub-decks `extra` only notes name,
+    and the note types of `model_mods`. Made of exactly what `_base_parts` lists (and of this code
+    and genanki's), so the build cache keeps it by those: a rebuild need not import genanki."""
+    import genanki  # the note types' JSON and the collection schema: only when a base is made
     from genanki.apkg_col import APKG_COL
     from genanki.apkg_schema import APKG_SCHEMA
 
@@ -125,9 +164,7 @@ def _collection_bytes(
         tables = "\n".join(line for line in APKG_SCHEMA.splitlines() if not line.startswith("CREATE INDEX"))
         conn.executescript(tables)
         conn.executescript(APKG_COL)
-        deck_ids = {spec.name: anki_deck_id(deck_id, spec.name) for spec in decks}
-        for name in {note.deck for note in notes} - deck_ids.keys():
-            deck_ids[name] = anki_deck_id(deck_id, name)
+        deck_ids = {name: anki_deck_id(deck_id, name) for name in [spec.name for spec in decks] + extra}
         descriptions = {spec.name: spec.description for spec in decks}
         (decks_json,) = conn.execute("SELECT decks FROM col").fetchone()
         all_decks = json.loads(decks_json)
@@ -140,13 +177,47 @@ def _collection_bytes(
             models[str(note_type.model_id)] = note_type.model().to_json(model_mods.get(kind, 0), first_deck)
         conn.execute("UPDATE col SET decks = ?, models = ?", (json.dumps(all_decks), json.dumps(models)))
         conn.commit()
+        indexes = "\n".join(line for line in APKG_SCHEMA.splitlines() if line.startswith("CREATE INDEX"))
+        return Base(conn.serialize(), indexes)
+    finally:
+        conn.close()
+
+
+def _base_parts(deck_id: str, decks: list[DeckSpec], extra: list[str], model_mods: Mapping[Kind, int]) -> list[Any]:
+    """What `collection_base` is made of, as plain values (the build cache's key)."""
+    mods = sorted([str(kind), mod] for kind, mod in model_mods.items())
+    return [deck_id, [[spec.name, spec.description] for spec in decks], extra, mods]
+
+
+def _collection_bytes(
+    deck_id: str,
+    decks: list[DeckSpec],
+    notes: list[NoteSpec],
+    model_mods: Mapping[Kind, int],
+    memo: dict[NoteSpec, Prepared] | None,
+    previous: Previous | None,
+    bases: Bases | None,
+) -> tuple[bytes, bool]:
+    """The collection.anki2 SQLite file, built in memory on its base (kept in `bases`, or made now:
+    the same bytes either way, as the base is always read back from its bytes)."""
+    extra = sorted({note.deck for note in notes} - {spec.name for spec in decks})
+    parts = _base_parts(deck_id, decks, extra, model_mods)
+    base = bases.collection_base(parts) if bases is not None else None
+    if base is None:
+        base = collection_base(deck_id, decks, extra, model_mods)
+        if bases is not None:
+            bases.keep_base(parts, base)
+    deck_ids = {name: anki_deck_id(deck_id, name) for name in [spec.name for spec in decks] + extra}
+    conn = sqlite3.connect(":memory:")
+    try:
+        conn.deserialize(base.collection)
         if previous is not None:
             conn.execute("ATTACH ':memory:' AS old")
             conn.deserialize(previous.collection, name="old")
         clean = _insert_notes(conn, notes, deck_ids, memo, previous)
         conn.executescript("DROP TABLE temp.new_notes; DROP TABLE temp.new_cards")
         # indexes after the rows: one sort each instead of an update per row
-        conn.executescript("\n".join(line for line in APKG_SCHEMA.splitlines() if line.startswith("CREATE INDEX")))
+        conn.executescript(base.indexes)
         conn.commit()
         return conn.serialize(), clean
     finally:

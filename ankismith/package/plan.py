@@ -18,13 +18,14 @@ from ankismith.model.cards import DeckConfig
 from ankismith.model.ids import guid_for
 from ankismith.model.notes import BuiltDeck, BuiltNote
 from ankismith.package import lock as lockfile
-from ankismith.package.apkg import CannotReuse, DeckSpec, NoteSpec, Previous, write_apkg
+from ankismith.package.apkg import Bases, CannotReuse, DeckSpec, NoteSpec, Previous, write_apkg
 from ankismith.package.models import model_hashes
 from ankismith.rules import LOCK_NAME
 
 
-class Outputs(Protocol):
-    """What a build remembers of the packages it wrote (the build cache), so as not to write one again."""
+class Outputs(Bases, Protocol):
+    """What a build remembers of the packages it wrote (the build cache), so as not to write one
+    again, or all of one again: their collections and the collections' bases."""
 
     def output_is(self, target: Path, digest: str) -> bool:
         """Whether `target` is, byte for byte, the package last written for `digest`."""
@@ -43,9 +44,12 @@ class Outputs(Protocol):
         """The collection of the package at `target` if it is, byte for byte, the one this code wrote
         with the lock whose bytes have `digest`."""
 
-    def keep_collection(self, target: Path, collection: bytes) -> None:
-        """Keep the collection of the package just written to `target` (recorded by `record_output`)
-        unzipped, for `package_of_lock` of the next build."""
+    def stage_collection(self, collection: bytes) -> Path | None:
+        """Write the collection of a package being written to a file of the cache's; None if it cannot."""
+
+    def keep_collection(self, target: Path, staged: Path) -> None:
+        """Keep the collection `stage_collection` wrote, that of the package just written to `target`
+        (recorded by `record_output`), for `package_of_lock` of the next build."""
 
 
 @dataclass(frozen=True)
@@ -197,13 +201,14 @@ def _write_planned(plan: Plan, store: Outputs | None, memo: Memo | None) -> Writ
         if store is not None and memo is None and plan.lock_file.data is not None:
             collection = store.package_of_lock(plan.lock_file.digest, plan.target)
             previous = (collection, plan.base) if collection is not None else None
-        kept: list[bytes] = []
-        keep = kept.append if store is not None and memo is None else None
-        clean = _write_package(plan.target, plan.deck, plan.lock, memo, previous, keep)
+        staged: list[Path | None] = []
+        keep = _stage_into(store, staged) if store is not None and memo is None else None
+        clean = _write_package(plan.target, plan.deck, plan.lock, memo, previous, keep, store)
         if store is not None:
             store.record_output(plan.target, plan.digest)
-            for collection in kept:
-                store.keep_collection(plan.target, collection)
+            for path in staged:
+                if path is not None:
+                    store.keep_collection(plan.target, path)
     text = plan.lock_text
     lockfile.write_lock(plan.lock_file, text)  # unless the file holds it already
     digest = sha256_hex(text.encode())
@@ -212,6 +217,11 @@ def _write_planned(plan: Plan, store: Outputs | None, memo: Memo | None) -> Writ
     if memo is not None:
         memo.remember_lock(plan.lock_file.path, digest, plan.lock)
     return _written(plan)
+
+
+def _stage_into(store: Outputs, staged: list[Path | None]) -> Callable[[bytes], None]:
+    """A `keep` for write_apkg: the collection written to a file of the cache's, its path put in `staged`."""
+    return lambda data: staged.append(store.stage_collection(data))
 
 
 def _written(plan: Plan) -> Written:
@@ -252,11 +262,12 @@ def _write_package(
     memo: Memo | None,
     previous: tuple[bytes, lockfile.Lock] | None = None,
     keep: Callable[[bytes], None] | None = None,
+    bases: Bases | None = None,
 ) -> bool:
     """Write the deck's package; with `previous` (the collection of the package at `target`, and the
     lock it was written with), the rows of each note whose GUID, content hash and mod are those it
-    had there are copied from it, not made again; `keep` is handed the collection written. Whether
-    every id is its GUID's own."""
+    had there are copied from it, not made again; `keep` is handed the collection written; `bases`
+    keeps the collection's base. Whether every id is its GUID's own."""
     known = memo.specs.get(deck.config.id, {}) if memo is not None else {}
     media = {m.name: Path(m.path).read_bytes() for m in deck.media}
     models = {kind: entry.mod for kind, entry in lock.models.items()}
@@ -280,6 +291,7 @@ def _write_package(
                 None,
                 Previous(previous[0], dropped),
                 keep,
+                bases,
             )
         except CannotReuse:
             pass  # made afresh, below
@@ -291,7 +303,8 @@ def _write_package(
     if memo is not None:
         memo.specs[deck.config.id] = specs
         rows = memo.rows.setdefault(deck.config.id, {})
-    return write_apkg(target, deck.config.id, deck_specs(deck), list(specs.values()), media, models, rows, None, keep)
+    notes = list(specs.values())
+    return write_apkg(target, deck.config.id, deck_specs(deck), notes, media, models, rows, None, keep, bases)
 
 
 def _spec(n: BuiltNote, lock: lockfile.Lock, known: dict[tuple[str, str, int], Any]) -> NoteSpec:

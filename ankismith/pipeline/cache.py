@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import os
 import sqlite3
 import sys
 import typing
@@ -31,6 +32,7 @@ from ankismith.errors import Collector, SourceError
 from ankismith.model.canon import decode, decoder, digest, digest_with, encode, same, sha256_hex
 from ankismith.model.cards import FAMILY_ENTRY_POINTS, KeyRef
 from ankismith.model.notes import BuiltNote, MediaFile
+from ankismith.package.apkg import Base
 
 LIBRARIES = ("markdown", "pymdown-extensions", "pygments", "numpy", "genanki", "pyyaml")
 TABLES = ("files", "cards", "runs", "locks")
@@ -289,6 +291,9 @@ class BuildCache(CacheReader):
             for table in TABLES:
                 self._db.execute(f"CREATE TABLE IF NOT EXISTS {table} (key TEXT PRIMARY KEY, value TEXT NOT NULL)")
             self._db.execute("CREATE TABLE IF NOT EXISTS outputs (path TEXT PRIMARY KEY, digest TEXT, sha TEXT)")
+            self._db.execute(
+                "CREATE TABLE IF NOT EXISTS bases (key TEXT PRIMARY KEY, collection BLOB, indexes TEXT, sha TEXT)"
+            )
             self._db.execute("SELECT count(*) FROM files").fetchone()
         except sqlite3.Error as exc:
             self._set_aside(exc)
@@ -378,25 +383,54 @@ class BuildCache(CacheReader):
         except (OSError, zipfile.BadZipFile, KeyError):
             return None
 
-    def keep_collection(self, target: Path, collection: bytes) -> None:
-        """Keep the collection of the package just written to `target` (as `record_output` recorded
-        it) unzipped in the cache folder, named by the package's SHA-256, for the next build's
-        `package_of_lock`; the collections of packages no longer recorded are deleted. A failure
-        only means the next build unzips."""
+    def collection_base(self, parts: list[Any]) -> Base | None:
+        """The collection base made of `parts` by this code, if kept (and whole: its SHA-256 is checked)."""
+        try:
+            row = self._query("SELECT collection, indexes, sha FROM bases WHERE key = ?", (key("bases", *parts),))
+        except _Broken as exc:
+            self._set_aside(exc)
+            return None
+        if not row or not isinstance(row[0], bytes) or not isinstance(row[1], str) or sha256_hex(row[0]) != row[2]:
+            return None
+        return Base(row[0], row[1])
+
+    def keep_base(self, parts: list[Any], base: Base) -> None:
+        """Keep the collection base made of `parts` (for every later package of the same decks and note types)."""
+        row = (key("bases", *parts), base.collection, base.indexes, sha256_hex(base.collection))
+        self._write([("INSERT OR REPLACE INTO bases VALUES (?, ?, ?, ?)", [row])])
+
+    def stage_collection(self, collection: bytes) -> Path | None:
+        """Write the collection of a package being written to a temporary file in the cache folder
+        (`keep_collection` names it once the package is recorded); None when it cannot be written."""
+        import tempfile
+
+        folder = self.path.parent / COLLECTIONS
+        try:
+            folder.mkdir(exist_ok=True)
+            handle, name = tempfile.mkstemp(suffix=".anki2.tmp", dir=folder)
+            with os.fdopen(handle, "wb") as file:
+                file.write(collection)
+            return Path(name)
+        except OSError:
+            return None
+
+    def keep_collection(self, target: Path, staged: Path) -> None:
+        """Keep the collection `stage_collection` wrote, that of the package just written to `target`
+        (as `record_output` recorded it), unzipped in the cache folder, named by the package's
+        SHA-256, for the next build's `package_of_lock`; the collections of packages no longer
+        recorded are deleted. A failure only means the next build unzips."""
         try:
             rows = self._db.execute("SELECT path, sha FROM outputs").fetchall() if self._db is not None else None
         except sqlite3.Error:
-            return
+            rows = None
         sha = next((row[1] for row in rows or () if row[0] == str(target.resolve())), None)
-        if not sha:
-            return
         folder = self.path.parent / COLLECTIONS
         live = {f"{row[1]}.anki2" for row in rows or () if row[1]}
         try:
-            folder.mkdir(exist_ok=True)
-            temporary = folder / f"{sha}.anki2.tmp"
-            temporary.write_bytes(collection)
-            temporary.replace(folder / f"{sha}.anki2")
+            if not sha:
+                staged.unlink()
+                return
+            staged.replace(folder / f"{sha}.anki2")
             for old in folder.iterdir():
                 if old.name not in live:
                     old.unlink(missing_ok=True)

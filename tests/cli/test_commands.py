@@ -265,6 +265,32 @@ def test_help_does_not_import_heavy_modules() -> None:
     assert out.strip() == "[]"
 
 
+def test_a_rebuild_after_an_edit_imports_neither_genanki_nor_rich(deck_dir: Path, tmp_path: Path) -> None:
+    """What a one-card rebuild need not pay at start-up: the collection's base (genanki's schema and
+    note types) comes from the build cache, and the report is plain lines (rich only styles)."""
+    import subprocess
+    import sys
+
+    write_deck(deck_dir, {"a.md": "## Q {#q}\nA\n\n## R {#r}\nB\n"})
+    command = ["build", str(deck_dir), "-o", str(tmp_path / "out"), "--cache-dir", str(tmp_path / "cache")]
+    code = (
+        "import sys; from ankismith.cli import app\n"
+        "try:\n    app(sys.argv[1:])\nexcept SystemExit as exit:\n    assert not exit.code, exit.code\n"
+        "print([m for m in ('genanki', 'rich') if m in sys.modules])"
+    )
+
+    def imported() -> tuple[str, str]:
+        done = subprocess.run([sys.executable, "-c", code, *command], capture_output=True, text=True, check=True)
+        *report, modules = done.stdout.splitlines()
+        return "\n".join(report), modules
+
+    assert imported()[1] == "['genanki']"  # the first build makes the base
+    (deck_dir / "a.md").write_text("## Q {#q}\nA, edited\n\n## R {#r}\nB\n")
+    report, modules = imported()
+    assert modules == "[]"
+    assert "test-deck.apkg: 2 notes (0 added, 1 updated, 1 unchanged since the last build" in report
+
+
 def test_removed_cards_are_named_with_a_search_that_finds_them_in_anki(
     deck_dir: Path, tmp_path: Path, anki_collection: object
 ) -> None:

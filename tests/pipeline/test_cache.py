@@ -482,6 +482,39 @@ def test_the_previous_collection_kept_unzipped_gives_a_fresh_packages_bytes(
     assert names == [f"{hashlib.sha256(package.read_bytes()).hexdigest()}.anki2"]
 
 
+@pytest.mark.parametrize("damage", ["none", "changed", "description"])
+def test_the_collection_base_kept_gives_a_fresh_packages_bytes(
+    deck_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, damage: str
+) -> None:
+    """The build cache keeps a collection's base (its tables, decks and note types: what genanki
+    gives) by what it is made of, and the next package is built on it without genanki; a kept base
+    that is damaged is made again, and a deck description changed makes another base. Either way
+    the bytes are those of a --no-cache build."""
+    from ankismith.package import apkg
+
+    plain, cache = tmp_path / "plain-deck", tmp_path / "cache"
+    for root in (deck_dir, plain):
+        write_deck(root, {"a.md": EDITS[0]})
+    build([deck_dir], tmp_path / "cached", now=1000, cache_dir=cache)
+    build([plain], tmp_path / "plain", now=1000)
+    with sqlite3.connect(cache / "build.sqlite") as db:
+        assert db.execute("SELECT count(*) FROM bases").fetchone() == (1,)
+        if damage == "changed":
+            (base,) = db.execute("SELECT collection FROM bases").fetchone()
+            db.execute("UPDATE bases SET collection = ?", (base[:100] + bytes([base[100] ^ 0xFF]) + base[101:],))
+    made: list[int] = []
+    real = apkg.collection_base
+    monkeypatch.setattr(apkg, "collection_base", lambda *args: made.append(1) or real(*args))
+    settings = 'name: "Test Deck"\nid: test-deck\ndescription: "Now *described*."\n'
+    for root in (deck_dir, plain):
+        write_deck(root, {"a.md": EDITS[1]}, settings if damage == "description" else None)
+    build([deck_dir], tmp_path / "cached", now=1001, cache_dir=cache)
+    assert len(made) == (0 if damage == "none" else 1)
+    build([plain], tmp_path / "plain", now=1001)
+    cached = (tmp_path / "cached" / "test-deck.apkg").read_bytes()
+    assert cached == (tmp_path / "plain" / "test-deck.apkg").read_bytes()
+
+
 def test_a_files_entry_reads_the_same_from_its_text_and_from_its_bytes(deck_dir: Path, tmp_path: Path) -> None:
     from ankismith.pipeline.cache import read_file_text
 
