@@ -39,14 +39,19 @@ def canonical(value: Any) -> Any:
     """`value` as JSON-able data that tells apart every value that differs: dataclasses with the
     name and value of every field, enums, paths, fractions, arrays with their types; mappings keep
     their order (the order of a numeric block's params is the order they are drawn in)."""
-    if value is None or isinstance(value, str | bool | int):
+    kind = type(value)
+    if kind in _ATOMS:  # exactly these types: most values met (what derives from them is below)
+        return value
+    names = _FIELDS.get(kind)
+    if names is not None or (dataclasses.is_dataclass(value) and not isinstance(value, type)):
+        names = names or _FIELDS.setdefault(kind, tuple(f.name for f in dataclasses.fields(kind)))
+        return [kind.__qualname__, [[name, _canonical_item(getattr(value, name))] for name in names]]
+    if kind is tuple or kind is list:
+        return [_canonical_item(v) for v in value]
+    if isinstance(value, str | bool | int):
         return value
     if isinstance(value, float):
         return ["float", repr(value)]
-    kind = type(value)
-    if kind in _FIELDS or (dataclasses.is_dataclass(value) and not isinstance(value, type)):
-        names = _FIELDS.get(kind) or _FIELDS.setdefault(kind, tuple(f.name for f in dataclasses.fields(kind)))
-        return [kind.__qualname__, [[name, canonical(getattr(value, name))] for name in names]]
     if isinstance(value, Enum):
         return [type(value).__qualname__, canonical(value.value)]
     if isinstance(value, list | tuple):
@@ -67,6 +72,11 @@ def canonical(value: Any) -> Any:
 
 
 _FIELDS: dict[type, tuple[str, ...]] = {}  # each dataclass's field names, read once
+_ATOMS = frozenset({str, int, bool, type(None)})
+
+
+def _canonical_item(value: Any) -> Any:
+    return value if type(value) in _ATOMS else canonical(value)
 
 
 def digest(*parts: Any) -> str:
@@ -166,7 +176,7 @@ def _decoder(hint: Any) -> Callable[[Any], Any]:
         read = _decoder(args[1])
         return _same if read is _same else (lambda data: {key: read(item) for key, item in data.items()})
     if isinstance(hint, type) and issubclass(hint, Enum):
-        return hint
+        return {member.value: member for member in hint}.__getitem__  # KeyError: not a member
     if isinstance(hint, type) and issubclass(hint, PurePath):
         return Path
     return _same
