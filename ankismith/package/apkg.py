@@ -10,9 +10,11 @@ from __future__ import annotations
 import hashlib
 import html
 import json
+import os
 import sqlite3
 import threading
 import zipfile
+import zlib
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -129,7 +131,55 @@ def _add(archive: zipfile.ZipFile, name: str, data: bytes) -> None:
     info = zipfile.ZipInfo(name, date_time=_ZIP_TIME)
     info.external_attr = 0o644 << 16
     # level 1: most of the size saving of the default level at a fraction of its time
-    archive.writestr(info, data, compress_type=zipfile.ZIP_DEFLATED, compresslevel=1)
+    info.compress_type, info._compresslevel = zipfile.ZIP_DEFLATED, _LEVEL  # what writestr sets
+    info.file_size = len(data)  # as writestr: the same choice of zip64
+    with archive.open(info, "w") as entry:
+        if len(data) > _PIECE and hasattr(entry, "_compressor"):  # zipfile's writer, Python 3.11 to 3.14
+            entry._compressor = _Deflating(data)
+        entry.write(data)
+
+
+_LEVEL = 1
+_PIECE = 1 << 20  # bytes of an entry deflated on their own, side by side with the others
+
+
+class _Deflating:
+    """The raw deflate of `data`, made in pieces of _PIECE bytes on every core: each piece is
+    deflated on its own and ends on a full flush (byte-aligned, nothing referred back across it),
+    so the pieces joined are one deflate stream, as pigz makes them. The pieces are fixed by the
+    data alone, so the bytes do not depend on the number of cores. Stands in for zipfile's
+    compressor: `compress` (called as zipfile takes the CRC-32 of the data, which overlaps) returns
+    the whole stream, `flush` nothing."""
+
+    def __init__(self, data: bytes) -> None:
+        view = memoryview(data)
+        self._pieces = [view[start : start + _PIECE] for start in range(0, len(data), _PIECE)]
+        self._out: list[bytes] = [b""] * len(self._pieces)
+        self._failed: list[BaseException] = []
+        workers = max(1, min(len(self._pieces), os.cpu_count() or 1))
+        self._threads = [
+            threading.Thread(target=_catching(self._failed, self._deflate), args=(first, workers))
+            for first in range(workers)
+        ]
+        for thread in self._threads:
+            thread.start()
+
+    def _deflate(self, first: int, step: int) -> None:
+        last = len(self._pieces) - 1
+        for index in range(first, len(self._pieces), step):
+            deflate = zlib.compressobj(_LEVEL, zlib.DEFLATED, -15)
+            end = zlib.Z_FINISH if index == last else zlib.Z_FULL_FLUSH
+            self._out[index] = deflate.compress(self._pieces[index]) + deflate.flush(end)
+
+    def compress(self, data: object) -> bytes:
+        for thread in self._threads:
+            thread.join()
+        if self._failed:
+            raise self._failed[0]
+        return b"".join(self._out)
+
+    def flush(self) -> bytes:
+        return b""
 
 
 @dataclass(frozen=True)
@@ -259,14 +309,17 @@ def _prepare(note: NoteSpec) -> Prepared:
 # a package made afresh and one that copies rows from the previous package then insert the same rows
 # in the same order, so they are the same bytes. (The staging tables are declared as the
 # collection's are, so that each value is stored as it will be.)
+# The notes dropped are given by GUID, and found by the id their GUID gives (`_base_id`): every id of
+# the previous package is its GUID's own (`Previous`), and an integer key is found without reading
+# the notes (the collection has no index on guid).
 _REUSE = """
-CREATE TEMP TABLE dropped (guid TEXT PRIMARY KEY);
+CREATE TEMP TABLE dropped (id INTEGER PRIMARY KEY);
 CREATE TEMP TABLE fresh_ids (id INTEGER PRIMARY KEY);
 """
-_KEPT_NOTES = "SELECT * FROM old.notes WHERE guid NOT IN (SELECT guid FROM temp.dropped)"
+_KEPT_NOTES = "SELECT * FROM old.notes WHERE id NOT IN temp.dropped"
 # every card of the previous package is one of its notes' (it was written here): the cards kept are
 # those whose note is not dropped, read in the order of their ids (no sort, unlike a search by note)
-_KEPT_CARDS = "SELECT * FROM old.cards WHERE nid NOT IN (SELECT id FROM old.notes WHERE guid IN temp.dropped)"
+_KEPT_CARDS = "SELECT * FROM old.cards WHERE nid NOT IN temp.dropped"
 
 
 class CannotReuse(Exception):
@@ -316,7 +369,7 @@ def _insert_notes(
         if not clean:
             raise CannotReuse("a new note's id moved")
         conn.executescript(_REUSE)
-        conn.executemany("INSERT INTO temp.dropped VALUES(?)", [(guid,) for guid in previous.dropped])
+        conn.executemany("INSERT OR IGNORE INTO temp.dropped VALUES(?)", [(_base_id(g),) for g in previous.dropped])
         conn.executemany("INSERT INTO temp.fresh_ids VALUES(?)", [(value,) for value in used])
         clash = f"SELECT id FROM ({_KEPT_NOTES}) UNION ALL SELECT id FROM ({_KEPT_CARDS})"
         if conn.execute(f"SELECT EXISTS (SELECT 1 FROM ({clash}) WHERE id IN temp.fresh_ids)").fetchone()[0]:

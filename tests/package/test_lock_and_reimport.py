@@ -153,7 +153,7 @@ def test_failure_mid_write_leaves_the_previous_package(
     def explode(*args: object, **kwargs: object) -> None:
         raise OSError("disk full")
 
-    monkeypatch.setattr(zipfile.ZipFile, "writestr", explode)
+    monkeypatch.setattr(zipfile.ZipFile, "open", explode)  # what each entry is written through
     with pytest.raises(OSError, match="disk full"):
         build([deck], out, now=2_000_000)
     assert apkg(out).read_bytes() == before
