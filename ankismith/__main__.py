@@ -1,5 +1,5 @@
 """`python -m ankismith`."""
 
-from ankismith.cli import app
+from ankismith.cli import main
 
-app()
+main()

@@ -43,6 +43,7 @@ READ_TIMEOUT = 10.0  # seconds a connection may take to send its request; then i
 KEEP_ALIVE = 15.0  # seconds between comments on a quiet event stream (a page that left is noticed)
 REARM_POLL = 0.5  # seconds between looks at whether a deck folder was deleted, replaced or is back
 POLL_DELAY_MS = 300  # between looks at the deck files, where the system's file events fail
+SETTLE_SECONDS, SETTLE_LOOKS = 0.05, 20  # a change seen: looked at again until it holds still
 # on every answer: no page of another origin may frame these pages (clickjacking, and messages
 # from a parent it controls), open them with a handle to their frames, or load their files (a
 # card file is a script that hands its card to whatever function the including page defines)
@@ -217,6 +218,9 @@ class Server:
                         return
                 pending = True
                 continue
+            if polling:
+                pending = self._poll(armed, present, owed=pending)
+                continue
             end = _WatchEnd(self, armed, owed=pending)
             try:
                 # no timeout (rust_timeout=0): watchfiles empties what it heard when a wait times
@@ -229,8 +233,6 @@ class Server:
                     step=10,
                     stop_event=end,
                     rust_timeout=0,
-                    force_polling=True if polling else None,  # None: watchfiles' own choice
-                    poll_delay_ms=POLL_DELAY_MS,
                 ):
                     if _identities(self._roots()) != armed:
                         break  # watch again: the old watch follows a folder that is gone
@@ -239,8 +241,6 @@ class Server:
             except FileNotFoundError:
                 pending = True  # a folder went away as the watch began
             except (OSError, RuntimeError) as exc:  # watchfiles' errors: the system's, or its own
-                if polling:
-                    raise
                 # out of inotify instances or watches (editors hold many), or a file system that
                 # sends no events: serve still rebuilds on every save, a little later
                 polling, pending = True, True
@@ -250,6 +250,45 @@ class Server:
                     f"and fs.inotify.max_user_watches brings back the system's file events)",
                     True,
                 )
+
+    def _poll(self, armed: dict[Path, tuple[int, int] | None], present: list[str], owed: bool) -> bool:
+        """Look at the deck folders every POLL_DELAY_MS and rebuild when a source file was added,
+        removed or written (its size, or its time to the nanosecond: watchfiles' own polling
+        compares whole seconds, and misses a second save within the same second); until stopped
+        or a folder changes identity. Whether a rebuild is owed then."""
+        seen = self._snapshot(present)  # before the rebuild owed: a save during it is seen after
+        if owed:
+            self._rebuild_guarded()
+        while not self.stop_event.wait(POLL_DELAY_MS / 1000):
+            if _identities(self._roots()) != armed:
+                return True
+            now = self._snapshot(present)
+            if now == seen:
+                continue
+            # a save may take several writes (a file made, then filled): build once it holds still
+            for _ in range(SETTLE_LOOKS):
+                if self.stop_event.wait(SETTLE_SECONDS) or (settled := self._snapshot(present)) == now:
+                    break
+                now = settled
+            seen = now
+            self._rebuild_guarded()
+        return False
+
+    def _snapshot(self, roots: list[str]) -> frozenset[tuple[str, int, int, int]]:
+        """Every source file under `roots`: its path, size, modification time and inode."""
+        found = set()
+        for root in roots:
+            for folder, folders, files in os.walk(root):
+                folders[:] = [name for name in folders if self._sources(None, os.path.join(folder, name))]
+                for name in files:
+                    path = os.path.join(folder, name)
+                    if self._sources(None, path):
+                        try:
+                            status = os.stat(path)
+                        except OSError:
+                            continue  # gone as it was looked at: the next look says so
+                        found.add((path, status.st_size, status.st_mtime_ns, status.st_ino))
+        return frozenset(found)
 
     def _sources(self, change: Any, path: str) -> bool:
         """A change to a deck's sources: not what the server writes itself, which may lie inside a

@@ -291,6 +291,33 @@ def test_a_rebuild_after_an_edit_imports_neither_genanki_nor_rich(deck_dir: Path
     assert "test-deck.apkg: 2 notes (0 added, 1 updated, 1 unchanged since the last build" in report
 
 
+def test_the_command_ends_its_process_with_the_commands_status_and_all_its_output(
+    deck_dir: Path, tmp_path: Path
+) -> None:
+    """`python -m ankismith` (as the console script) ends the process itself, without the
+    interpreter's teardown: the status is the command's, the output all there, the files whole."""
+    import subprocess
+    import sys
+    import zipfile
+
+    write_deck(deck_dir, {"a.md": "".join(f"## Q{i} {{#q{i}}}\nA{i}\n\n" for i in range(300))})
+
+    def ankismith(*args: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run([sys.executable, "-m", "ankismith", *args], capture_output=True, text=True)
+
+    done = ankismith("build", str(deck_dir), "-o", str(tmp_path / "out"), "--cache-dir", str(tmp_path / "cache"))
+    assert done.returncode == 0 and done.stderr == ""
+    assert done.stdout.startswith(f"{tmp_path / 'out' / 'test-deck.apkg'}: 300 notes, 0 media files\n")
+    with zipfile.ZipFile(tmp_path / "out" / "test-deck.apkg") as archive:
+        assert archive.testzip() is None
+    exported = ankismith("export", str(deck_dir))
+    assert exported.returncode == 0 and len(json.loads(exported.stdout)["decks"][0]["notes"]) == 300
+    (deck_dir / "b.md").write_text("## Bad {#q1}\nA\n")
+    failed = ankismith("build", str(deck_dir), "-o", str(tmp_path / "out"))
+    assert failed.returncode == 1 and failed.stderr.rstrip().endswith("1 error; nothing was written.")
+    assert ankismith("no-such-command").returncode == 2  # typer's usage error
+
+
 def test_removed_cards_are_named_with_a_search_that_finds_them_in_anki(
     deck_dir: Path, tmp_path: Path, anki_collection: object
 ) -> None:
