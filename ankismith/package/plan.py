@@ -40,9 +40,9 @@ class Outputs(Bases, Protocol):
         """Remember that this code wrote a lock whose bytes have `digest`, with the package now at
         `target` (`clean`: every id in it is its GUID's own)."""
 
-    def package_of_lock(self, digest: str, target: Path) -> bytes | None:
+    def package_of_lock(self, digest: str, target: Path) -> Callable[[], bytes | None]:
         """The collection of the package at `target` if it is, byte for byte, the one this code wrote
-        with the lock whose bytes have `digest`."""
+        with the lock whose bytes have `digest`; read meanwhile: call the result to wait for it."""
 
     def stage_collection(self, collection: bytes) -> Path | None:
         """Write the collection of a package being written to a file of the cache's; None if it cannot."""
@@ -101,6 +101,13 @@ def package(
 
     `write=False` (a dry run) writes nothing and returns what would be written.
     """
+    # the previous packages' collections are read (files, hashes, CRCs) while the locks are
+    previous = [
+        store.package_of_lock(file.digest, _target(deck, out_dir))
+        if store is not None and memo is None and write and file.data is not None
+        else None
+        for deck, file in zip(decks, locks, strict=True)
+    ]
     read = [
         deck_lock(deck, file, errors, refuse_new_id=not new_id, memo=memo, store=store)
         for deck, file in zip(decks, locks, strict=True)
@@ -113,9 +120,9 @@ def package(
     if not write:
         return [(plan, _written(plan)) for plan in plans]
     done: list[tuple[Plan, Written]] = []
-    for plan in plans:
+    for plan, collection in zip(plans, previous, strict=True):
         try:
-            done.append((plan, _write_planned(plan, store, memo)))
+            done.append((plan, _write_planned(plan, store, memo, collection)))
         except OSError:
             raise  # the output folder: the CLI says it cannot write there
         except Exception as exc:
@@ -185,7 +192,7 @@ def _plan_package(
     entries = (lockfile.NoteFacts(n.key, n.guid, n.hash, n.deck, n.tags) for n in deck.notes)
     new_lock, report = lockfile.advance(lock, deck.config.id, entries, model_hashes(), now)
     report = replace(report, baseline=read.baseline, old_id=read.old_id)
-    target = out_dir / f"{deck.config.id}.apkg"
+    target = _target(deck, out_dir)
     # what the package is written from: each note's content through its hash and mod in the lock,
     # the notes' order, the decks, the media (their names hold a hash of their bytes)
     digest = canon_digest(lockfile.lock_digest(new_lock), [n.key for n in deck.notes], deck_specs(deck), deck.media)
@@ -193,14 +200,20 @@ def _plan_package(
     return Plan(deck, target, digest, file, new_lock, report, skip, lockfile.lock_text(new_lock), lock)
 
 
-def _write_planned(plan: Plan, store: Outputs | None, memo: Memo | None) -> Written:
-    """Write the package (unless it is already on disk), then the lock."""
+def _target(deck: BuiltDeck, out_dir: Path) -> Path:
+    return out_dir / f"{deck.config.id}.apkg"
+
+
+def _write_planned(
+    plan: Plan, store: Outputs | None, memo: Memo | None, previous_collection: Callable[[], bytes | None] | None
+) -> Written:
+    """Write the package (unless it is already on disk), then the lock; `previous_collection`, if
+    given, waits for the collection of the package written before (None when it cannot be reused)."""
     clean = None
     if not plan.skip:
         previous = None
-        if store is not None and memo is None and plan.lock_file.data is not None:
-            collection = store.package_of_lock(plan.lock_file.digest, plan.target)
-            previous = (collection, plan.base) if collection is not None else None
+        if previous_collection is not None and (collection := previous_collection()) is not None:
+            previous = (collection, plan.base)
         staged: list[Path | None] = []
         keep = _stage_into(store, staged) if store is not None and memo is None else None
         clean = _write_package(plan.target, plan.deck, plan.lock, memo, previous, keep, store)

@@ -20,6 +20,7 @@ import json
 import os
 import sqlite3
 import sys
+import threading
 import typing
 import zlib
 from dataclasses import dataclass
@@ -364,23 +365,40 @@ class BuildCache(CacheReader):
         sha = row[0] if row and clean else None  # a package whose ids moved is never reused
         self.put("locks", key("locks", lock_digest), [str(target.resolve()), sha])
 
-    def package_of_lock(self, lock_digest: str, target: Path) -> bytes | None:
+    def package_of_lock(self, lock_digest: str, target: Path) -> typing.Callable[[], bytes | None]:
         """The collection.anki2 of the package at `target` if it is, byte for byte, the one this code
-        wrote with the lock whose bytes have `lock_digest` (so that its rows can be reused)."""
+        wrote with the lock whose bytes have `lock_digest` (so that its rows can be reused), read
+        in another thread (its files only: the cache's database is asked here): call the result
+        to wait for it."""
+        found = self.get("locks", key("locks", lock_digest))
+        if not isinstance(found, list) or len(found) != 2 or found[0] != str(target.resolve()) or not found[1]:
+            return lambda: None
+        read: list[bytes | None] = [None]
+        reader = threading.Thread(
+            target=lambda: read.__setitem__(0, self._package_collection(target, found[1])), daemon=True
+        )
+        reader.start()
+
+        def wait() -> bytes | None:
+            reader.join()
+            return read[0]
+
+        return wait
+
+    def _package_collection(self, target: Path, package_sha: str) -> bytes | None:
+        """The collection of the package at `target` if its SHA-256 is `package_sha`: the one kept
+        unzipped if it is whole, else unzipped."""
         import io
         import zipfile
 
-        found = self.get("locks", key("locks", lock_digest))
-        if not isinstance(found, list) or len(found) != 2 or found[0] != str(target.resolve()) or not found[1]:
-            return None
         try:
             data = target.read_bytes()
-            if sha256_hex(data) != found[1]:
+            if sha256_hex(data) != package_sha:
                 return None
             with zipfile.ZipFile(io.BytesIO(data)) as archive:
-                kept = self._kept_collection(found[1], archive.getinfo("collection.anki2"))
+                kept = self._kept_collection(package_sha, archive.getinfo("collection.anki2"))
                 return kept if kept is not None else archive.read("collection.anki2")
-        except (OSError, zipfile.BadZipFile, KeyError):
+        except (OSError, zipfile.BadZipFile, KeyError, zlib.error):
             return None
 
     def collection_base(self, parts: list[Any]) -> Base | None:
