@@ -94,20 +94,17 @@ def package(
     new_id: bool,
     memo: Memo | None = None,
     write: bool = True,
+    previous: Sequence[Callable[[], bytes | None] | None] | None = None,
 ) -> list[tuple[Plan, Written]]:
     """Check every deck against its lock, then write each package and lock; raises DeckErrors
     with everything in `errors` (compile errors included) before anything is written. Returns, per
     deck, what was planned (the package's digest, for the build cache) and what was written.
 
-    `write=False` (a dry run) writes nothing and returns what would be written.
+    `write=False` (a dry run) writes nothing and returns what would be written. `previous`: what
+    `previous_collections` started for these decks (else it is started here).
     """
-    # the previous packages' collections are read (files, hashes, CRCs) while the locks are
-    previous = [
-        store.package_of_lock(file.digest, _target(deck, out_dir))
-        if store is not None and memo is None and write and file.data is not None
-        else None
-        for deck, file in zip(decks, locks, strict=True)
-    ]
+    if previous is None:
+        previous = previous_collections([deck.config.id for deck in decks], locks, out_dir, store, memo, write)
     read = [
         deck_lock(deck, file, errors, refuse_new_id=not new_id, memo=memo, store=store)
         for deck, file in zip(decks, locks, strict=True)
@@ -198,6 +195,27 @@ def _plan_package(
     digest = canon_digest(lockfile.lock_digest(new_lock), [n.key for n in deck.notes], deck_specs(deck), deck.media)
     skip = store is not None and store.output_is(target, digest)
     return Plan(deck, target, digest, file, new_lock, report, skip, lockfile.lock_text(new_lock), lock)
+
+
+def previous_collections(
+    deck_ids: Sequence[str],
+    locks: Sequence[lockfile.LockFile],
+    out_dir: Path,
+    store: Outputs | None,
+    memo: Memo | None = None,
+    write: bool = True,
+) -> list[Callable[[], bytes | None] | None]:
+    """Start reading the collections of the packages the build cache wrote with these locks, for
+    `package` to copy their unchanged rows: in other threads (files, hashes, CRCs, unzipping let go
+    of the GIL), so that a build starts them as soon as it knows it will package, and compiles
+    meanwhile. None where there is nothing to read (no cache, a dry run, no lock, or `serve`,
+    which keeps its rows in `memo`)."""
+    return [
+        store.package_of_lock(file.digest, out_dir / f"{deck_id}.apkg")
+        if store is not None and memo is None and write and file.data is not None
+        else None
+        for deck_id, file in zip(deck_ids, locks, strict=True)
+    ]
 
 
 def _target(deck: BuiltDeck, out_dir: Path) -> Path:

@@ -236,6 +236,29 @@ class CacheReader:
             self._set_aside(exc)
             return None
 
+    def entries(self, table: str, keys: typing.Sequence[str], kind: Any) -> dict[str, Any]:
+        """The stored entries of `keys` (asked at once), decoded as `kind`; those not stored, or
+        that do not decode, left out (as `entry` gives them None)."""
+        rows: list[tuple[str, str]] = []
+        if self._db is None:
+            return {}
+        try:
+            for start in range(0, len(keys), 500):  # well under SQLite's limit of parameters
+                chunk = list(keys[start : start + 500])
+                marks = ",".join("?" * len(chunk))
+                sql = f"SELECT key, value FROM {_table(table)} WHERE key IN ({marks})"
+                rows.extend(self._db.execute(sql, chunk).fetchall())
+        except sqlite3.Error as exc:
+            self._set_aside(exc)
+            return {}
+        found = {}
+        for entry_key, value in rows:
+            try:
+                found[entry_key] = decode(kind, json.loads(value))
+            except (TypeError, ValueError, KeyError, IndexError, AttributeError) as exc:
+                self._set_aside(exc)
+        return found
+
     def _set_aside(self, problem: object) -> None:
         """A reader (a worker process) treats what it cannot read as a miss; the build's own cache sets it aside."""
 

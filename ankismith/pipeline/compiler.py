@@ -164,19 +164,24 @@ def _compile_file(task: _FileTask) -> _FileDone:
     new_cards: list[tuple[str, list[Any]]] = []
     card_key_of = buildcache.key_with("cards", config) if reader is not None else None
     try:
+        keyed: list[tuple[Card, dict[str, str], str | None]] = []
         for card in cards:
             with blame(card.file.shown, card.line, "card"):
                 found = resolve_media(card, config.root, inputs, errors)
                 media.extend(found.files)
-                card_key = None
-                if card_key_of is not None:  # a reader, so a key per card
-                    card_key = card_key_of(card, found.names, families.digest(card))  # key("cards", config, ...)
-                    entry = reader.entry("cards", card_key, tuple[BuiltNote, ...])
-                    if entry is not None:
-                        notes.extend(entry)
-                        continue
+                # a key per card when there is a reader: key("cards", config, card, images, family)
+                card_key = card_key_of(card, found.names, families.digest(card)) if card_key_of is not None else None
+                keyed.append((card, found.names, card_key))
+        asked = [card_key for _, _, card_key in keyed if card_key is not None]
+        cached = reader.entries("cards", asked, tuple[BuiltNote, ...]) if reader is not None else {}
+        for card, names, card_key in keyed:
+            with blame(card.file.shown, card.line, "card"):
+                entry = cached.get(card_key) if card_key is not None else None
+                if entry is not None:
+                    notes.extend(entry)
+                    continue
                 before = len(errors.errors)
-                made = render_notes(card, config, found.names, families.mapping(card), errors)
+                made = render_notes(card, config, names, families.mapping(card), errors)
                 notes.extend(made)
                 if card_key is not None and len(errors.errors) == before:
                     new_cards.append((card_key, encode(made)))

@@ -35,7 +35,7 @@ from ankismith.model.cards import FAMILY_ENTRY_POINTS, Deck, DeckConfig
 from ankismith.model.inputs import Inputs
 from ankismith.model.notes import BuiltDeck, BuiltNote
 from ankismith.package import lock as lockfile
-from ankismith.package.plan import Memo, Plan, Written, deck_lock, package
+from ankismith.package.plan import Memo, Plan, Written, deck_lock, package, previous_collections
 from ankismith.pipeline import cache as buildcache
 from ankismith.pipeline.cache import BuildCache, Run
 from ankismith.pipeline.compiler import Progress, ProgressCallback, compile_deck
@@ -256,10 +256,12 @@ def _build(
             last = _up_to_date(decks, runs, store, inputs)
             if last is not None:
                 return [(None, item) for item in last[0]], tuple(errors.warnings) + last[1]
+        # the collections of the packages written last, read while the decks compile
+        previous = previous_collections([deck.config.id for deck in decks], locks, out_dir, store, None, write)
         compiled = _compile(decks, seed, variants, store, inputs, errors, on_progress, stop=False)
         gc.freeze()  # nor the notes: packaging makes many objects, and each full collection would walk them all
         now = now if now is not None else _now()
-        done = package(compiled.decks, locks, out_dir, now, store, errors, new_id, write=write)
+        done = package(compiled.decks, locks, out_dir, now, store, errors, new_id, write=write, previous=previous)
         if store is not None and write:
             for (plan, item), run, deck in zip(done, runs, compiled.decks, strict=True):
                 warnings = tuple(
