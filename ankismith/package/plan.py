@@ -44,8 +44,9 @@ class Outputs(Bases, Protocol):
         """The collection of the package at `target` if it is, byte for byte, the one this code wrote
         with the lock whose bytes have `digest`; read meanwhile: call the result to wait for it."""
 
-    def stage_collection(self, collection: bytes) -> Path | None:
-        """Write the collection of a package being written to a file of the cache's; None if it cannot."""
+    def stage_collection(self, target: Path, collection: bytes) -> Path | None:
+        """Write the collection of the package being written to `target` to a file of the cache's;
+        None if it cannot."""
 
     def keep_collection(self, target: Path, staged: Path) -> None:
         """Keep the collection `stage_collection` wrote, that of the package just written to `target`
@@ -233,7 +234,7 @@ def _write_planned(
         if previous_collection is not None and (collection := previous_collection()) is not None:
             previous = (collection, plan.base)
         staged: list[Path | None] = []
-        keep = _stage_into(store, staged) if store is not None and memo is None else None
+        keep = _stage_into(store, plan.target, staged) if store is not None and memo is None else None
         clean = _write_package(plan.target, plan.deck, plan.lock, memo, previous, keep, store)
         if store is not None:
             store.record_output(plan.target, plan.digest)
@@ -250,9 +251,9 @@ def _write_planned(
     return _written(plan)
 
 
-def _stage_into(store: Outputs, staged: list[Path | None]) -> Callable[[bytes], None]:
+def _stage_into(store: Outputs, target: Path, staged: list[Path | None]) -> Callable[[bytes], None]:
     """A `keep` for write_apkg: the collection written to a file of the cache's, its path put in `staged`."""
-    return lambda data: staged.append(store.stage_collection(data))
+    return lambda data: staged.append(store.stage_collection(target, data))
 
 
 def _written(plan: Plan) -> Written:

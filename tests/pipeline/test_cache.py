@@ -463,6 +463,7 @@ def test_the_previous_collection_kept_unzipped_gives_a_fresh_packages_bytes(
         kept.write_bytes(bytes(data))
     elif damage == "short":
         kept.write_bytes(kept.read_bytes()[:-1])
+    inode = kept.stat().st_ino if kept.exists() else None
     unzipped: list[str] = []
     real_read = zipfile.ZipFile.read
     monkeypatch.setattr(
@@ -477,9 +478,11 @@ def test_the_previous_collection_kept_unzipped_gives_a_fresh_packages_bytes(
     assert unzipped == ([] if damage == "none" else ["collection.anki2"])
     assert package.read_bytes() == (tmp_path / "plain" / "test-deck.apkg").read_bytes()
     assert (deck_dir / "ankismith.lock").read_bytes() == (plain / "ankismith.lock").read_bytes()
-    # only the collection of the package now on disk is kept
+    # only the collection of the package now on disk is kept, written over the one kept before
     names = [p.name for p in (cache / "collections").iterdir()]
     assert names == [f"{hashlib.sha256(package.read_bytes()).hexdigest()}.anki2"]
+    if inode is not None:  # its blocks reused: much cheaper to write than a new file
+        assert (cache / "collections" / names[0]).stat().st_ino == inode
 
 
 @pytest.mark.parametrize("damage", ["none", "changed", "description"])
