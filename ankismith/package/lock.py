@@ -20,7 +20,7 @@ from __future__ import annotations
 import json
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
-from functools import lru_cache
+from functools import cached_property, lru_cache
 from pathlib import Path
 from stat import S_ISREG
 from typing import Any, NamedTuple
@@ -112,9 +112,9 @@ class LockFile:
     data: bytes | None
     problem: str = ""
 
-    @property
+    @cached_property
     def digest(self) -> str:
-        """What the build cache knows the lock by."""
+        """What the build cache knows the lock by (asked several times a build: hashed once)."""
         return sha256_hex(self.data) if self.data is not None else f"none:{self.problem}"
 
 

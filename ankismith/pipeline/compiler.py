@@ -220,6 +220,8 @@ class _Families:
 
 def _check_variant_keys(config: DeckConfig, notes: Sequence[BuiltNote], errors: Collector) -> None:
     keys = Counter(note.key for note in notes)
+    if len(keys) == len(notes):
+        return  # no key twice
     for note in notes:
         if keys[note.key] > 1 and "~" in note.key:
             path, line = note.source.rsplit(":", 1)
