@@ -190,7 +190,7 @@ def _plan_package(
     entries = (lockfile.NoteFacts(n.key, n.guid, n.hash, n.deck, n.tags) for n in deck.notes)
     new_lock, report = lockfile.advance(lock, deck.config.id, entries, model_hashes(), now)
     report = replace(report, baseline=read.baseline, old_id=read.old_id)
-    target = _target(deck, out_dir)
+    target = _target(deck.config.id, out_dir)
     # what the package is written from: each note's content through its hash and mod in the lock,
     # the notes' order, the decks, the media (their names hold a hash of their bytes)
     digest = canon_digest(lockfile.lock_digest(new_lock), [n.key for n in deck.notes], deck_specs(deck), deck.media)
@@ -212,15 +212,16 @@ def previous_collections(
     meanwhile. None where there is nothing to read (no cache, a dry run, no lock, or `serve`,
     which keeps its rows in `memo`)."""
     return [
-        store.package_of_lock(file.digest, out_dir / f"{deck_id}.apkg")
+        store.package_of_lock(file.digest, _target(deck_id, out_dir))
         if store is not None and memo is None and write and file.data is not None
         else None
         for deck_id, file in zip(deck_ids, locks, strict=True)
     ]
 
 
-def _target(deck: BuiltDeck, out_dir: Path) -> Path:
-    return out_dir / f"{deck.config.id}.apkg"
+def _target(deck_id: str, out_dir: Path) -> Path:
+    """Where the package of the deck `deck_id` is written."""
+    return out_dir / f"{deck_id}.apkg"
 
 
 def _write_planned(
