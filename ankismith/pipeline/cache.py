@@ -1,4 +1,6 @@
-"""What a build may skip: card files and cards whose notes are known, decks whose inputs did not change.
+"""What a build may skip: card files and cards whose notes are known, decks whose inputs did not
+change, and in packaging what the last package holds (its collection, kept unzipped beside the
+database, whose unchanged rows are copied) and the collections' bases (tables, decks, note types).
 
 One SQLite file in the cache folder (safe to delete, kept out of git). Every key is a digest of the
 whole value an entry was made from (`model/canon.py`: every field of every dataclass, recursively,
