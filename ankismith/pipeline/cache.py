@@ -229,18 +229,11 @@ class CacheReader:
 
     def entry(self, table: str, entry_key: str, kind: Any) -> Any:
         """The stored entry decoded as `kind`, or None (an entry that does not decode: as a damaged file)."""
-        data = self.get(table, entry_key)
-        if data is None:
-            return None
-        try:
-            return decode(kind, data)
-        except (TypeError, ValueError, KeyError, IndexError, AttributeError) as exc:
-            self._set_aside(exc)
-            return None
+        return self.entries(table, [entry_key], kind).get(entry_key)
 
     def entries(self, table: str, keys: typing.Sequence[str], kind: Any) -> dict[str, Any]:
         """The stored entries of `keys` (asked at once), decoded as `kind`; those not stored, or
-        that do not decode, left out (as `entry` gives them None)."""
+        that do not decode (as a damaged file: the cache is set aside), left out."""
         rows: list[tuple[str, str]] = []
         if self._db is None:
             return {}
