@@ -214,7 +214,7 @@ def collection_base(deck_id: str, decks: list[DeckSpec], extra: list[str], model
         tables = "\n".join(line for line in APKG_SCHEMA.splitlines() if not line.startswith("CREATE INDEX"))
         conn.executescript(tables)
         conn.executescript(APKG_COL)
-        deck_ids = {name: anki_deck_id(deck_id, name) for name in [spec.name for spec in decks] + extra}
+        deck_ids = _deck_ids(deck_id, decks, extra)
         descriptions = {spec.name: spec.description for spec in decks}
         (decks_json,) = conn.execute("SELECT decks FROM col").fetchone()
         all_decks = json.loads(decks_json)
@@ -231,6 +231,11 @@ def collection_base(deck_id: str, decks: list[DeckSpec], extra: list[str], model
         return Base(conn.serialize(), indexes)
     finally:
         conn.close()
+
+
+def _deck_ids(deck_id: str, decks: list[DeckSpec], extra: list[str]) -> dict[str, int]:
+    """Each Anki deck's id by its name: the decks given, then the sub-decks only notes name."""
+    return {name: anki_deck_id(deck_id, name) for name in [spec.name for spec in decks] + extra}
 
 
 def _base_parts(deck_id: str, decks: list[DeckSpec], extra: list[str], model_mods: Mapping[Kind, int]) -> list[Any]:
@@ -257,7 +262,7 @@ def _collection_bytes(
         base = collection_base(deck_id, decks, extra, model_mods)
         if bases is not None:
             bases.keep_base(parts, base)
-    deck_ids = {name: anki_deck_id(deck_id, name) for name in [spec.name for spec in decks] + extra}
+    deck_ids = _deck_ids(deck_id, decks, extra)
     conn = sqlite3.connect(":memory:")
     try:
         conn.deserialize(base.collection)
